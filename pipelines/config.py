@@ -1,0 +1,59 @@
+"""Run settings, read from the environment so that tests, CI and the nightly run can point elsewhere.
+
+Every path resolves against the project root, so the CLI, Dagster and pytest agree wherever they start.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# GWP100 sets the warehouse can apply. AR6 is the default: GB/T 24067-2024 / ISO 14067:2018 ask for
+# the latest IPCC values.
+GWP_SETS = ("SAR", "AR4", "AR5", "AR6")
+DEFAULT_GWP_SET = "AR6"
+
+
+def _path(env: str, default: Path) -> Path:
+    value = os.environ.get(env)
+    path = Path(value) if value else default
+    return path if path.is_absolute() else (PROJECT_ROOT / path).resolve()
+
+
+@dataclass(frozen=True)
+class Settings:
+    sources_dir: Path = field(default_factory=lambda: _path("PCF_SOURCES_DIR", PROJECT_ROOT.parent / "shared" / "data" / "sources"))
+    raw_dir: Path = field(default_factory=lambda: _path("PCF_RAW_DIR", PROJECT_ROOT / "data" / "raw"))
+    curated_dir: Path = field(default_factory=lambda: _path("PCF_CURATED_DIR", PROJECT_ROOT / "data" / "curated"))
+    gwp_set: str = field(default_factory=lambda: os.environ.get("PCF_GWP_SET", DEFAULT_GWP_SET).upper())
+    # The year data-quality scores are judged against. A setting, not the wall clock, so that the same
+    # inputs give the same release on any day.
+    assessment_year: int = field(default_factory=lambda: int(os.environ.get("PCF_ASSESSMENT_YEAR", "2025")))
+
+    def __post_init__(self) -> None:
+        if self.gwp_set not in GWP_SETS:
+            raise ValueError(f"PCF_GWP_SET={self.gwp_set!r}: expected one of {', '.join(GWP_SETS)}")
+
+    @property
+    def releases_dir(self) -> Path:
+        return self.curated_dir / "releases"
+
+    @property
+    def objects_dir(self) -> Path:
+        return self.curated_dir / "objects"
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.curated_dir / "warehouse.duckdb"
+
+    @property
+    def asset_store_dir(self) -> Path:
+        return self.curated_dir / "_assets"
+
+
+def settings() -> Settings:
+    """Fresh settings each call: the environment may change between test cases."""
+    return Settings()

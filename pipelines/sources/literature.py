@@ -1,0 +1,161 @@
+"""Literature factors: the documented template (CSV UTF-8 or XLSX) in ``data/raw/literature/``.
+
+Columns are documented in docs/literature_template.md. A DOI or URL is required on every row. The
+reader is vectorised (Polars expressions, no Python per row) because a province may load millions of
+rows; every cell that cannot be read becomes an error on its row, naming the column and the value.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from pipelines.parsing import InputError, count_data_lines, decode_bytes, number_expr
+from pipelines.schema import STAGED_SCHEMA, staged_frame
+from pipelines.sources.base import SourceBatch, SourceSpec, file_error_rows, raw_file_record, raw_files_frame
+
+SPEC = SourceSpec(
+    source_id="literature",
+    title="Literature factors submitted in the warehouse template",
+    publisher="various (per row)",
+    licence="per row",
+    redistributable=True,
+    approved_by_source=False,  # literature needs a steward's approval
+    location="embedded",
+    dir_glob="literature",
+    expected_refresh_days=90,
+)
+
+REQUIRED = ["record_id", "name_zh", "name_en", "activity_category", "unit", "geography", "reference_year",
+            "system_boundary", "data_type", "publisher", "document", "locator", "doi_or_url", "publication_date",
+            "licence"]
+GAS_INPUTS = {"co2_fossil_kg": "CO2_fossil", "co2_biogenic_kg": "CO2_biogenic", "ch4_fossil_kg": "CH4_fossil",
+              "ch4_biogenic_kg": "CH4_biogenic", "n2o_kg": "N2O"}
+NUMERIC = ["co2e_kg", *GAS_INPUTS, "gsd2", "reference_year", "dq_reliability", "dq_completeness", "dq_technological"]
+OPTIONAL = ["classification_scheme", "classification_code", "activity_key", "factor_purpose", "published_gwp_set",
+            "co2e_kg", *GAS_INPUTS, "valid_from", "valid_to", "technology", "gsd2", "removal", "redistributable",
+            "dq_reliability", "dq_completeness", "dq_technological"]
+ALL_COLUMNS = REQUIRED + OPTIONAL
+
+
+def _read(path: Path) -> pl.DataFrame:
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        try:
+            frame = pl.read_excel(path, engine="calamine", infer_schema_length=0)
+        except Exception as exc:
+            raise InputError(f"{path.name}: cannot read as an Excel workbook ({type(exc).__name__}: {exc})",
+                             None, "file.unreadable") from None
+        return frame.select(pl.all().cast(pl.String))
+    text = decode_bytes(path.read_bytes(), path.name, allow_gbk=False).text
+    try:
+        return pl.read_csv(text.encode(), infer_schema=False, truncate_ragged_lines=False)
+    except Exception as exc:
+        raise InputError(f"{path.name}: not a well-formed CSV ({exc})", None, "file.unreadable") from None
+
+
+def _date_expr(col: str) -> pl.Expr:
+    text = pl.col(col).str.strip_chars()
+    serial = number_expr(col)
+    as_serial = pl.when(serial.is_between(20000, 80000)).then(
+        pl.date(1899, 12, 30) + pl.duration(days=serial.cast(pl.Int64)))
+    return pl.coalesce(text.str.to_date("%Y-%m-%d", strict=False), text.str.to_date("%Y/%m/%d", strict=False),
+                       as_serial.cast(pl.Date))
+
+
+def stage_file(path: Path, raw_root: Path) -> tuple[pl.DataFrame, dict]:
+    """One template file -> staged rows (errors included) and its raw-file record."""
+    try:
+        frame = _read(path)
+    except InputError as exc:
+        raw = raw_file_record(SPEC, path, raw_root, count_data_lines(path) if path.suffix == ".csv" else 0,
+                              error=str(exc))
+        return staged_frame(file_error_rows(SPEC, raw, exc, raw["rows"])), raw
+    raw = raw_file_record(SPEC, path, raw_root, frame.height, "utf-8")
+    frame = frame.rename({c: c.strip() for c in frame.columns})
+    missing = [c for c in REQUIRED if c not in frame.columns]
+    for c in ALL_COLUMNS:
+        if c not in frame.columns:
+            frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(c))
+    frame = frame.with_columns(pl.col(c).str.strip_chars().replace("", None) for c in ALL_COLUMNS)
+    parsed = frame.with_columns([number_expr(c).alias(f"_n_{c}") for c in NUMERIC])
+    # Errors, first failing check wins (the validation step adds the rule checks on readable rows).
+    checks: list[tuple[pl.Expr, str, str, pl.Expr]] = []
+    for c in NUMERIC:
+        checks.append((pl.col(c).is_not_null() & pl.col(f"_n_{c}").is_null(), "value.not_number", c,
+                       pl.format("{}: expected a number, got '{}'", pl.lit(c), pl.col(c))))
+    checks.append((pl.col("_n_reference_year").is_between(20000, 80000), "year.excel_serial", "reference_year",
+                   pl.format("reference_year: '{}' looks like an Excel serial date; enter the year as YYYY",
+                             pl.col("reference_year"))))
+    for c in ("valid_from", "valid_to"):
+        checks.append((pl.col(c).is_not_null() & _date_expr(c).is_null(), "date.invalid", c,
+                       pl.format("{}: expected a date YYYY-MM-DD, got '{}'", pl.lit(c), pl.col(c))))
+    rule = pl.lit(None, dtype=pl.String)
+    column = pl.lit(None, dtype=pl.String)
+    message = pl.lit(None, dtype=pl.String)
+    for cond, r, c, m in reversed(checks):
+        rule = pl.when(cond).then(pl.lit(r)).otherwise(rule)
+        column = pl.when(cond).then(pl.lit(c)).otherwise(column)
+        message = pl.when(cond).then(m).otherwise(message)
+    if missing:
+        rule, column = pl.lit("file.missing_columns"), pl.lit(",".join(missing))
+        message = pl.lit(f"{path.name}: missing column(s) {', '.join(missing)}; template columns are "
+                         f"{', '.join(REQUIRED)} (+ optional {', '.join(OPTIONAL)})")
+    gas_structs = [
+        pl.when(pl.col(f"_n_{c}").is_not_null()).then(
+            pl.struct(pl.lit(g).alias("gas"), pl.col(f"_n_{c}").alias("amount"), pl.lit(False).alias("as_co2e")))
+        for c, g in GAS_INPUTS.items()
+    ]
+    gases = pl.concat_list(gas_structs).list.drop_nulls()
+    doi_url = pl.col("doi_or_url")
+    is_doi = doi_url.str.contains(r"^(?:https?://(?:dx\.)?doi\.org/)?10\.\d{4,9}/")
+    row_no = pl.int_range(1, pl.len() + 1, dtype=pl.Int64)
+    staged = parsed.select(
+        pl.lit(SPEC.source_id).alias("source_id"),
+        pl.lit(None, dtype=pl.String).alias("source_version"),
+        pl.col("record_id").alias("natural_key"),
+        "name_zh", "name_en",
+        pl.col("classification_scheme").fill_null("LIT"), "classification_code", "activity_category", "activity_key",
+        pl.col("factor_purpose").fill_null("life_cycle"),
+        pl.col("unit").alias("unit_raw"),
+        pl.lit(1.0).alias("value_scale"),
+        pl.col("_n_co2e_kg").alias("co2e_published"),
+        pl.col("published_gwp_set").fill_null("unknown"),
+        pl.when(gases.list.len() > 0).then(gases).alias("gases"),
+        pl.when(gases.list.len() > 0).then(pl.lit("per_gas")).otherwise(pl.lit("co2e_only")).alias("gas_basis"),
+        pl.col("geography").alias("geography_raw"),
+        pl.col("_n_reference_year").cast(pl.Int32, strict=False).alias("reference_year"),
+        _date_expr("valid_from").alias("valid_from"), _date_expr("valid_to").alias("valid_to"),
+        "technology", "system_boundary", "data_type", "publisher", "document", "locator",
+        pl.when(~is_doi).then(doi_url).alias("url"),
+        pl.when(is_doi).then(doi_url.str.replace(r"^https?://(?:dx\.)?doi\.org/", "")).alias("doi"),
+        "publication_date", "licence",
+        (pl.col("redistributable").str.to_lowercase().is_in(["false", "no", "0", "否"]).not_()).alias("redistributable"),
+        pl.col("removal").str.to_lowercase().is_in(["true", "yes", "1", "是"]).fill_null(False).alias("removal_declared"),
+        *(pl.col(f"_n_{c}").cast(pl.Int8, strict=False).alias(c) for c in ("dq_reliability", "dq_completeness", "dq_technological")),
+        pl.col("_n_gsd2").alias("gsd2_published"),
+        pl.lit(SPEC.steward_default).alias("steward_default"),
+        pl.lit(None, dtype=pl.String).alias("qa_flags"),
+        pl.lit(raw["raw_file"]).alias("raw_file"), pl.lit(raw["raw_sha256"]).alias("raw_sha256"),
+        row_no.alias("raw_row"),
+        pl.concat_list(pl.struct(pl.lit(raw["raw_file"]).alias("raw_file"), pl.lit(raw["raw_sha256"]).alias("raw_sha256"),
+                                 row_no.alias("raw_row"))).alias("lineage"),
+        pl.lit(None, dtype=pl.String).alias("raw_sheet"),
+        rule.alias("error_rule"), column.alias("error_column"), message.alias("error_message"),
+    )
+    return staged.cast(STAGED_SCHEMA), raw  # type: ignore[arg-type]
+
+
+def load(raw_root: Path) -> SourceBatch:
+    directory = raw_root / SPEC.dir_glob
+    files = sorted(p for p in directory.glob("*") if p.suffix.lower() in (".csv", ".xlsx")) if directory.is_dir() else []
+    frames, raws = [], []
+    for path in files:
+        frame, raw = stage_file(path, raw_root)
+        frames.append(frame)
+        raws.append(raw)
+    batch = SourceBatch(SPEC, "rolling", pl.concat(frames) if frames else staged_frame([]), raw_files_frame(raws))
+    batch.staged = batch.staged.with_columns(pl.lit(batch.source_version).alias("source_version"))
+    if not files:
+        batch.status, batch.message = "missing", f"no template files in {directory}"
+    return batch
