@@ -69,7 +69,7 @@ def _row(rec: dict, i: int, raw: dict, missing: list[str]) -> dict:
         "natural_key": f"{rec.get('year')}:{kind}:{area}:{item_en}".rstrip(":"),
         "name_zh": f"{rec.get('year')}年{rec.get('area_zh') or ''}{rec.get('item_zh') or ''}"
                    + ("电力碳足迹因子" if life_cycle else "电力二氧化碳排放因子"),
-        "name_en": f"{rec.get('area_en') or ''} {item_en} electricity "
+        "name_en": " ".join(x for x in (rec.get("area_en"), item_en) if x) + " electricity "
                    + ("carbon-footprint factor" if life_cycle else "CO2 emission factor") + f" {rec.get('year')}",
         "classification_scheme": "CN-MEE", "classification_code": kind,
         "activity_category": "electricity",

@@ -52,12 +52,13 @@ def infer_geography(name: str) -> tuple[str, bool]:
 
 def category(code: str, name: str, dimension: str) -> tuple[str, str | None, str]:
     """(activity_category, activity_key, factor_purpose) from the CPC class, name and unit dimension."""
-    if code.startswith("171") or "电力" in name:
+    energy = dimension == "[mass] * [length] ** 2 / [time] ** 2"
+    if energy and (code.startswith("171") or "电力" in name):
         if "二氧化碳排放因子" in name:
             return "electricity", "electricity.grid_average" if "平均" in name else None, "scope2_location"
         key = "electricity.grid_average" if ("平均" in name or "电网" in name) else None
         return "electricity", key, "life_cycle"
-    if code.startswith("173") or "蒸汽" in name or "热力" in name:
+    if energy and (code.startswith("173") or "蒸汽" in name or "热力" in name):
         return "heat", None, "life_cycle"
     if "[mass] * [length]" == dimension or dimension == "[length] * [mass]":
         return "transport_freight", None, "life_cycle"

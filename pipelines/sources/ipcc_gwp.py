@@ -56,7 +56,7 @@ def load(root: Path) -> SourceBatch:
             "classification_scheme": "IPCC-GWP", "classification_code": species,
             "activity_category": "refrigerant", "activity_key": f"release.{species}", "factor_purpose": "fugitive",
             "unit_raw": "kg", "value_scale": 1.0, "gas_basis": "per_gas", "published_gwp_set": None,
-            "geography_raw": "GLO", "technology": None, "system_boundary": "gate_to_gate", "data_type": "secondary",
+            "geography_raw": "GLO", "reference_year": 2021, "technology": None, "system_boundary": "gate_to_gate", "data_type": "secondary",
             "document": "IPCC assessment reports: GWP100 (see package comment lines for tables)",
             "locator": f"globalwarmingpotentials.csv species {species}", "publication_date": "2021",
             "removal_declared": False, "dq_reliability": 1, "dq_completeness": 1, "dq_technological": 1,

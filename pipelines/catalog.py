@@ -1,0 +1,59 @@
+"""The analysts' SQL catalogue: data/curated/warehouse.duckdb.
+
+It holds only views over the immutable release Parquet files: schema `latest` for the current release
+and one schema per release (v0001, v0002 ...). It is rebuilt into a temporary file and swapped in with
+an atomic rename, so the nightly run never writes to a file an analyst has open: a reader keeps the
+catalogue it opened (and the files it points to never change), and a publish never waits for a reader.
+Restricted enterprise data never gets a view here.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+
+from pipelines.config import Settings
+
+
+def _quote(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def build_catalog(settings: Settings) -> Path:
+    from pipelines.release import list_releases, release_dir
+
+    target = settings.warehouse_path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    if tmp.exists():
+        tmp.unlink()
+    releases = list_releases(settings)
+    con = duckdb.connect(str(tmp))
+    try:
+        con.execute("create schema meta")
+        con.execute("create table meta.release(version varchar, parent_version varchar, created_at varchar, "
+                    "git_commit varchar, gwp_set varchar, release_hash varchar, is_latest boolean)")
+        for i, manifest in enumerate(releases):
+            version = manifest["version"]
+            con.execute("insert into meta.release values (?, ?, ?, ?, ?, ?, ?)",
+                        [version, manifest.get("parent_version"), manifest["created_at"], manifest["git_commit"],
+                         manifest.get("gwp_set"), manifest["release_hash"], i == len(releases) - 1])
+            schemas = [version] + (["latest"] if i == len(releases) - 1 else [])
+            for schema in schemas:
+                con.execute(f'create schema "{schema}"')
+                for table in manifest["tables"]:
+                    path = release_dir(settings, version) / f"{table}.parquet"
+                    con.execute(f'create view "{schema}"."{table}" as select * from read_parquet({_quote(path)})')
+        con.execute("checkpoint")
+    finally:
+        con.close()
+    os.replace(tmp, target)
+    return target
+
+
+def connect_readonly(settings: Settings) -> duckdb.DuckDBPyConnection:
+    if not settings.warehouse_path.exists():
+        raise FileNotFoundError(f"{settings.warehouse_path} does not exist yet: run `make run` (or `pcf build`) first")
+    return duckdb.connect(str(settings.warehouse_path), read_only=True)

@@ -1,0 +1,99 @@
+"""Harmonisation: reference units to canonical pint units, geography to codes, gases to kg and CO2e under
+the selected GWP set; data-quality scores and uncertainty; stable ids; cross-source outlier flags.
+
+Input: the rows that passed validation. Output: the release tables factor, factor_gas, factor_lineage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from pipelines import quality
+from pipelines.gwp import GwpError, gwp
+from pipelines.schema import BIOGENIC_GASES, FACTOR_GAS_SCHEMA, FACTOR_SCHEMA, GAS_COLUMNS, LINEAGE_SCHEMA
+from pipelines.sqlmodels import run_model
+
+
+@dataclass
+class Harmonised:
+    factor: pl.DataFrame
+    factor_gas: pl.DataFrame
+    factor_lineage: pl.DataFrame
+
+
+def _gwp_or_none(gas: str, gwp_set: str) -> float | None:
+    if gas in ("CO2", "CO2_fossil", "CO2_biogenic"):
+        return 1.0
+    try:
+        return gwp(gas, gwp_set)
+    except GwpError:
+        return None
+
+
+def harmonise(passed: pl.DataFrame, gwp_set: str, assessment_year: int) -> Harmonised:
+    keyed = run_model("intermediate/int_factor_keyed", passed=passed.drop("_row", "published_sum", "missing_gwp"))
+    scale = pl.col("value_scale").fill_null(1.0) * pl.col("unit_factor")
+
+    gases = (keyed.select("factor_id", "gases", scale.alias("_scale")).explode("gases").unnest("gases")
+             .drop_nulls("gas"))
+    gwps = {g: _gwp_or_none(g, gwp_set) for g in gases["gas"].unique().to_list()}
+    factor_gas = gases.select(
+        "factor_id", "gas",
+        (pl.col("amount") * pl.col("_scale")).alias("amount_kg"),
+        pl.when(pl.col("as_co2e")).then(pl.lit(1.0)).otherwise(
+            pl.col("gas").replace_strict(gwps, default=None, return_dtype=pl.Float64)).alias("gwp"),
+    ).with_columns(
+        (pl.col("amount_kg") * pl.col("gwp")).alias("co2e_kg"),
+        pl.lit(gwp_set).alias("gwp_set"),
+        pl.col("gas").is_in(list(BIOGENIC_GASES)).alias("biogenic"),
+    ).cast(FACTOR_GAS_SCHEMA).sort("factor_id", "gas")  # type: ignore[arg-type]
+
+    per_factor = factor_gas.group_by("factor_id").agg(
+        pl.col("co2e_kg").sum().alias("_gas_co2e"),
+        pl.col("co2e_kg").filter(pl.col("biogenic")).sum().alias("co2e_biogenic_kg"),
+        pl.col("co2e_kg").filter(~pl.col("gas").is_in(list(GAS_COLUMNS) + ["CO2"])).sum().alias("fgas_co2e_kg"),
+        *[pl.col("amount_kg").filter(pl.col("gas") == g).sum().alias(c) for g, c in GAS_COLUMNS.items()],
+        *[(pl.col("gas") == g).any().alias(f"_has_{c}") for g, c in GAS_COLUMNS.items()],
+    ).with_columns(
+        # a gas the source did not give stays null rather than 0
+        *[pl.when(pl.col(f"_has_{c}")).then(pl.col(c)).alias(c) for c in GAS_COLUMNS.values()]
+    ).drop([f"_has_{c}" for c in GAS_COLUMNS.values()])
+
+    frame = keyed.join(per_factor, on="factor_id", how="left").with_columns(
+        (pl.col("co2e_published") * scale).alias("published_co2e_kg"),
+        (scale).alias("unit_scale_from_published"),
+    ).with_columns(
+        pl.when(pl.col("gas_basis") == "co2e_only").then(pl.col("published_co2e_kg"))
+        .otherwise(pl.col("_gas_co2e")).alias("co2e_kg"),
+        pl.col("co2e_biogenic_kg").fill_null(0.0),
+        pl.lit(gwp_set).alias("gwp_set"),
+        pl.col("valid_from").fill_null(pl.date(pl.col("reference_year"), 1, 1)),
+        pl.coalesce(pl.col("dq_reliability"), pl.lit(4)).cast(pl.Int8).alias("dq_reliability"),
+        pl.coalesce(pl.col("dq_completeness"), pl.lit(3)).cast(pl.Int8).alias("dq_completeness"),
+        pl.coalesce(pl.col("dq_technological"), pl.lit(3)).cast(pl.Int8).alias("dq_technological"),
+        quality.temporal_score(pl.lit(assessment_year) - pl.col("reference_year")).alias("dq_temporal"),
+        quality.geographical_score(pl.col("geography_level"), pl.col("geography_country")).alias("dq_geographical"),
+        pl.col("unit_raw").alias("unit_label"),
+        pl.lit("lognormal").alias("uncertainty_distribution"),
+        pl.col("steward_default").alias("steward_status"),
+    ).with_columns(
+        quality.dqr_expr().alias("dqr"),
+        pl.coalesce(pl.col("gsd2_published"), quality.gsd2_expr()).alias("gsd2"),
+        (pl.col("publisher").is_not_null() & pl.col("document").is_not_null() & pl.col("locator").is_not_null()
+         & pl.col("publication_date").is_not_null()
+         & (pl.col("url").is_not_null() | pl.col("doi").is_not_null() | pl.col("licence").str.starts_with("CN-official"))
+         ).alias("metrological_traceability"),
+    )
+    outliers = run_model("intermediate/int_factor_outliers", factors=frame.select(
+        "factor_id", "source_id", "co2e_kg", "activity_key", "factor_purpose", "unit", "activity_category",
+        "geography_country"))
+    frame = frame.join(outliers.select("factor_id", pl.lit(True).alias("_outlier")), on="factor_id", how="left")
+    frame = frame.with_columns(
+        pl.concat_str([pl.col("qa_flags"), pl.when(pl.col("_outlier")).then(pl.lit("outlier.cross_source"))],
+                      separator=",", ignore_nulls=True).replace("", None).alias("qa_flags"))
+    factor = frame.select([pl.col(c).cast(t) for c, t in FACTOR_SCHEMA.items()]).sort("factor_id")
+    lineage = (keyed.select("factor_id", "lineage").explode("lineage").unnest("lineage")
+               .select(list(LINEAGE_SCHEMA)).cast(LINEAGE_SCHEMA).unique().sort("factor_id", "raw_file", "raw_row"))  # type: ignore[arg-type]
+    return Harmonised(factor, factor_gas, lineage)

@@ -1,0 +1,176 @@
+"""Versioned, immutable releases: Parquet files plus a manifest, published atomically.
+
+Layout under data/curated/:
+  objects/<sha256>.parquet         content-addressed table files, written once (storage grows with
+                                   changes, not copies)
+  releases/v0007/<table>.parquet   hard links to those objects: plain Parquet paths any engine reads
+  releases/v0007/manifest.json     version, parent, created-at, git commit, per-table SHA-256 and rows,
+                                   source file hashes, validation summary
+  warehouse.duckdb                 SQL catalogue: schema `latest` and one schema per release (views)
+
+Publishing builds the release in releases/.staging-*, then renames it into place (one atomic rename):
+a crash before the rename leaves the previous release current and nothing partial visible; staging
+leftovers are removed by the next publish. A release whose tables hash exactly like the current one is
+not published: the same inputs make no new release.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+import pyarrow.parquet as pq
+
+from pipelines.config import PROJECT_ROOT, Settings
+from pipelines.parsing import sha256_file
+
+RELEASE_TABLES = ("factor", "factor_gas", "factor_lineage", "quarantine", "source", "raw_file", "gwp", "geography",
+                  "fuel_property")
+MANIFEST = "manifest.json"
+
+
+@dataclass
+class PublishResult:
+    version: str
+    published: bool
+    manifest: dict
+    reason: str
+
+
+def write_parquet(frame: pl.DataFrame, path: Path) -> None:
+    """Deterministic bytes for the same frame: fixed codec, row-group size and no timestamps."""
+    pq.write_table(frame.to_arrow(), path, compression="zstd", compression_level=3, row_group_size=256_000,
+                   write_statistics=True)
+
+
+def git_commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                              timeout=5).stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def list_releases(settings: Settings) -> list[dict]:
+    root = settings.releases_dir
+    if not root.is_dir():
+        return []
+    manifests = []
+    for d in sorted(root.iterdir()):
+        if d.is_dir() and d.name.startswith("v") and (d / MANIFEST).is_file():
+            manifests.append(json.loads((d / MANIFEST).read_text(encoding="utf-8")))
+    return manifests
+
+
+def latest_release(settings: Settings) -> dict | None:
+    releases = list_releases(settings)
+    return releases[-1] if releases else None
+
+
+def release_dir(settings: Settings, version: str) -> Path:
+    return settings.releases_dir / version
+
+
+def read_table(settings: Settings, version: str, table: str) -> pl.DataFrame:
+    return pl.read_parquet(release_dir(settings, version) / f"{table}.parquet")
+
+
+def _store_object(settings: Settings, frame: pl.DataFrame, scratch: Path) -> tuple[str, Path]:
+    tmp = scratch / f"{os.getpid()}-{id(frame)}.parquet"
+    write_parquet(frame, tmp)
+    digest = sha256_file(tmp)
+    target = settings.objects_dir / f"{digest}.parquet"
+    if target.exists():
+        tmp.unlink()
+    else:
+        os.replace(tmp, target)
+    return digest, target
+
+
+def _link(src: Path, dst: Path) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:  # file systems without hard links: copy
+        shutil.copyfile(src, dst)
+
+
+def publish(settings: Settings, tables: dict[str, pl.DataFrame], summary: dict, sources: list[dict],
+            force: bool = False) -> PublishResult:
+    settings.objects_dir.mkdir(parents=True, exist_ok=True)
+    settings.releases_dir.mkdir(parents=True, exist_ok=True)
+    for leftover in settings.releases_dir.glob(".staging-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    scratch = settings.objects_dir / ".tmp"
+    scratch.mkdir(exist_ok=True)
+    stored = {name: _store_object(settings, tables[name], scratch) for name in RELEASE_TABLES if name in tables}
+    table_hashes = {name: digest for name, (digest, _) in stored.items()}
+    release_hash = hashlib.sha256(json.dumps(table_hashes, sort_keys=True).encode()).hexdigest()
+    parent = latest_release(settings)
+    if parent and parent.get("release_hash") == release_hash and not force:
+        return PublishResult(parent["version"], False, parent, "no table changed since the current release")
+    version = f"v{(int(parent['version'][1:]) + 1) if parent else 1:04d}"
+    manifest = {
+        "version": version,
+        "parent_version": parent["version"] if parent else None,
+        "created_at": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
+        "git_commit": git_commit(),
+        "release_hash": release_hash,
+        "gwp_set": summary.get("gwp_set"),
+        "assessment_year": summary.get("assessment_year"),
+        "tables": {name: {"file": f"{name}.parquet", "sha256": digest, "rows": tables[name].height}
+                   for name, (digest, _) in stored.items()},
+        "sources": sources,
+        "validation": summary,
+    }
+    staging = settings.releases_dir / f".staging-{version}-{os.getpid()}"
+    staging.mkdir()
+    for name, (_digest, path) in stored.items():
+        _link(path, staging / f"{name}.parquet")
+    (staging / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True), encoding="utf-8")
+    _fsync_dir(staging)
+    os.rename(staging, release_dir(settings, version))  # the commit point
+    _fsync_dir(settings.releases_dir)
+    from pipelines.catalog import build_catalog
+
+    build_catalog(settings)
+    return PublishResult(version, True, manifest, "published")
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError:
+        pass
+
+
+def diff(settings: Settings, old: str, new: str, rel_tol: float = 1e-12) -> dict[str, pl.DataFrame]:
+    """Factors added, removed and changed between two releases (changed: co2e_kg, unit or geography)."""
+    cols = ["factor_id", "source_id", "natural_key", "name_zh", "name_en", "co2e_kg", "unit", "geography_code",
+            "reference_year", "source_version"]
+    a = read_table(settings, old, "factor").select(cols)
+    b = read_table(settings, new, "factor").select(cols)
+    added = b.join(a, on="factor_id", how="anti").sort("factor_id")
+    removed = a.join(b, on="factor_id", how="anti").sort("factor_id")
+    both = a.join(b, on="factor_id", suffix="_new")
+    changed = both.filter(
+        ((pl.col("co2e_kg") - pl.col("co2e_kg_new")).abs() > rel_tol * pl.col("co2e_kg").abs().clip(lower_bound=1e-300))
+        | (pl.col("unit") != pl.col("unit_new")) | (pl.col("geography_code") != pl.col("geography_code_new"))
+    ).select(
+        "factor_id", "source_id", "natural_key", pl.coalesce("name_zh", "name_en").alias("name"),
+        pl.col("co2e_kg").alias("old_co2e_kg"), pl.col("co2e_kg_new").alias("new_co2e_kg"),
+        ((pl.col("co2e_kg_new") - pl.col("co2e_kg")) / pl.col("co2e_kg").abs()).alias("relative_change"),
+        pl.col("unit"), pl.col("source_version").alias("old_source_version"),
+        pl.col("source_version_new").alias("new_source_version"),
+    ).sort("factor_id")
+    return {"added": added, "removed": removed, "changed": changed}

@@ -1,0 +1,210 @@
+"""Validation: every staged row passes or goes to quarantine with one rule id and a message a steward
+can act on. Vectorised over the whole staged frame (Polars); unit and geography look-ups run once per
+distinct value.
+
+Rules (ids used in the quarantine table, docs/validation_rules.md):
+  file.*                   the file could not be read (encoding, missing columns, not a CSV/XLSX)
+  value.not_number         a numeric cell that is not a number
+  value.missing            no value published
+  value.negative           negative without a declared removal
+  year.excel_serial        a year cell holding an Excel serial date
+  year.implausible         reference year outside 1980 .. assessment year + 1
+  date.invalid             a date cell that is not a date
+  provenance.required      publisher, document, locator or licence missing; literature without DOI/URL
+  unit.unknown             the reference unit is not known to the unit registry
+  unit.dimension_mismatch  the unit's dimension does not fit the activity category
+  geography.invalid        not ISO 3166, GB/T 2260, an MEE grid region or GLO
+  code.invalid             boundary, data type, purpose or category outside its code list
+  gwp.missing_for_set      a gas has no GWP100 in the selected set
+  gwp.sum_mismatch         the published CO2e differs from the sum over gases x published GWPs
+  duplicate.natural_key    a second row with the same source and natural key (the first is kept)
+Outliers against other sources are flagged on the curated factor (qa_flags), never dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from pipelines import geography
+from pipelines.config import GWP_SETS
+from pipelines.gwp import GwpError, gwp, gwp_table
+from pipelines.schema import ACTIVITY_CATEGORIES, DATA_TYPES, FACTOR_PURPOSES, QUARANTINE_SCHEMA, SYSTEM_BOUNDARIES
+from pipelines.units import UnitError, dimension_allowed, unit_info
+
+# gwp.sum_mismatch tolerance, in the published unit: EPA SEF rounds gases to 3 significant figures
+# (max abs difference 0.0095 kg/USD measured), DESNZ to 5 decimals.
+GWP_SUM_ABS_TOL = 0.011
+GWP_SUM_REL_TOL = 0.005
+
+
+@dataclass
+class ValidationResult:
+    passed: pl.DataFrame      # staged rows + unit/geography columns, ready to harmonise
+    quarantine: pl.DataFrame  # QUARANTINE_SCHEMA
+
+
+def _unit_table(labels: list[str]) -> pl.DataFrame:
+    rows = []
+    for label in labels:
+        try:
+            info = unit_info(label)
+            rows.append({"unit_raw": label, "unit": info.canonical, "unit_dimension": info.dimension,
+                         "unit_factor": info.per_label_to_per_canonical, "unit_error": None})
+        except (UnitError, Exception) as exc:  # pint raises its own types for odd input
+            rows.append({"unit_raw": label, "unit": None, "unit_dimension": None, "unit_factor": None,
+                         "unit_error": str(exc) if isinstance(exc, UnitError) else f"unit {label!r} is not known ({exc})"})
+    schema = {"unit_raw": pl.String, "unit": pl.String, "unit_dimension": pl.String, "unit_factor": pl.Float64,
+              "unit_error": pl.String}
+    return pl.DataFrame(rows, schema=schema)
+
+
+def _geo_table(raws: list[str]) -> pl.DataFrame:
+    rows = []
+    for raw in raws:
+        try:
+            g = geography.normalise(raw)
+            country = "CN" if g.level in ("province", "grid_region") else g.code
+            rows.append({"geography_raw": raw, "geography_code": g.code, "geography_level": g.level,
+                         "geography_name": " / ".join(x for x in (g.name_zh, g.name_en) if x),
+                         "geography_country": country, "geo_error": None})
+        except geography.GeographyError as exc:
+            rows.append({"geography_raw": raw, "geography_code": None, "geography_level": None,
+                         "geography_name": None, "geography_country": None, "geo_error": str(exc)})
+    schema = {"geography_raw": pl.String, "geography_code": pl.String, "geography_level": pl.String,
+              "geography_name": pl.String, "geography_country": pl.String, "geo_error": pl.String}
+    return pl.DataFrame(rows, schema=schema)
+
+
+def _gas_check(staged: pl.DataFrame, gwp_set: str) -> pl.DataFrame:
+    """Per row: gases lacking a GWP in the selected set, and the published-GWP sum for the mismatch rule."""
+    gases = staged.select("_row", "gases", "published_gwp_set").explode("gases").unnest("gases").drop_nulls("gas")
+    if gases.is_empty():
+        return pl.DataFrame(schema={"_row": pl.UInt32, "missing_gwp": pl.String, "published_sum": pl.Float64})
+    names = gases["gas"].unique().to_list()
+    sel = {g: _safe_gwp(g, gwp_set) for g in names}
+    pub_sets = [s for s in gases["published_gwp_set"].unique().to_list() if s in GWP_SETS]
+    pub = [{"gas": g, "published_gwp_set": s, "gwp_pub": _safe_gwp(g, s)} for g in names for s in pub_sets]
+    pub_frame = pl.DataFrame(pub, schema={"gas": pl.String, "published_gwp_set": pl.String, "gwp_pub": pl.Float64})
+    gases = gases.with_columns(pl.col("gas").replace_strict(sel, default=None, return_dtype=pl.Float64).alias("gwp_sel"))
+    gases = gases.join(pub_frame, on=["gas", "published_gwp_set"], how="left")
+    return gases.group_by("_row").agg(
+        pl.col("gas").filter(pl.col("gwp_sel").is_null() & ~pl.col("as_co2e")).str.join(",").alias("missing_gwp"),
+        pl.when(pl.col("as_co2e")).then(pl.col("amount")).otherwise(pl.col("amount") * pl.col("gwp_pub"))
+        .sum().alias("published_sum"),
+        pl.col("gwp_pub").is_null().any().alias("_pub_incomplete"),
+    ).with_columns(pl.when(~pl.col("_pub_incomplete")).then(pl.col("published_sum"))).drop("_pub_incomplete")
+
+
+def _safe_gwp(gas: str, gwp_set: str) -> float | None:
+    if gas in ("CO2", "CO2_fossil", "CO2_biogenic"):
+        return 1.0
+    try:
+        return gwp(gas, gwp_set)
+    except GwpError:
+        return None
+
+
+def validate(staged: pl.DataFrame, gwp_set: str, assessment_year: int) -> ValidationResult:
+    gwp_table(gwp_set)  # fail early on an unknown set
+    staged = staged.with_row_index("_row")
+    units = _unit_table([u for u in staged["unit_raw"].unique().to_list() if u is not None])
+    geos = _geo_table([g for g in staged["geography_raw"].unique().to_list() if g is not None])
+    gas = _gas_check(staged, gwp_set)
+    frame = (staged.join(units, on="unit_raw", how="left").join(geos, on="geography_raw", how="left")
+             .join(gas, on="_row", how="left").sort("_row"))
+    allowed = pl.DataFrame(
+        [{"activity_category": c, "unit_dimension": d, "_dim_ok": dimension_allowed(c, d)}
+         for c in ACTIVITY_CATEGORIES for d in units["unit_dimension"].drop_nulls().unique().to_list()],
+        schema={"activity_category": pl.String, "unit_dimension": pl.String, "_dim_ok": pl.Boolean})
+    frame = frame.join(allowed, on=["activity_category", "unit_dimension"], how="left", maintain_order="left")
+
+    has_value = pl.col("co2e_published").is_not_null() | (pl.col("gases").list.len() > 0).fill_null(False)
+    neg = (pl.col("co2e_published") < 0) | pl.col("gases").list.eval(pl.element().struct.field("amount") < 0).list.any().fill_null(False)
+    total = pl.col("co2e_published")
+    diff = (total - pl.col("published_sum")).abs()
+    sum_bad = (pl.col("gas_basis") == "per_gas") & total.is_not_null() & pl.col("published_sum").is_not_null() \
+        & (diff > GWP_SUM_ABS_TOL) & (diff > GWP_SUM_REL_TOL * total.abs())
+    prov_missing = pl.concat_list(
+        [pl.when(pl.col(c).is_null() | (pl.col(c).cast(pl.String).str.strip_chars() == "")).then(pl.lit(c))
+         for c in ("publisher", "document", "locator", "licence")]).list.drop_nulls()
+    lit_no_ref = (pl.col("source_id") == "literature") & pl.col("url").is_null() & pl.col("doi").is_null()
+    year = pl.col("reference_year")
+    bad_code = pl.concat_list([
+        pl.when(~pl.col("system_boundary").is_in(list(SYSTEM_BOUNDARIES))).then(pl.format("system_boundary '{}'", pl.col("system_boundary"))),
+        pl.when(~pl.col("data_type").is_in(list(DATA_TYPES))).then(pl.format("data_type '{}'", pl.col("data_type"))),
+        pl.when(~pl.col("factor_purpose").is_in(list(FACTOR_PURPOSES))).then(pl.format("factor_purpose '{}'", pl.col("factor_purpose"))),
+        pl.when(~pl.col("activity_category").is_in(list(ACTIVITY_CATEGORIES))).then(pl.format("activity_category '{}'", pl.col("activity_category"))),
+    ]).list.drop_nulls()
+
+    # (condition, rule, column, message) in priority order: the first that holds is the row's reason.
+    rules = [
+        (pl.col("error_rule").is_not_null(), pl.col("error_rule"), pl.col("error_column"), pl.col("error_message")),
+        (~has_value, pl.lit("value.missing"), pl.lit("value"), pl.lit("no CO2e value and no gas amounts given")),
+        (prov_missing.list.len() > 0, pl.lit("provenance.required"), prov_missing.list.join(","),
+         pl.format("provenance missing: {}; every factor needs publisher, document, locator and licence",
+                   prov_missing.list.join(", "))),
+        (lit_no_ref, pl.lit("provenance.required"), pl.lit("doi_or_url"),
+         pl.lit("literature factor without DOI or URL; add the DOI (10.xxxx/...) or a URL of the publication")),
+        (pl.col("unit_raw").is_null() | pl.col("unit_error").is_not_null(), pl.lit("unit.unknown"), pl.lit("unit"),
+         pl.coalesce(pl.col("unit_error"), pl.lit("reference unit is empty"))),
+        (pl.col("_dim_ok") == False, pl.lit("unit.dimension_mismatch"), pl.lit("unit"),  # noqa: E712
+         pl.format("unit '{}' has dimension {}, which does not fit activity_category '{}'", pl.col("unit_raw"),
+                   pl.col("unit_dimension"), pl.col("activity_category"))),
+        (pl.col("geo_error").is_not_null() | pl.col("geography_raw").is_null(), pl.lit("geography.invalid"),
+         pl.lit("geography"), pl.coalesce(pl.col("geo_error"), pl.lit("geography is empty"))),
+        (bad_code.list.len() > 0, pl.lit("code.invalid"), pl.lit("code"),
+         pl.format("not in the code list: {}", bad_code.list.join(", "))),
+        (year.is_null() | (year < 1980) | (year > assessment_year + 1), pl.lit("year.implausible"),
+         pl.lit("reference_year"),
+         pl.format("reference_year {} outside 1980..{}", year.cast(pl.String).fill_null("(empty)"), pl.lit(assessment_year + 1))),
+        (neg & ~pl.col("removal_declared").fill_null(False), pl.lit("value.negative"), pl.lit("value"),
+         pl.lit("negative factor without a declared removal (set removal=true for a removal factor)")),
+        (pl.col("missing_gwp").fill_null("") != "", pl.lit("gwp.missing_for_set"), pl.lit("gases"),
+         pl.format("no GWP100 in {} for {}; choose another GWP set to use this factor", pl.lit(gwp_set), pl.col("missing_gwp"))),
+        (sum_bad, pl.lit("gwp.sum_mismatch"), pl.lit("co2e"),
+         pl.format("published CO2e {} differs from the sum over gases x {} GWP100 = {}", total,
+                   pl.col("published_gwp_set"), pl.col("published_sum").round(6))),
+    ]
+    rule = pl.lit(None, dtype=pl.String)
+    col = pl.lit(None, dtype=pl.String)
+    msg = pl.lit(None, dtype=pl.String)
+    for cond, r, c, m in reversed(rules):
+        cond = cond.fill_null(False)
+        rule, col, msg = (pl.when(cond).then(r).otherwise(rule), pl.when(cond).then(c).otherwise(col),
+                          pl.when(cond).then(m).otherwise(msg))
+    frame = frame.with_columns(rule.alias("_rule"), col.alias("_col"), msg.alias("_msg"))
+
+    # Duplicates among rows that passed every other rule: the first (file order, row order) is kept.
+    ok = pl.col("_rule").is_null()
+    first = frame.filter(ok).group_by("source_id", "natural_key", maintain_order=True).agg(
+        pl.col("_row").first().alias("_first_row"), pl.col("raw_file").first().alias("_first_file"),
+        pl.col("raw_row").first().alias("_first_raw_row"), pl.col("co2e_published").first().alias("_first_value"))
+    frame = frame.join(first, on=["source_id", "natural_key"], how="left", maintain_order="left")
+    dup = ok & (pl.col("_row") != pl.col("_first_row"))
+    frame = frame.with_columns(
+        pl.when(dup).then(pl.lit("duplicate.natural_key")).otherwise(pl.col("_rule")).alias("_rule"),
+        pl.when(dup).then(pl.lit("natural_key")).otherwise(pl.col("_col")).alias("_col"),
+        pl.when(dup).then(pl.format(
+            "duplicate of {} row {} (key {}); {}", pl.col("_first_file"), pl.col("_first_raw_row"), pl.col("natural_key"),
+            pl.when(pl.col("_first_value") == pl.col("co2e_published")).then(pl.lit("same value, first kept"))
+            .otherwise(pl.format("value differs: kept {}, this row {}", pl.col("_first_value"), pl.col("co2e_published")))
+        )).otherwise(pl.col("_msg")).alias("_msg"),
+    )
+    bad = frame.filter(pl.col("_rule").is_not_null())
+    quarantine = bad.select(
+        "source_id", "source_version", "raw_file", "raw_sha256", "raw_sheet", "raw_row",
+        pl.col("lineage").list.len().cast(pl.Int64).alias("raw_rows_count"),
+        pl.col("_col").alias("column_name"), pl.col("_rule").alias("rule_id"), pl.col("_msg").alias("message"),
+        "natural_key",
+        pl.struct("natural_key", "name_zh", "name_en", "unit_raw", "co2e_published", "geography_raw",
+                  "reference_year").struct.json_encode().alias("record"),
+    ).cast(QUARANTINE_SCHEMA)  # type: ignore[arg-type]
+    quarantine_lineage = bad.select("lineage")
+    passed = frame.filter(pl.col("_rule").is_null()).drop(
+        "_rule", "_col", "_msg", "_first_row", "_first_file", "_first_raw_row", "_first_value", "error_rule",
+        "error_column", "error_message", "unit_error", "geo_error", "_dim_ok")
+    result = ValidationResult(passed, quarantine)
+    result.quarantine_lineage = quarantine_lineage  # type: ignore[attr-defined]
+    return result
