@@ -41,7 +41,11 @@ def _context():
     os.environ.setdefault("TQDM_DISABLE", "1")  # GX draws progress bars per validation
     import great_expectations as gx
 
-    return gx, gx.get_context(mode="ephemeral")
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    return gx, context
 
 
 def run_suite(suite: dict, frame: pl.DataFrame) -> SuiteResult:

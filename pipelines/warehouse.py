@@ -3,6 +3,7 @@ load a source -> stage -> validate -> harmonise -> release tables -> conservatio
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -10,7 +11,7 @@ import polars as pl
 from pipelines import geography, gwp
 from pipelines.config import Settings
 from pipelines.harmonise import harmonise
-from pipelines.schema import QUARANTINE_SCHEMA
+from pipelines.schema import QUARANTINE_SCHEMA, STAGED_SCHEMA
 from pipelines.sources import SOURCES
 from pipelines.sources.base import RAW_FILE_SCHEMA, SourceBatch
 from pipelines.validation import validate
@@ -34,38 +35,71 @@ def conservation(raw_files: pl.DataFrame, lineage: pl.DataFrame, quarantine_line
             "balanced": raw_rows == curated.height + quarantined.height}
 
 
-def build_tables(batches: list[SourceBatch], settings: Settings) -> tuple[dict[str, pl.DataFrame], dict]:
-    staged = pl.concat([b.staged for b in batches]) if batches else pl.DataFrame()
+@dataclass
+class Validated:
+    """Output of the validation step: what passed, what was quarantined, and the raw-file records."""
+
+    passed: pl.DataFrame
+    quarantine: pl.DataFrame
+    quarantine_lineage: pl.DataFrame
+    raw_files: pl.DataFrame
+    sources: pl.DataFrame
+    source_manifest: list[dict]
+    fuel_property: pl.DataFrame
+    staged_rows: int
+    gwp_set: str
+    assessment_year: int
+
+
+def validate_batches(batches: list[SourceBatch], settings: Settings) -> Validated:
+    staged = pl.concat([b.staged for b in batches]) if batches else pl.DataFrame(schema=STAGED_SCHEMA)
     checked = validate(staged, settings.gwp_set, settings.assessment_year)
-    result = harmonise(checked.passed, settings.gwp_set, settings.assessment_year)
-    quarantine_lineage = checked.quarantine_lineage.explode("lineage").unnest("lineage").drop_nulls("raw_row")  # type: ignore[attr-defined]
     raw_files = pl.concat([b.raw_files for b in batches]).sort("raw_file") if batches else pl.DataFrame(schema=RAW_FILE_SCHEMA)
-    sources = pl.DataFrame([b.source_record() for b in batches]).sort("source_id")
-    balance = conservation(raw_files, result.factor_lineage, quarantine_lineage)
     fuel = [b.extras["fuel_property"] for b in batches if "fuel_property" in b.extras and b.extras["fuel_property"].height]
+    return Validated(
+        passed=checked.passed,
+        quarantine=checked.quarantine,
+        quarantine_lineage=checked.quarantine_lineage.explode("lineage").unnest("lineage").drop_nulls("raw_row"),  # type: ignore[attr-defined]
+        raw_files=raw_files,
+        sources=pl.DataFrame([b.source_record() for b in batches]).sort("source_id"),
+        source_manifest=source_manifest(batches),
+        fuel_property=pl.concat(fuel) if fuel else pl.DataFrame({"fuel_zh": []}, schema={"fuel_zh": pl.String}),
+        staged_rows=staged.height,
+        gwp_set=settings.gwp_set,
+        assessment_year=settings.assessment_year,
+    )
+
+
+def assemble_tables(v: Validated) -> tuple[dict[str, pl.DataFrame], dict]:
+    result = harmonise(v.passed, v.gwp_set, v.assessment_year)
+    balance = conservation(v.raw_files, result.factor_lineage, v.quarantine_lineage)
     tables = {
         "factor": result.factor,
         "factor_gas": result.factor_gas,
         "factor_lineage": result.factor_lineage,
-        "quarantine": checked.quarantine.sort("source_id", "raw_file", "raw_row", "natural_key", "rule_id",
-                                              nulls_last=True).cast(QUARANTINE_SCHEMA),  # type: ignore[arg-type]
-        "source": sources,
-        "raw_file": raw_files,
+        "quarantine": v.quarantine.sort("source_id", "raw_file", "raw_row", "natural_key", "rule_id",
+                                        nulls_last=True).cast(QUARANTINE_SCHEMA),  # type: ignore[arg-type]
+        "source": v.sources,
+        "raw_file": v.raw_files,
         "gwp": pl.DataFrame(gwp.table_rows()),
         "geography": pl.DataFrame(geography.table_rows()),
-        "fuel_property": pl.concat(fuel) if fuel else pl.DataFrame({"fuel_zh": []}, schema={"fuel_zh": pl.String}),
+        "fuel_property": v.fuel_property,
     }
     summary = {
-        "gwp_set": settings.gwp_set,
-        "assessment_year": settings.assessment_year,
+        "gwp_set": v.gwp_set,
+        "assessment_year": v.assessment_year,
         **balance,
-        "staged_rows": staged.height,
+        "staged_rows": v.staged_rows,
         "factors": result.factor.height,
-        "quarantined_rows": checked.quarantine.height,
-        "quarantine_by_rule": dict(sorted(checked.quarantine.group_by("rule_id").len().rows())),
+        "quarantined_rows": v.quarantine.height,
+        "quarantine_by_rule": dict(sorted(v.quarantine.group_by("rule_id").len().rows())),
         "outliers_flagged": int(result.factor["qa_flags"].str.contains("outlier.cross_source").sum() or 0),
     }
     return tables, summary
+
+
+def build_tables(batches: list[SourceBatch], settings: Settings) -> tuple[dict[str, pl.DataFrame], dict]:
+    return assemble_tables(validate_batches(batches, settings))
 
 
 def source_manifest(batches: list[SourceBatch]) -> list[dict]:

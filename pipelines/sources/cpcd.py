@@ -137,6 +137,7 @@ def _row(rec: dict, i: int, raw: dict, missing: list[str], core: bool) -> dict:
         if purpose == "scope2_location":
             # A CO2-only MEE factor labelled kgCO2e in CPCD (SOURCE.md caveat).
             row["gas_basis"] = "co2_only"
+            row["gases"] = [{"gas": "CO2_fossil", "amount": row["co2e_published"], "as_co2e": False}]
             row["qa_flags"] += ",co2_only_labelled_co2e"
             row["system_boundary"] = "combustion_only"
     except InputError as exc:

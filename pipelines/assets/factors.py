@@ -1,0 +1,100 @@
+"""Validated -> harmonised factor tables, with the Great Expectations suites and the conservation count
+as asset checks (critical ones blocking: the release is not published when they fail)."""
+
+
+import dataclasses
+
+import dagster as dg
+import polars as pl
+
+from pipelines.config import GWP_SETS, settings
+from pipelines.expectations import load_suites, run_suite
+from pipelines.sources import SOURCES
+from pipelines.sources.base import SourceBatch
+from pipelines.warehouse import Validated, assemble_tables, validate_batches
+
+
+class FactorRunConfig(dg.Config):
+    """Per-run choices (Dagster run config); empty means the PCF_* environment / defaults."""
+
+    gwp_set: str = ""
+
+
+@dg.asset(
+    group_name="factors",
+    kinds={"polars"},
+    ins={source_id: dg.AssetIn(source_id) for source_id in SOURCES},
+    tags={"layer": "validated"},
+    description="Every staged row from every source, split into passed rows and quarantine (one rule and "
+                "message per row). Validation rules: pipelines/validation.py, docs/validation_rules.md.",
+)
+def validated_factors(context: dg.AssetExecutionContext, config: FactorRunConfig, **batches: SourceBatch) -> Validated:
+    s = settings()
+    if config.gwp_set:
+        if config.gwp_set.upper() not in GWP_SETS:
+            raise dg.Failure(f"gwp_set {config.gwp_set!r}: expected one of {GWP_SETS}")
+        s = dataclasses.replace(s, gwp_set=config.gwp_set.upper())
+    result = validate_batches([batches[k] for k in SOURCES], s)
+    context.add_output_metadata({
+        "staged_rows": result.staged_rows, "passed": result.passed.height, "quarantined": result.quarantine.height,
+        "gwp_set": result.gwp_set,
+        "quarantine_by_rule": dg.MetadataValue.json(dict(result.quarantine.group_by("rule_id").len().rows())),
+    })
+    return result
+
+
+@dg.asset(
+    group_name="factors",
+    kinds={"polars", "duckdb"},
+    tags={"layer": "harmonised"},
+    description="Release tables: factor (canonical record), factor_gas, factor_lineage, quarantine, source, "
+                "raw_file, gwp, geography, fuel_property. Units, geography, gases and GWP harmonised.",
+)
+def harmonised_factors(context: dg.AssetExecutionContext, validated_factors: Validated) -> dict:
+    tables, summary = assemble_tables(validated_factors)
+    context.add_output_metadata({
+        "factors": tables["factor"].height, "quarantined": tables["quarantine"].height,
+        "raw_rows": summary["raw_rows"], "curated_raw_rows": summary["curated_raw_rows"],
+        "quarantined_raw_rows": summary["quarantined_raw_rows"], "balanced": summary["balanced"],
+        "outliers_flagged": summary["outliers_flagged"],
+    })
+    return {"tables": tables, "summary": summary, "sources": validated_factors.source_manifest}
+
+
+def _suite_check(suite: dict) -> dg.AssetChecksDefinition:
+    @dg.asset_check(asset=harmonised_factors, name=f"ge_{suite['name']}", blocking=suite.get("severity") == "critical",
+                    description=f"Great Expectations suite expectations/{suite['name']}.json on table "
+                                f"'{suite['table']}' ({suite.get('severity')}).")
+    def _check(harmonised_factors: dict) -> dg.AssetCheckResult:
+        result = run_suite(suite, harmonised_factors["tables"][suite["table"]])
+        return dg.AssetCheckResult(
+            passed=result.success,
+            severity=dg.AssetCheckSeverity.ERROR if result.severity == "critical" else dg.AssetCheckSeverity.WARN,
+            metadata={"evaluated": result.evaluated, "failures": dg.MetadataValue.json(result.failures)},
+        )
+
+    return _check
+
+
+@dg.asset_check(asset=harmonised_factors, blocking=True,
+                description="Counted conservation: raw rows = curated + quarantined, on every run.")
+def raw_row_conservation(harmonised_factors: dict) -> dg.AssetCheckResult:
+    s = harmonised_factors["summary"]
+    return dg.AssetCheckResult(
+        passed=bool(s["balanced"]),
+        metadata={k: s[k] for k in ("raw_rows", "curated_raw_rows", "quarantined_raw_rows")},
+        description=None if s["balanced"] else
+        f"{s['raw_rows'] - s['curated_raw_rows'] - s['quarantined_raw_rows']} raw rows are neither curated nor quarantined",
+    )
+
+
+@dg.asset_check(asset=harmonised_factors, blocking=True,
+                description="No factor whose licence forbids redistribution is marked approved for export.")
+def licence_gate(harmonised_factors: dict) -> dg.AssetCheckResult:
+    factor: pl.DataFrame = harmonised_factors["tables"]["factor"]
+    bad = factor.filter(~pl.col("redistributable") & (pl.col("steward_status") == "approved"))
+    return dg.AssetCheckResult(passed=bad.height == 0, metadata={"violations": bad.height})
+
+
+suite_checks = [_suite_check(s) for s in load_suites()]
+factor_checks = [*suite_checks, raw_row_conservation, licence_gate]

@@ -1,0 +1,46 @@
+"""One Dagster asset per source: reads its raw files (content-hashed) and stages candidate factors."""
+
+
+import dagster as dg
+
+from pipelines.config import settings
+from pipelines.sources import SOURCES
+from pipelines.sources.base import SourceBatch
+from pipelines.warehouse import load_source, source_root
+
+
+def _source_asset(source_id: str) -> dg.AssetsDefinition:
+    spec = SOURCES[source_id].SPEC
+
+    @dg.asset(
+        name=source_id,
+        group_name="sources",
+        kinds={"polars"},
+        description=f"{spec.title}. Licence: {spec.licence}.",
+        metadata={"licence": spec.licence, "redistributable": spec.redistributable, "location": spec.location,
+                  "expected_refresh_days": spec.expected_refresh_days},
+        tags={"layer": "raw"},
+    )
+    def _load(context: dg.AssetExecutionContext) -> SourceBatch:
+        s = settings()
+        batch = load_source(source_id, s)
+        errors = batch.staged.filter(batch.staged["error_rule"].is_not_null()).height
+        context.add_output_metadata({
+            "status": batch.status,
+            "message": batch.message or "",
+            "root": str(source_root(source_id, s)),
+            "source_version": batch.source_record()["source_version"],
+            "raw_files": batch.raw_files.height,
+            "raw_rows": int(batch.raw_files["rows"].sum() or 0),
+            "staged_rows": batch.staged.height,
+            "unreadable_rows": errors,
+            "file_sha256": dg.MetadataValue.json(dict(batch.raw_files.select("raw_file", "raw_sha256").rows())),
+        })
+        if batch.status == "missing":
+            context.log.warning(batch.message)
+        return batch
+
+    return _load
+
+
+source_assets = [_source_asset(source_id) for source_id in SOURCES]
