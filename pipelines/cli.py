@@ -1,0 +1,189 @@
+"""`pcf`: the command line for what people do by hand. Dagster stays the orchestrator: `pcf build`
+materialises the assets (step by step, with a progress bar), it never bypasses them."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from pipelines.config import GWP_SETS, settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="PCF Factor Warehouse")
+release_app = typer.Typer(no_args_is_help=True, help="Releases of the factor warehouse")
+app.add_typer(release_app, name="release")
+console = Console()
+
+
+def _instance():
+    import dagster as dg
+
+    home = os.environ.get("DAGSTER_HOME")
+    if home:
+        Path(home).mkdir(parents=True, exist_ok=True)
+        (Path(home) / "dagster.yaml").touch(exist_ok=True)
+        return dg.DagsterInstance.get()
+    return dg.DagsterInstance.ephemeral()
+
+
+@app.command()
+def build(
+    gwp_set: Optional[str] = typer.Option(None, help=f"GWP100 set for this run: {', '.join(GWP_SETS)} (default AR6)"),
+    sources_dir: Optional[Path] = typer.Option(None, help="Directory of external sources (default ../shared/data/sources)"),
+) -> None:
+    """Materialise every asset: sources -> validated -> harmonised (+ checks) -> release."""
+    if gwp_set:
+        if gwp_set.upper() not in GWP_SETS:
+            console.print(f"[red]--gwp-set {gwp_set!r}: expected one of {', '.join(GWP_SETS)}[/red]")
+            raise typer.Exit(2)
+        os.environ["PCF_GWP_SET"] = gwp_set.upper()
+    if sources_dir:
+        os.environ["PCF_SOURCES_DIR"] = str(sources_dir.resolve())
+    import dagster as dg
+
+    from pipelines.assets.factors import factor_checks, harmonised_factors, validated_factors
+    from pipelines.assets.release import factor_release
+    from pipelines.assets.sources import source_assets
+    from pipelines.definitions import all_assets
+
+    s = settings()
+    instance = _instance()
+    resources = {"io_manager": dg.FilesystemIOManager(base_dir=str(s.asset_store_dir))}
+    steps = [(a.key.to_user_string(), [a.key]) for a in source_assets]
+    steps += [("validated_factors", [validated_factors.key]),
+              ("harmonised_factors + checks", [harmonised_factors.key]),
+              ("factor_release", [factor_release.key])]
+    console.print(f"sources: {s.sources_dir}  raw: {s.raw_dir}  GWP set: {s.gwp_set}")
+    outcome = None
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn(), console=console) as progress:
+        task = progress.add_task("building", total=len(steps))
+        for label, keys in steps:
+            progress.update(task, description=f"materialising {label}")
+            selection = dg.AssetSelection.assets(*keys)
+            if label.startswith("harmonised"):
+                selection = selection | dg.AssetSelection.checks_for_assets(*keys)
+            try:
+                result = dg.materialize([*all_assets, *factor_checks], selection=selection, instance=instance,
+                                        resources=resources, raise_on_error=True,
+                                        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
+            except Exception as exc:  # a blocking check or a step failed: nothing is published
+                progress.stop()
+                console.print(f"[red]{label} failed: {type(exc).__name__}: {exc}[/red]")
+                console.print("[yellow]The previous release stays current.[/yellow]")
+                raise typer.Exit(1) from None
+            for mat in result.get_asset_materialization_events():
+                meta = mat.materialization.metadata
+                if "status" in meta and meta["status"].value == "missing":
+                    progress.console.print(f"[yellow]{label}: {meta['message'].value}[/yellow]")
+            for ev in result.get_asset_check_evaluations():
+                colour = "green" if ev.passed else ("red" if ev.severity.value == "ERROR" else "yellow")
+                progress.console.print(f"  check {ev.check_name}: [{colour}]{'passed' if ev.passed else 'FAILED'}[/{colour}]")
+            if label == "factor_release":
+                outcome = result.output_for_node("factor_release")
+            progress.advance(task)
+    if outcome:
+        console.print(f"release {outcome['version']}: {outcome['reason']}")
+    _print_status()
+
+
+def _print_status() -> None:
+    from pipelines.release import latest_release
+
+    s = settings()
+    manifest = latest_release(s)
+    if manifest is None:
+        console.print("no release yet: run `pcf build`")
+        return
+    v = manifest["validation"]
+    table = Table(title=f"latest release {manifest['version']} (parent {manifest['parent_version']}, {manifest['created_at']})")
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    table.add_column("sha256")
+    for name, info in manifest["tables"].items():
+        table.add_row(name, str(info["rows"]), info["sha256"][:16])
+    console.print(table)
+    console.print(f"raw rows {v['raw_rows']} = curated {v['curated_raw_rows']} + quarantined {v['quarantined_raw_rows']}"
+                  f" ({'balanced' if v['balanced'] else 'NOT BALANCED'}); GWP set {manifest['gwp_set']}")
+    src = Table(title="sources")
+    for col in ("source_id", "version", "status", "redistributable"):
+        src.add_column(col)
+    for item in manifest["sources"]:
+        src.add_row(item["source_id"], item["source_version"], item["status"], str(item["redistributable"]))
+    console.print(src)
+    console.print(f"SQL: duckdb -readonly {s.warehouse_path}  (schema latest)")
+
+
+@app.command()
+def status() -> None:
+    """The current release: tables, row counts, sources, conservation."""
+    _print_status()
+
+
+@release_app.command("list")
+def release_list() -> None:
+    """Every release, oldest first."""
+    from pipelines.release import list_releases
+
+    table = Table()
+    for col in ("version", "parent", "created_at", "git", "gwp", "factors", "quarantine", "release_hash"):
+        table.add_column(col)
+    for m in list_releases(settings()):
+        table.add_row(m["version"], str(m["parent_version"]), m["created_at"], m["git_commit"][:10], str(m["gwp_set"]),
+                      str(m["tables"]["factor"]["rows"]), str(m["tables"]["quarantine"]["rows"]), m["release_hash"][:12])
+    console.print(table)
+
+
+@app.command()
+def diff(old: str, new: str, limit: int = typer.Option(20, help="rows shown per section"),
+         as_json: bool = typer.Option(False, "--json", help="print JSON instead of tables")) -> None:
+    """Factors added, removed and changed between releases OLD and NEW (e.g. v0001 v0002)."""
+    from pipelines.release import diff as release_diff, list_releases
+
+    known = {m["version"] for m in list_releases(settings())}
+    for v in (old, new):
+        if v not in known:
+            console.print(f"[red]release {v!r} not found; known: {', '.join(sorted(known)) or 'none'}[/red]")
+            raise typer.Exit(2)
+    result = release_diff(settings(), old, new)
+    if as_json:
+        print(json.dumps({k: v.to_dicts() for k, v in result.items()}, ensure_ascii=False, default=str, indent=1))
+        return
+    for name, frame in result.items():
+        console.print(f"[bold]{name}: {frame.height}[/bold]")
+        if frame.height:
+            cols = [c for c in ("factor_id", "source_id", "natural_key", "name", "name_zh", "old_co2e_kg", "new_co2e_kg",
+                                "relative_change", "co2e_kg", "unit") if c in frame.columns]
+            table = Table(*cols)
+            for row in frame.select(cols).head(limit).iter_rows():
+                table.add_row(*["" if x is None else (f"{x:.6g}" if isinstance(x, float) else str(x)) for x in row])
+            console.print(table)
+
+
+@app.command()
+def sql(query: str, release: Optional[str] = typer.Option(None, help="release version (default: latest)"),
+        limit: int = typer.Option(50, help="rows shown")) -> None:
+    """Run a read-only SQL query against the warehouse (schema `latest`, or --release V)."""
+    from pipelines.analyst_sql import AnalystSqlError, run_readonly
+
+    try:
+        frame = run_readonly(settings(), query, release=release)
+    except AnalystSqlError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    table = Table(*frame.columns)
+    for row in frame.head(limit).iter_rows():
+        table.add_row(*["" if x is None else str(x) for x in row])
+    console.print(table)
+    console.print(f"{frame.height} rows")
+
+
+def main() -> None:  # pragma: no cover
+    sys.exit(app())
