@@ -1,0 +1,63 @@
+"""Shared fixtures. Tests that read ../shared/data/sources use `sources_dir`: in CI
+(PCF_REQUIRE_SHARED=1) a missing directory fails them; elsewhere they are skipped."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from pipelines.config import PROJECT_ROOT, settings
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+
+
+def _sources_dir() -> Path:
+    return settings().sources_dir
+
+
+@pytest.fixture(scope="session")
+def sources_dir() -> Path:
+    path = _sources_dir()
+    if not (path / "cn_mee_electricity_co2").is_dir():
+        message = f"shared sources not found at {path} (set PCF_SOURCES_DIR)"
+        if os.environ.get("PCF_REQUIRE_SHARED") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture
+def raw_copy(tmp_path: Path) -> Path:
+    """A private copy of the embedded data/raw, so a test can add or break files."""
+    target = tmp_path / "raw"
+    shutil.copytree(PROJECT_ROOT / "data" / "raw", target)
+    return target
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path):
+    def _make(**overrides):
+        base = dataclasses.replace(settings(), curated_dir=tmp_path / "curated", raw_dir=PROJECT_ROOT / "data" / "raw")
+        return dataclasses.replace(base, **overrides)
+
+    return _make
+
+
+@pytest.fixture(scope="session")
+def full_build(tmp_path_factory, sources_dir):
+    """One full build of every real source, shared by the read-only tests."""
+    from pipelines.release import publish
+    from pipelines.sources import SOURCES
+    from pipelines.warehouse import build_tables, load_source, source_manifest
+
+    curated = tmp_path_factory.mktemp("curated")
+    s = dataclasses.replace(settings(), curated_dir=curated, sources_dir=sources_dir,
+                            raw_dir=PROJECT_ROOT / "data" / "raw")
+    batches = [load_source(k, s) for k in SOURCES]
+    tables, summary = build_tables(batches, s)
+    result = publish(s, tables, summary, source_manifest(batches))
+    return {"settings": s, "tables": tables, "summary": summary, "result": result, "batches": batches}
