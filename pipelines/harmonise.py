@@ -33,7 +33,9 @@ def _gwp_or_none(gas: str, gwp_set: str) -> float | None:
 
 
 def harmonise(passed: pl.DataFrame, gwp_set: str, assessment_year: int) -> Harmonised:
-    keyed = run_model("intermediate/int_factor_keyed", passed=passed.drop("_row", "published_sum", "missing_gwp"))
+    passed = passed.drop("_row", "published_sum", "missing_gwp")
+    ids = run_model("intermediate/int_factor_keyed", passed=passed.select("source_id", "natural_key"))
+    keyed = passed.with_columns(ids["factor_id"])
     scale = pl.col("value_scale").fill_null(1.0) * pl.col("unit_factor")
 
     gases = (keyed.select("factor_id", "gases", scale.alias("_scale")).explode("gases").unnest("gases")
