@@ -30,6 +30,7 @@ import polars as pl
 from pipelines import geography
 from pipelines.config import GWP_SETS
 from pipelines.gwp import GwpError, gwp, gwp_table
+from pipelines.rules import first_failure
 from pipelines.schema import ACTIVITY_CATEGORIES, DATA_TYPES, FACTOR_PURPOSES, QUARANTINE_SCHEMA, SYSTEM_BOUNDARIES
 from pipelines.units import UnitError, dimension_allowed, unit_info
 
@@ -167,14 +168,7 @@ def validate(staged: pl.DataFrame, gwp_set: str, assessment_year: int) -> Valida
          pl.format("published CO2e {} differs from the sum over gases x {} GWP100 = {}", total,
                    pl.col("published_gwp_set"), pl.col("published_sum").round(6))),
     ]
-    rule = pl.lit(None, dtype=pl.String)
-    col = pl.lit(None, dtype=pl.String)
-    msg = pl.lit(None, dtype=pl.String)
-    for cond, r, c, m in reversed(rules):
-        cond = cond.fill_null(False)
-        rule, col, msg = (pl.when(cond).then(r).otherwise(rule), pl.when(cond).then(c).otherwise(col),
-                          pl.when(cond).then(m).otherwise(msg))
-    frame = frame.with_columns(rule.alias("_rule"), col.alias("_col"), msg.alias("_msg"))
+    frame = first_failure(frame, rules, "_row")
 
     # Duplicates among rows that passed every other rule: the first (file order, row order) is kept.
     ok = pl.col("_rule").is_null()

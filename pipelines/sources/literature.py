@@ -12,6 +12,7 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.parsing import InputError, count_data_lines, decode_bytes, number_expr
+from pipelines.rules import first_failure
 from pipelines.schema import STAGED_SCHEMA, staged_frame
 from pipelines.sources.base import SourceBatch, SourceSpec, file_error_rows, raw_file_record, raw_files_frame
 
@@ -90,19 +91,12 @@ def stage_file(path: Path, raw_root: Path) -> tuple[pl.DataFrame, dict]:
     for c in ("valid_from", "valid_to"):
         checks.append((pl.col(c).is_not_null() & _date_expr(c).is_null(), "date.invalid", c,
                        pl.format("{}: expected a date YYYY-MM-DD, got '{}'", pl.lit(c), pl.col(c))))
-    rule = pl.lit(None, dtype=pl.String)
-    column = pl.lit(None, dtype=pl.String)
-    message = pl.lit(None, dtype=pl.String)
-    for cond, r, c, m in reversed(checks):
-        rule = pl.when(cond).then(pl.lit(r)).otherwise(rule)
-        column = pl.when(cond).then(pl.lit(c)).otherwise(column)
-        message = pl.when(cond).then(m).otherwise(message)
     if missing:
-        rule, column = pl.lit("file.missing_columns"), pl.lit(",".join(missing))
-        message = pl.lit(f"{path.name}: missing column(s) {', '.join(missing)}; template columns are "
-                         f"{', '.join(REQUIRED)} (+ optional {', '.join(OPTIONAL)})")
+        file_message = (f"{path.name}: missing column(s) {', '.join(missing)}; template columns are "
+                        f"{', '.join(REQUIRED)} (+ optional {', '.join(OPTIONAL)})")
+        checks = [(pl.lit(True), "file.missing_columns", ",".join(missing), pl.lit(file_message))]
+    parsed = first_failure(parsed.with_row_index("_r"), [(c, pl.lit(r), pl.lit(k), m) for c, r, k, m in checks], "_r")
     # Gas amounts, long form then one list per row (concat_list of structs is slow on millions of rows).
-    parsed = parsed.with_row_index("_r")
     gases = (parsed.select("_r", *[pl.col(f"_n_{c}").alias(g) for c, g in GAS_INPUTS.items()])
              .unpivot(index="_r", variable_name="gas", value_name="amount").drop_nulls("amount")
              .group_by("_r").agg(pl.struct("gas", "amount", pl.lit(False).alias("as_co2e")).alias("_gases")))
@@ -141,7 +135,7 @@ def stage_file(path: Path, raw_root: Path) -> tuple[pl.DataFrame, dict]:
         pl.concat_list(pl.struct(pl.lit(raw["raw_file"]).alias("raw_file"), pl.lit(raw["raw_sha256"]).alias("raw_sha256"),
                                  row_no.alias("raw_row"))).alias("lineage"),
         pl.lit(None, dtype=pl.String).alias("raw_sheet"),
-        rule.alias("error_rule"), column.alias("error_column"), message.alias("error_message"),
+        pl.col("_rule").alias("error_rule"), pl.col("_col").alias("error_column"), pl.col("_msg").alias("error_message"),
     )
     return staged.cast(STAGED_SCHEMA), raw  # type: ignore[arg-type]
 
