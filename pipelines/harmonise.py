@@ -50,7 +50,7 @@ def harmonise(passed: pl.DataFrame, gwp_set: str, assessment_year: int) -> Harmo
         (pl.col("amount_kg") * pl.col("gwp")).alias("co2e_kg"),
         pl.lit(gwp_set).alias("gwp_set"),
         pl.col("gas").is_in(list(BIOGENIC_GASES)).alias("biogenic"),
-    ).cast(FACTOR_GAS_SCHEMA).sort("factor_id", "gas")  # type: ignore[arg-type]
+    ).cast(FACTOR_GAS_SCHEMA)  # type: ignore[arg-type]
 
     per_factor = factor_gas.group_by("factor_id").agg(
         pl.col("co2e_kg").sum().alias("_gas_co2e"),
@@ -63,7 +63,7 @@ def harmonise(passed: pl.DataFrame, gwp_set: str, assessment_year: int) -> Harmo
         *[pl.when(pl.col(f"_has_{c}")).then(pl.col(c)).alias(c) for c in GAS_COLUMNS.values()]
     ).drop([f"_has_{c}" for c in GAS_COLUMNS.values()])
 
-    frame = keyed.join(per_factor, on="factor_id", how="left").with_columns(
+    frame = keyed.join(per_factor, on="factor_id", how="left", maintain_order="left").with_columns(
         (pl.col("co2e_published") * scale).alias("published_co2e_kg"),
         (scale).alias("unit_scale_from_published"),
     ).with_columns(
@@ -88,14 +88,18 @@ def harmonise(passed: pl.DataFrame, gwp_set: str, assessment_year: int) -> Harmo
          & (pl.col("url").is_not_null() | pl.col("doi").is_not_null() | pl.col("licence").str.starts_with("CN-official"))
          ).alias("metrological_traceability"),
     )
-    outliers = run_model("intermediate/int_factor_outliers", factors=frame.select(
+    comparable = frame.filter(pl.col("activity_key").is_not_null()).select(
         "factor_id", "source_id", "co2e_kg", "activity_key", "factor_purpose", "unit", "activity_category",
-        "geography_country"))
-    frame = frame.join(outliers.select("factor_id", pl.lit(True).alias("_outlier")), on="factor_id", how="left")
+        "geography_country")
+    outliers = run_model("intermediate/int_factor_outliers", factors=comparable)
+    frame = frame.join(outliers.select("factor_id", pl.lit(True).alias("_outlier")), on="factor_id", how="left",
+                       maintain_order="left")
     frame = frame.with_columns(
         pl.concat_str([pl.col("qa_flags"), pl.when(pl.col("_outlier")).then(pl.lit("outlier.cross_source"))],
                       separator=",", ignore_nulls=True).replace("", None).alias("qa_flags"))
-    factor = frame.select([pl.col(c).cast(t) for c, t in FACTOR_SCHEMA.items()]).sort("factor_id")
+    # Row order is the sources' own (load order, then file order): deterministic for the same inputs,
+    # so no sort is needed for byte-identical releases.
+    factor = frame.select([pl.col(c).cast(t) for c, t in FACTOR_SCHEMA.items()])
     lineage = (keyed.select("factor_id", "lineage").explode("lineage").unnest("lineage")
-               .select(list(LINEAGE_SCHEMA)).cast(LINEAGE_SCHEMA).unique().sort("factor_id", "raw_file", "raw_row"))  # type: ignore[arg-type]
+               .select(list(LINEAGE_SCHEMA)).cast(LINEAGE_SCHEMA))  # type: ignore[arg-type]
     return Harmonised(factor, factor_gas, lineage)

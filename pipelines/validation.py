@@ -113,8 +113,9 @@ def validate(staged: pl.DataFrame, gwp_set: str, assessment_year: int) -> Valida
     units = _unit_table([u for u in staged["unit_raw"].unique().to_list() if u is not None])
     geos = _geo_table([g for g in staged["geography_raw"].unique().to_list() if g is not None])
     gas = _gas_check(staged, gwp_set)
-    frame = (staged.join(units, on="unit_raw", how="left").join(geos, on="geography_raw", how="left")
-             .join(gas, on="_row", how="left").sort("_row"))
+    frame = (staged.join(units, on="unit_raw", how="left", maintain_order="left")
+             .join(geos, on="geography_raw", how="left", maintain_order="left")
+             .join(gas, on="_row", how="left", maintain_order="left"))
     allowed = pl.DataFrame(
         [{"activity_category": c, "unit_dimension": d, "_dim_ok": dimension_allowed(c, d)}
          for c in ACTIVITY_CATEGORIES for d in units["unit_dimension"].drop_nulls().unique().to_list()],

@@ -100,7 +100,7 @@ def stage_file(path: Path, raw_root: Path) -> tuple[pl.DataFrame, dict]:
     gases = (parsed.select("_r", *[pl.col(f"_n_{c}").alias(g) for c, g in GAS_INPUTS.items()])
              .unpivot(index="_r", variable_name="gas", value_name="amount").drop_nulls("amount")
              .group_by("_r").agg(pl.struct("gas", "amount", pl.lit(False).alias("as_co2e")).alias("_gases")))
-    parsed = parsed.join(gases, on="_r", how="left").sort("_r")
+    parsed = parsed.join(gases, on="_r", how="left", maintain_order="left")
     doi_url = pl.col("doi_or_url")
     is_doi = doi_url.str.contains(r"^(?:https?://(?:dx\.)?doi\.org/)?10\.\d{4,9}/")
     row_no = pl.int_range(1, pl.len() + 1, dtype=pl.Int64)
