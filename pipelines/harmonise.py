@@ -12,7 +12,8 @@ import polars as pl
 
 from pipelines import quality
 from pipelines.gwp import GwpError, gwp
-from pipelines.schema import BIOGENIC_GASES, FACTOR_GAS_SCHEMA, FACTOR_SCHEMA, GAS_COLUMNS, LINEAGE_SCHEMA
+from pipelines.schema import (BIOGENIC_GASES, FACTOR_GAS_SCHEMA, FACTOR_SCHEMA, GAS_COLUMNS, LINEAGE_SCHEMA,
+                              STAGED_GAS_COLUMNS)
 from pipelines.sqlmodels import run_model
 
 
@@ -38,9 +39,14 @@ def harmonise(passed: pl.DataFrame, gwp_set: str, assessment_year: int) -> Harmo
     keyed = passed.with_columns(ids["factor_id"])
     scale = pl.col("value_scale").fill_null(1.0) * pl.col("unit_factor")
 
-    gases = (keyed.select("factor_id", "gases", scale.alias("_scale")).explode("gases").unnest("gases")
-             .drop_nulls("gas"))
-    gwps = {g: _gwp_or_none(g, gwp_set) for g in gases["gas"].unique().to_list()}
+    # factor_gas: the six main gases from their columns, the others from the list column.
+    main = keyed.select("factor_id", scale.alias("_scale"), *[pl.col(c).alias(g) for g, c in STAGED_GAS_COLUMNS.items()]) \
+        .unpivot(index=["factor_id", "_scale"], variable_name="gas", value_name="amount").drop_nulls("amount") \
+        .with_columns(pl.lit(False).alias("as_co2e"))
+    others = (keyed.filter(pl.col("gases").list.len() > 0).select("factor_id", "gases", scale.alias("_scale"))
+              .explode("gases").unnest("gases").select("factor_id", "_scale", "gas", "amount", "as_co2e"))
+    gases = pl.concat([main, others])
+    gwps = {g: _gwp_or_none(g, gwp_set) for g in [*GAS_COLUMNS, *others["gas"].unique().to_list()]}
     factor_gas = gases.select(
         "factor_id", "gas",
         (pl.col("amount") * pl.col("_scale")).alias("amount_kg"),
@@ -52,18 +58,21 @@ def harmonise(passed: pl.DataFrame, gwp_set: str, assessment_year: int) -> Harmo
         pl.col("gas").is_in(list(BIOGENIC_GASES)).alias("biogenic"),
     ).cast(FACTOR_GAS_SCHEMA)  # type: ignore[arg-type]
 
-    per_factor = factor_gas.group_by("factor_id").agg(
-        pl.col("co2e_kg").sum().alias("_gas_co2e"),
-        pl.col("co2e_kg").filter(pl.col("biogenic")).sum().alias("co2e_biogenic_kg"),
-        pl.col("co2e_kg").filter(~pl.col("gas").is_in(list(GAS_COLUMNS) + ["CO2"])).sum().alias("fgas_co2e_kg"),
-        *[pl.col("amount_kg").filter(pl.col("gas") == g).sum().alias(c) for g, c in GAS_COLUMNS.items()],
-        *[(pl.col("gas") == g).any().alias(f"_has_{c}") for g, c in GAS_COLUMNS.items()],
-    ).with_columns(
-        # a gas the source did not give stays null rather than 0
-        *[pl.when(pl.col(f"_has_{c}")).then(pl.col(c)).alias(c) for c in GAS_COLUMNS.values()]
-    ).drop([f"_has_{c}" for c in GAS_COLUMNS.values()])
+    # Per factor, vectorised over the gas columns; only the few rows with other gases are grouped.
+    other_co2e = factor_gas.filter(~pl.col("gas").is_in(list(GAS_COLUMNS))).group_by("factor_id").agg(
+        pl.col("co2e_kg").sum().alias("fgas_co2e_kg"))
+    main_kg = {g: pl.col(c) * scale for g, c in STAGED_GAS_COLUMNS.items()}
+    any_gas = pl.any_horizontal([pl.col(c).is_not_null() for c in STAGED_GAS_COLUMNS.values()]) | \
+        pl.col("fgas_co2e_kg").is_not_null()
+    main_co2e = pl.sum_horizontal([e.fill_null(0.0) * gwps[g] for g, e in main_kg.items()])
+    per_factor_columns = [
+        *[e.alias(GAS_COLUMNS[g]) for g, e in main_kg.items()],
+        pl.when(any_gas).then(main_co2e + pl.col("fgas_co2e_kg").fill_null(0.0)).alias("_gas_co2e"),
+        pl.sum_horizontal([main_kg[g].fill_null(0.0) * gwps[g] for g in BIOGENIC_GASES]).alias("co2e_biogenic_kg"),
+    ]
+    keyed = keyed.join(other_co2e, on="factor_id", how="left", maintain_order="left")
 
-    frame = keyed.join(per_factor, on="factor_id", how="left", maintain_order="left").with_columns(
+    frame = keyed.with_columns(*per_factor_columns).with_columns(
         (pl.col("co2e_published") * scale).alias("published_co2e_kg"),
         (scale).alias("unit_scale_from_published"),
     ).with_columns(

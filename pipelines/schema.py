@@ -21,6 +21,9 @@ GAS_COLUMNS = {
     "N2O": "n2o_kg",
 }
 BIOGENIC_GASES = ("CO2_biogenic", "CH4_biogenic")
+# Staged rows carry these gases as columns (fast, no list handling on millions of rows); any other
+# gas (HFCs, PFCs, SF6, NF3, CO2e-only mixes) stays in the `gases` list column.
+STAGED_GAS_COLUMNS = {gas: f"gas_{gas}" for gas in GAS_COLUMNS}
 
 SYSTEM_BOUNDARIES = {
     "cradle_to_gate": "摇篮到大门",
@@ -155,7 +158,8 @@ STAGED_SCHEMA: dict[str, pl.DataType] = {
     "value_scale": pl.Float64,  # published mass unit to kg (t -> 1000, g -> 0.001)
     "co2e_published": pl.Float64,
     "published_gwp_set": pl.String,
-    "gases": pl.List(GAS_STRUCT),
+    **{column: pl.Float64 for column in STAGED_GAS_COLUMNS.values()},
+    "gases": pl.List(GAS_STRUCT),  # other gases only (see STAGED_GAS_COLUMNS)
     "gas_basis": pl.String,
     "geography_raw": pl.String,
     "reference_year": pl.Int32,
@@ -228,8 +232,20 @@ def empty_staged() -> pl.DataFrame:
 
 
 def staged_frame(rows: list[dict]) -> pl.DataFrame:
-    """Build a staged frame from adapter dicts; absent keys are null."""
+    """Build a staged frame from adapter dicts; absent keys are null. Adapters list gases in `gases`;
+    the six main ones move to their columns here."""
     if not rows:
         return empty_staged()
-    filled = [{k: r.get(k) for k in STAGED_SCHEMA} for r in rows]
+    filled = []
+    for r in rows:
+        out = {k: r.get(k) for k in STAGED_SCHEMA}
+        others = []
+        for g in r.get("gases") or []:
+            column = STAGED_GAS_COLUMNS.get(g["gas"])
+            if column and not g.get("as_co2e"):
+                out[column] = (out[column] or 0.0) + g["amount"]
+            else:
+                others.append(g)
+        out["gases"] = others or None
+        filled.append(out)
     return pl.DataFrame(filled, schema=STAGED_SCHEMA, strict=False)

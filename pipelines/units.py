@@ -16,7 +16,7 @@ from functools import lru_cache
 import pint
 
 _DEFINITIONS = """
-piece = [count] = pc = pcs = item
+piece = [count] = pcs = item
 person = [person] = passenger = pkm_person
 room_night = [room_night]
 tce = 29.3076 * gigajoule

@@ -13,7 +13,7 @@ import polars as pl
 
 from pipelines.parsing import InputError, count_data_lines, decode_bytes, number_expr
 from pipelines.rules import first_failure
-from pipelines.schema import STAGED_SCHEMA, staged_frame
+from pipelines.schema import GAS_STRUCT, STAGED_GAS_COLUMNS, STAGED_SCHEMA, staged_frame
 from pipelines.sources.base import SourceBatch, SourceSpec, file_error_rows, raw_file_record, raw_files_frame
 
 SPEC = SourceSpec(
@@ -48,9 +48,14 @@ def _read(path: Path) -> pl.DataFrame:
             raise InputError(f"{path.name}: cannot read as an Excel workbook ({type(exc).__name__}: {exc})",
                              None, "file.unreadable") from None
         return frame.select(pl.all().cast(pl.String))
-    text = decode_bytes(path.read_bytes(), path.name, allow_gbk=False).text
+    data = path.read_bytes()
     try:
-        return pl.read_csv(text.encode(), infer_schema=False, truncate_ragged_lines=False)
+        # Polars validates UTF-8 itself (and skips a BOM): no separate decode pass over the file.
+        return pl.read_csv(data, infer_schema=False, truncate_ragged_lines=False)
+    except pl.exceptions.ComputeError as exc:
+        if "utf-8" in str(exc).lower() or "utf8" in str(exc).lower():
+            decode_bytes(data, path.name, allow_gbk=False)  # raises the precise encoding error
+        raise InputError(f"{path.name}: not a well-formed CSV ({exc})", None, "file.unreadable") from None
     except Exception as exc:
         raise InputError(f"{path.name}: not a well-formed CSV ({exc})", None, "file.unreadable") from None
 
@@ -96,11 +101,6 @@ def stage_file(path: Path, raw_root: Path) -> tuple[pl.DataFrame, dict]:
                         f"{', '.join(REQUIRED)} (+ optional {', '.join(OPTIONAL)})")
         checks = [(pl.lit(True), "file.missing_columns", ",".join(missing), pl.lit(file_message))]
     parsed = first_failure(parsed.with_row_index("_r"), [(c, pl.lit(r), pl.lit(k), m) for c, r, k, m in checks], "_r")
-    # Gas amounts, long form then one list per row (concat_list of structs is slow on millions of rows).
-    gases = (parsed.select("_r", *[pl.col(f"_n_{c}").alias(g) for c, g in GAS_INPUTS.items()])
-             .unpivot(index="_r", variable_name="gas", value_name="amount").drop_nulls("amount")
-             .group_by("_r").agg(pl.struct("gas", "amount", pl.lit(False).alias("as_co2e")).alias("_gases")))
-    parsed = parsed.join(gases, on="_r", how="left", maintain_order="left")
     doi_url = pl.col("doi_or_url")
     is_doi = doi_url.str.contains(r"^(?:https?://(?:dx\.)?doi\.org/)?10\.\d{4,9}/")
     row_no = pl.int_range(1, pl.len() + 1, dtype=pl.Int64)
@@ -115,8 +115,11 @@ def stage_file(path: Path, raw_root: Path) -> tuple[pl.DataFrame, dict]:
         pl.lit(1.0).alias("value_scale"),
         pl.col("_n_co2e_kg").alias("co2e_published"),
         pl.col("published_gwp_set").fill_null("unknown"),
-        pl.col("_gases").alias("gases"),
-        pl.when(pl.col("_gases").is_not_null()).then(pl.lit("per_gas")).otherwise(pl.lit("co2e_only")).alias("gas_basis"),
+        *[pl.col(f"_n_{c}").alias(STAGED_GAS_COLUMNS[g]) for c, g in GAS_INPUTS.items()],
+        *[pl.lit(None, dtype=pl.Float64).alias(col) for g, col in STAGED_GAS_COLUMNS.items() if g not in GAS_INPUTS.values()],
+        pl.lit(None, dtype=pl.List(GAS_STRUCT)).alias("gases"),
+        pl.when(pl.any_horizontal([pl.col(f"_n_{c}").is_not_null() for c in GAS_INPUTS]))
+        .then(pl.lit("per_gas")).otherwise(pl.lit("co2e_only")).alias("gas_basis"),
         pl.col("geography").alias("geography_raw"),
         pl.col("_n_reference_year").cast(pl.Int32, strict=False).alias("reference_year"),
         _date_expr("valid_from").alias("valid_from"), _date_expr("valid_to").alias("valid_to"),
@@ -137,7 +140,7 @@ def stage_file(path: Path, raw_root: Path) -> tuple[pl.DataFrame, dict]:
         pl.lit(None, dtype=pl.String).alias("raw_sheet"),
         pl.col("_rule").alias("error_rule"), pl.col("_col").alias("error_column"), pl.col("_msg").alias("error_message"),
     )
-    return staged.cast(STAGED_SCHEMA), raw  # type: ignore[arg-type]
+    return staged.select(list(STAGED_SCHEMA)).cast(STAGED_SCHEMA), raw  # type: ignore[arg-type]
 
 
 def load(raw_root: Path) -> SourceBatch:
