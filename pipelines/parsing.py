@@ -56,6 +56,21 @@ def number_expr(column: str) -> pl.Expr:
     return text.cast(pl.Float64, strict=False)
 
 
+def parse_number_columns(frame: pl.DataFrame, columns: list[str], prefix: str = "_n_") -> pl.DataFrame:
+    """number_expr for whole columns, fast path first: a plain cast, then the slow clean-up (full-width
+    digits, thousands separators) only on the cells the cast could not read."""
+    out = []
+    for column in columns:
+        text = frame[column]
+        direct = text.cast(pl.Float64, strict=False)
+        retry = (direct.is_null() & text.is_not_null()).arg_true()
+        if len(retry):
+            fixed = frame[retry].select(number_expr(column)).to_series()
+            direct = direct.scatter(retry, fixed)
+        out.append(direct.alias(prefix + column))
+    return frame.with_columns(out)
+
+
 def parse_year(value, column: str = "reference_year") -> int | None:
     number = parse_number(value, column)
     if number is None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines.parsing import InputError, count_data_lines, decode_bytes, number_expr
+from pipelines.parsing import InputError, count_data_lines, decode_bytes, number_expr, parse_number_columns
 from pipelines.rules import first_failure
 from pipelines.schema import GAS_STRUCT, STAGED_GAS_COLUMNS, STAGED_SCHEMA, staged_frame
 from pipelines.sources.base import SourceBatch, SourceSpec, file_error_rows, raw_file_record, raw_files_frame
@@ -83,8 +83,11 @@ def stage_file(path: Path, raw_root: Path) -> tuple[pl.DataFrame, dict]:
     for c in ALL_COLUMNS:
         if c not in frame.columns:
             frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(c))
-    frame = frame.with_columns(pl.col(c).str.strip_chars().replace("", None) for c in ALL_COLUMNS)
-    parsed = frame.with_columns([number_expr(c).alias(f"_n_{c}") for c in NUMERIC])
+    # Trim cells and read empty ones as null; only columns that have such cells pay for it.
+    untidy = frame.select(pl.any_horizontal(pl.col(c).str.contains(r"^\s|\s$") | (pl.col(c) == "")).any().alias(c)
+                          for c in ALL_COLUMNS).row(0, named=True)
+    frame = frame.with_columns(pl.col(c).str.strip_chars().replace("", None) for c in ALL_COLUMNS if untidy[c])
+    parsed = parse_number_columns(frame, NUMERIC)
     # Errors, first failing check wins (the validation step adds the rule checks on readable rows).
     checks: list[tuple[pl.Expr, str, str, pl.Expr]] = []
     for c in NUMERIC:
