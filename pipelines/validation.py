@@ -195,20 +195,26 @@ def validate(staged: pl.DataFrame, gwp_set: str, assessment_year: int) -> Valida
 
     # Duplicates among rows that passed every other rule: the first (file order, row order) is kept.
     ok = pl.col("_rule").is_null()
-    first = frame.filter(ok).group_by("source_id", "natural_key", maintain_order=True).agg(
-        pl.col("_row").first().alias("_first_row"), pl.col("raw_file").first().alias("_first_file"),
-        pl.col("raw_row").first().alias("_first_raw_row"), pl.col("co2e_published").first().alias("_first_value"))
-    frame = frame.join(first, on=["source_id", "natural_key"], how="left", maintain_order="left")
-    dup = ok & (pl.col("_row") != pl.col("_first_row"))
-    frame = frame.with_columns(
-        pl.when(dup).then(pl.lit("duplicate.natural_key")).otherwise(pl.col("_rule")).alias("_rule"),
-        pl.when(dup).then(pl.lit("natural_key")).otherwise(pl.col("_col")).alias("_col"),
-        pl.when(dup).then(pl.format(
-            "duplicate of {} row {} (key {}); {}", pl.col("_first_file"), pl.col("_first_raw_row"), pl.col("natural_key"),
-            pl.when(pl.col("_first_value") == pl.col("co2e_published")).then(pl.lit("same value, first kept"))
-            .otherwise(pl.format("value differs: kept {}, this row {}", pl.col("_first_value"), pl.col("co2e_published")))
-        )).otherwise(pl.col("_msg")).alias("_msg"),
-    )
+    key = pl.when(ok).then(pl.struct("source_id", "natural_key"))
+    frame = frame.with_columns((ok & ~key.is_first_distinct()).alias("_dup"))
+    dups = frame.filter(pl.col("_dup"))
+    if dups.height:
+        first = (frame.filter(ok & ~pl.col("_dup")).join(dups.select("source_id", "natural_key").unique(),
+                                                        on=["source_id", "natural_key"])
+                 .select("source_id", "natural_key", pl.col("raw_file").alias("_first_file"),
+                         pl.col("raw_row").alias("_first_raw_row"), pl.col("co2e_published").alias("_first_value")))
+        detail = dups.join(first, on=["source_id", "natural_key"], how="left").select(
+            "_row",
+            pl.format("duplicate of {} row {} (key {}); {}", pl.col("_first_file"), pl.col("_first_raw_row"),
+                      pl.col("natural_key"),
+                      pl.when(pl.col("_first_value") == pl.col("co2e_published")).then(pl.lit("same value, first kept"))
+                      .otherwise(pl.format("value differs: kept {}, this row {}", pl.col("_first_value"),
+                                           pl.col("co2e_published")))).alias("_dup_msg"))
+        frame = frame.join(detail, on="_row", how="left", maintain_order="left").with_columns(
+            pl.when(pl.col("_dup")).then(pl.lit("duplicate.natural_key")).otherwise(pl.col("_rule")).alias("_rule"),
+            pl.when(pl.col("_dup")).then(pl.lit("natural_key")).otherwise(pl.col("_col")).alias("_col"),
+            pl.coalesce("_dup_msg", "_msg").alias("_msg"),
+        ).drop("_dup_msg")
     bad = frame.filter(pl.col("_rule").is_not_null())
     quarantine = bad.select(
         "source_id", "source_version", "raw_file", "raw_sha256", "raw_sheet", "raw_row",
@@ -220,7 +226,7 @@ def validate(staged: pl.DataFrame, gwp_set: str, assessment_year: int) -> Valida
     ).cast(QUARANTINE_SCHEMA)  # type: ignore[arg-type]
     quarantine_lineage = bad.select("lineage")
     passed = frame.filter(pl.col("_rule").is_null()).drop(
-        "_rule", "_col", "_msg", "_first_row", "_first_file", "_first_raw_row", "_first_value", "error_rule",
+        "_rule", "_col", "_msg", "_dup", "error_rule",
         "error_column", "error_message", "unit_error", "geo_error", "_dim_ok")
     result = ValidationResult(passed, quarantine)
     result.quarantine_lineage = quarantine_lineage  # type: ignore[attr-defined]

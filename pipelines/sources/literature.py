@@ -84,7 +84,7 @@ def stage_file(path: Path, raw_root: Path) -> tuple[pl.DataFrame, dict]:
         if c not in frame.columns:
             frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(c))
     # Trim cells and read empty ones as null; only columns that have such cells pay for it.
-    untidy = frame.select(pl.any_horizontal(pl.col(c).str.contains(r"^\s|\s$") | (pl.col(c) == "")).any().alias(c)
+    untidy = frame.select((pl.col(c).str.starts_with(" ") | pl.col(c).str.ends_with(" ") | (pl.col(c) == "")).any()
                           for c in ALL_COLUMNS).row(0, named=True)
     frame = frame.with_columns(pl.col(c).str.strip_chars().replace("", None) for c in ALL_COLUMNS if untidy[c])
     parsed = parse_number_columns(frame, NUMERIC)
