@@ -70,7 +70,9 @@ def harmonise(passed: pl.DataFrame, gwp_set: str, assessment_year: int) -> Harmo
         pl.when(any_gas).then(main_co2e + pl.col("fgas_co2e_kg").fill_null(0.0)).alias("_gas_co2e"),
         pl.sum_horizontal([main_kg[g].fill_null(0.0) * gwps[g] for g in BIOGENIC_GASES]).alias("co2e_biogenic_kg"),
     ]
-    keyed = keyed.join(other_co2e, on="factor_id", how="left", maintain_order="left")
+    # Joins over every factor only when there is something to join (usually a few rows, often none).
+    keyed = keyed.join(other_co2e, on="factor_id", how="left", maintain_order="left") if other_co2e.height \
+        else keyed.with_columns(pl.lit(None, dtype=pl.Float64).alias("fgas_co2e_kg"))
 
     frame = keyed.with_columns(*per_factor_columns).with_columns(
         (pl.col("co2e_published") * scale).alias("published_co2e_kg"),
@@ -102,7 +104,7 @@ def harmonise(passed: pl.DataFrame, gwp_set: str, assessment_year: int) -> Harmo
         "geography_country")
     outliers = run_model("intermediate/int_factor_outliers", factors=comparable)
     frame = frame.join(outliers.select("factor_id", pl.lit(True).alias("_outlier")), on="factor_id", how="left",
-                       maintain_order="left")
+                       maintain_order="left") if outliers.height else frame.with_columns(pl.lit(None, dtype=pl.Boolean).alias("_outlier"))
     frame = frame.with_columns(
         pl.concat_str([pl.col("qa_flags"), pl.when(pl.col("_outlier")).then(pl.lit("outlier.cross_source"))],
                       separator=",", ignore_nulls=True).replace("", None).alias("qa_flags"))

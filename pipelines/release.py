@@ -21,6 +21,8 @@ import hashlib
 import json
 import os
 import shutil
+import threading
+from concurrent.futures import ThreadPoolExecutor
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,7 +85,7 @@ def read_table(settings: Settings, version: str, table: str) -> pl.DataFrame:
 
 
 def _store_object(settings: Settings, frame: pl.DataFrame, scratch: Path) -> tuple[str, Path]:
-    tmp = scratch / f"{os.getpid()}-{id(frame)}.parquet"
+    tmp = scratch / f"{os.getpid()}-{threading.get_ident()}-{id(frame)}.parquet"
     write_parquet(frame, tmp)
     digest = sha256_file(tmp)
     target = settings.objects_dir / f"{digest}.parquet"
@@ -109,7 +111,10 @@ def publish(settings: Settings, tables: dict[str, pl.DataFrame], summary: dict, 
         shutil.rmtree(leftover, ignore_errors=True)
     scratch = settings.objects_dir / ".tmp"
     scratch.mkdir(exist_ok=True)
-    stored = {name: _store_object(settings, tables[name], scratch) for name in RELEASE_TABLES if name in tables}
+    # Tables are written and hashed concurrently (Parquet encoding and hashlib release the GIL).
+    names = [name for name in RELEASE_TABLES if name in tables]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        stored = dict(zip(names, pool.map(lambda n: _store_object(settings, tables[n], scratch), names)))
     table_hashes = {name: digest for name, (digest, _) in stored.items()}
     release_hash = hashlib.sha256(json.dumps(table_hashes, sort_keys=True).encode()).hexdigest()
     parent = latest_release(settings)

@@ -78,7 +78,7 @@ def _c(group: str, name: str, dtype, doc: str) -> Column:
 
 
 FACTOR_COLUMNS: list[Column] = [
-    _c("identity", "factor_id", pl.String, "Stable id: 'F' + first 20 hex of SHA-256 over source_id and natural_key. Same factor, same id in every release; the value is not part of it, so a new edition shows as a change."),
+    _c("identity", "factor_id", pl.String, "Stable id: 'F' + first 20 hex of MD5 over source_id and natural_key (an identifier, not a security hash). Same factor, same id in every release; the value is not part of it, so a new edition shows as a change."),
     _c("identity", "source_id", pl.String, "Source family (one Dagster asset each), e.g. cn_mee_electricity_co2."),
     _c("identity", "source_version", pl.String, "Edition of the source: its declared edition plus the first 12 hex of the SHA-256 over its raw files."),
     _c("identity", "natural_key", pl.String, "The publisher's own key for the factor (table id, NAICS code, CPCD 产品ID, ...)."),
