@@ -56,4 +56,11 @@ def build_catalog(settings: Settings) -> Path:
 def connect_readonly(settings: Settings) -> duckdb.DuckDBPyConnection:
     if not settings.warehouse_path.exists():
         raise FileNotFoundError(f"{settings.warehouse_path} does not exist yet: run `make run` (or `pcf build`) first")
-    return duckdb.connect(str(settings.warehouse_path), read_only=True)
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    # The views read release Parquet files; nothing else on disk is reachable from an analyst session
+    # (not the restricted enterprise zone, not raw uploads), and the session cannot undo this.
+    allowed = str(settings.releases_dir.resolve()) + os.sep
+    con.execute(f"set allowed_directories = ['{allowed.replace(chr(39), chr(39) * 2)}']")
+    con.execute("set enable_external_access = false")
+    con.execute("set lock_configuration = true")
+    return con

@@ -175,7 +175,7 @@ def sql(query: str, release: Optional[str] = typer.Option(None, help="release ve
 
     try:
         frame = run_readonly(settings(), query, release=release)
-    except AnalystSqlError as exc:
+    except (AnalystSqlError, FileNotFoundError) as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
     table = Table(*frame.columns)

@@ -37,6 +37,14 @@ class Settings:
         if self.gwp_set not in GWP_SETS:
             raise ValueError(f"PCF_GWP_SET={self.gwp_set!r}: expected one of {', '.join(GWP_SETS)}")
 
+    # The restricted zone: enterprise uploads as accepted, their quarantine and the product inventories.
+    # Outside data/curated on purpose: no release, catalogue view, export or page reads from here.
+    restricted_dir: Path = field(default_factory=lambda: _path("PCF_RESTRICTED_DIR", PROJECT_ROOT / "data" / "restricted"))
+
+    @property
+    def enterprise_raw_dir(self) -> Path:
+        return self.raw_dir / "enterprise"
+
     @property
     def releases_dir(self) -> Path:
         return self.curated_dir / "releases"

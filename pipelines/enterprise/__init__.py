@@ -1,0 +1,1 @@
+"""Enterprise on-site (primary) data: collection template, intake, allocation, restricted store."""

@@ -1,0 +1,117 @@
+"""The restricted zone (data/restricted/, outside the curated warehouse).
+
+    uploads/<upload_id>/upload.json         what was received, status, counts
+    uploads/<upload_id>/original.<ext>      the upload as received (history survives a re-upload)
+    uploads/<upload_id>/<table>.parquet     enterprise, facility, product, activity, allocation, quarantine
+    registry.jsonl                          append-only: one line per upload, in the order received
+    inventory/<table>.parquet               current product inventories (enterprise_inventory asset)
+    restricted.duckdb                       views for stewards: uploads, current_*, inventory_*
+
+A newer upload for the same enterprise (credit code) and reporting year supersedes the older one once it
+has accepted lines; the older one stays in history. An upload that is rejected as a whole never
+supersedes anything, so a bad re-upload cannot lose what was accepted before.
+Writers take an exclusive lock on the zone; the DuckDB file is rebuilt to a temporary file and swapped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from pipelines.config import Settings
+
+TABLES = ("enterprise", "facility", "product", "activity", "allocation", "quarantine")
+CURRENT_STATUSES = ("accepted", "partial")
+
+
+@contextlib.contextmanager
+def locked(settings: Settings):
+    settings.restricted_dir.mkdir(parents=True, exist_ok=True)
+    with open(settings.restricted_dir / ".lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def upload_dir(settings: Settings, upload_id: str) -> Path:
+    return settings.restricted_dir / "uploads" / upload_id
+
+
+def registry(settings: Settings) -> list[dict]:
+    path = settings.restricted_dir / "registry.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def append_registry(settings: Settings, entry: dict) -> dict:
+    entries = registry(settings)
+    entry = {**entry, "seq": len(entries) + 1}
+    with open(settings.restricted_dir / "registry.jsonl", "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    return entry
+
+
+def current_uploads(settings: Settings) -> list[dict]:
+    """The upload in force per (credit code, reporting year): the latest one with accepted lines."""
+    current: dict[tuple, dict] = {}
+    for entry in registry(settings):
+        if entry["status"] in CURRENT_STATUSES:
+            current[(entry["uscc"], entry["reporting_year"])] = entry
+    return sorted(current.values(), key=lambda e: (e["uscc"], e["reporting_year"]))
+
+
+def read_current(settings: Settings, table: str) -> pl.DataFrame:
+    frames = [pl.read_parquet(upload_dir(settings, e["upload_id"]) / f"{table}.parquet")
+              for e in current_uploads(settings)]
+    frames = [f for f in frames if f.height]
+    return pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()
+
+
+def rebuild_views(settings: Settings) -> Path:
+    """restricted.duckdb: views over the zone's Parquet for stewards (never attached to the catalogue)."""
+    target = settings.restricted_dir / "restricted.duckdb"
+    tmp = target.with_name(f".restricted.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    con = duckdb.connect(str(tmp))
+    try:
+        entries = registry(settings)
+        current = {e["upload_id"] for e in current_uploads(settings)}
+        con.execute("create table uploads(seq integer, upload_id varchar, file varchar, sha256 varchar, uscc varchar, "
+                    "reporting_year integer, status varchar, accepted_lines integer, quarantined integer, "
+                    "ingested_at varchar, is_current boolean)")
+        for e in entries:
+            con.execute("insert into uploads values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [e["seq"], e["upload_id"], e["file"], e["sha256"], e.get("uscc"), e.get("reporting_year"),
+                         e["status"], e["accepted_lines"], e["quarantined"], e["ingested_at"], e["upload_id"] in current])
+        for table in TABLES:
+            paths = [str(upload_dir(settings, e["upload_id"]) / f"{table}.parquet") for e in entries
+                     if (upload_dir(settings, e["upload_id"]) / f"{table}.parquet").exists()]
+            cur = [p for p in paths if Path(p).parent.name in current]
+            for name, files in ((f"history_{table}", paths), (f"current_{table}", cur)):
+                if files:
+                    con.execute(f"create view {name} as select * from read_parquet({files!r}, union_by_name=true)")
+        inventory = settings.restricted_dir / "inventory"
+        for path in sorted(inventory.glob("*.parquet")) if inventory.exists() else []:
+            con.execute(f"create view inventory_{path.stem} as select * from read_parquet('{path}')")
+        con.execute("checkpoint")
+    finally:
+        con.close()
+    os.replace(tmp, target)
+    return target
+
+
+def write_table(frame: pl.DataFrame, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    frame.write_parquet(tmp, compression="zstd", statistics=True)
+    os.replace(tmp, path)
