@@ -91,7 +91,61 @@ def build(
             progress.advance(task)
     if outcome:
         console.print(f"release {outcome['version']}: {outcome['reason']}")
+    from pipelines.assets.enterprise import upload_files
+
+    files = upload_files()
+    if files:
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                      TextColumn("{task.completed}/{task.total}"), console=console) as progress:
+            task = progress.add_task("enterprise uploads", total=len(files) + 1)
+            for path in files:
+                progress.update(task, description=f"enterprise upload {path.name}")
+                _materialise_upload(path, instance)
+                progress.advance(task)
+            progress.update(task, description="enterprise_inventory")
+            _materialise_inventory(instance)
+            progress.advance(task)
+        _print_enterprise_summary()
     _print_status()
+
+
+def _materialise_upload(path: Path, instance) -> dict:
+    """One upload through its Dagster partition (the sensor does the same)."""
+    import dagster as dg
+
+    from pipelines.assets.enterprise import enterprise_upload, enterprise_upload_partitions, partition_key_for
+
+    key = partition_key_for(path)
+    instance.add_dynamic_partitions(enterprise_upload_partitions.name, [key])
+    result = dg.materialize([enterprise_upload], partition_key=key, instance=instance, raise_on_error=True,
+                            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
+    return {k: v.value for k, v in result.get_asset_materialization_events()[0].materialization.metadata.items()}
+
+
+def _materialise_inventory(instance) -> None:
+    import dagster as dg
+
+    from pipelines.assets.enterprise import enterprise_inventory
+    from pipelines.release import latest_release
+
+    if latest_release(settings()) is None:
+        console.print("[yellow]no factor release yet: inventories are built after `pcf build`[/yellow]")
+        return
+    dg.materialize([enterprise_inventory], instance=instance, raise_on_error=True,
+                   run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
+
+
+def _print_enterprise_summary() -> None:
+    from pipelines.enterprise import store
+
+    s = settings()
+    table = Table(title="enterprise uploads in force (restricted zone; values not shown)")
+    for col in ("credit code", "year", "file", "status", "lines accepted", "quarantined"):
+        table.add_column(col)
+    for e in store.current_uploads(s):
+        table.add_row(e["uscc"], str(e["reporting_year"]), e["file"], e["status"], str(e["accepted_lines"]),
+                      str(e["quarantined"]))
+    console.print(table)
 
 
 def _print_status() -> None:
@@ -183,6 +237,74 @@ def sql(query: str, release: Optional[str] = typer.Option(None, help="release ve
         table.add_row(*["" if x is None else str(x) for x in row])
     console.print(table)
     console.print(f"{frame.height} rows")
+
+
+@app.command()
+def template(
+    path: Path = typer.Argument(..., help="where to write the workbook (.xlsx)"),
+    example: Optional[str] = typer.Option(None, help="fill it with an example: aluminium_profile | nev_battery_pack"),
+) -> None:
+    """Write the enterprise data-collection template (Chinese headers, English sub-headers)."""
+    from pipelines.enterprise.template import write_template
+
+    try:
+        written = write_template(path, example)
+    except (ValueError, OSError) as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    console.print(f"wrote {written}" + (f" (example: {example})" if example else ""))
+
+
+ingest_app = typer.Typer(no_args_is_help=True, help="Ingest uploads")
+app.add_typer(ingest_app, name="ingest")
+
+
+@ingest_app.command("enterprise")
+def ingest_enterprise(file: Path = typer.Argument(..., help="an enterprise upload (.xlsx or .csv, UTF-8 or GBK)")) -> None:
+    """Ingest one enterprise upload through its Dagster partition and print per-line results."""
+    import shutil
+
+    from pipelines.enterprise.intake import ingest_upload, upload_id_for
+
+    s = settings()
+    if not file.is_file():
+        console.print(f"[red]{file}: no such file[/red]")
+        raise typer.Exit(2)
+    root = s.enterprise_raw_dir
+    try:
+        inside = file.resolve().is_relative_to(root.resolve())
+        if not inside:  # raw is immutable: the upload is kept under data/raw/enterprise/ as received
+            root.mkdir(parents=True, exist_ok=True)
+            target = root / file.name
+            if target.exists() and upload_id_for(target)[0] != upload_id_for(file)[0]:
+                target = root / f"{file.stem}.{upload_id_for(file)[0][:12]}{file.suffix}"
+            if not target.exists():
+                shutil.copyfile(file, target)
+            file = target
+        instance = _instance()
+        meta = _materialise_upload(file, instance)
+        result = ingest_upload(file, s)  # already ingested by the asset: reads the stored outcome
+        _materialise_inventory(instance)
+    except Exception as exc:  # an unexpected failure still ends in a message, not a traceback
+        console.print(f"[red]{file.name}: ingest failed: {type(exc).__name__}: {exc}[/red]")
+        raise typer.Exit(1) from None
+    colour = {"accepted": "green", "partial": "yellow", "rejected": "red"}[result.status]
+    console.print(f"{file.name}: [{colour}]{result.status}[/{colour}]  upload {result.upload_id}  "
+                  f"enterprise {result.uscc or '-'} year {result.reporting_year or '-'}  encoding {result.encoding}  "
+                  f"rows read {result.rows_read}  accepted {json.dumps(result.accepted)}  quarantined {len(result.quarantine)}")
+    if meta.get("already_ingested"):
+        console.print("[dim]identical bytes were ingested before: nothing changed[/dim]")
+    table = Table(title="quarantine and notices")
+    for col in ("sheet", "row", "column", "rule", "message"):
+        table.add_column(col)
+    for issue in [*result.quarantine, *result.notices]:
+        table.add_row(str(issue.sheet or ""), str(issue.row or ""), str(issue.column or ""), issue.rule,
+                      f"{issue.message_zh}\n{issue.message_en}")
+    if result.quarantine or result.notices:
+        console.print(table)
+    if result.status == "rejected":
+        console.print("[yellow]Nothing from this file was taken in; the upload in force (if any) is unchanged.[/yellow]")
+        raise typer.Exit(1)
 
 
 def main() -> None:  # pragma: no cover

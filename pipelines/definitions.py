@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import dagster as dg
 
+from pipelines.assets.enterprise import (enterprise_intake_job, enterprise_inventory, enterprise_upload,
+                                        enterprise_upload_sensor)
 from pipelines.assets.factors import factor_checks, harmonised_factors, validated_factors
 from pipelines.assets.release import factor_release
 from pipelines.assets.sources import source_assets
 from pipelines.config import settings
 
-all_assets = [*source_assets, validated_factors, harmonised_factors, factor_release]
+all_assets = [*source_assets, validated_factors, harmonised_factors, factor_release, enterprise_upload,
+              enterprise_inventory]
+warehouse_assets = [*source_assets, validated_factors, harmonised_factors, factor_release]
 
 # In-process executor: the multiprocess one costs ~1.3 s per step on 2 cores (stack notes).
 factor_warehouse_job = dg.define_asset_job(
     "factor_warehouse_job",
-    selection=dg.AssetSelection.assets(*all_assets),
+    selection=dg.AssetSelection.assets(*warehouse_assets, enterprise_inventory),
     executor_def=dg.in_process_executor,
     description="Ingest every source, validate, harmonise and publish a release (no release if nothing changed).",
 )
@@ -30,7 +34,8 @@ nightly_schedule = dg.ScheduleDefinition(
 defs = dg.Definitions(
     assets=all_assets,
     asset_checks=factor_checks,
-    jobs=[factor_warehouse_job],
+    jobs=[factor_warehouse_job, enterprise_intake_job],
+    sensors=[enterprise_upload_sensor],
     schedules=[nightly_schedule],
     resources={"io_manager": dg.FilesystemIOManager(base_dir=str(settings().asset_store_dir))},
 )

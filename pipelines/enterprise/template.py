@@ -9,6 +9,9 @@ timestamps) so a generated template can be compared and committed.
 from __future__ import annotations
 
 import datetime as dt
+import io
+import re
+import zipfile
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -53,7 +56,11 @@ def write_template(path: Path, example: str | None = None) -> Path:
     """Write the workbook; with `example`, fill it with that example (see examples.EXAMPLES)."""
     if example is not None and example not in EXAMPLES:
         raise ValueError(f"unknown example {example!r}: choose one of {', '.join(EXAMPLES)}")
-    data = EXAMPLES[example] if example else {}
+    return write_workbook(path, EXAMPLES[example] if example else {})
+
+
+def build_workbook(data: dict) -> Workbook:
+    """The template as an openpyxl Workbook, filled with `data` ({sheet key: [record dicts]})."""
     wb = Workbook()
     wb.remove(wb.active)
     _instructions(wb.create_sheet(INSTRUCTIONS_SHEET))
@@ -81,19 +88,41 @@ def write_template(path: Path, example: str | None = None) -> Path:
         for r, record in enumerate(data.get(spec.key, []), start=HEADER_ROWS + 1):
             for i, column in enumerate(spec.columns, start=1):
                 value = record.get(column.key)
-                if value is not None and column.kind == "date":
+                if isinstance(value, str) and column.kind == "date" and len(value) == 10 and value[4] == "-":
                     value = dt.date.fromisoformat(value)
                 cell = ws.cell(row=r, column=i, value=value)
                 if column.kind == "date" and value is not None:
                     cell.number_format = "yyyy-mm-dd"
     codes.sheet_state = "hidden"
-    wb.active = wb.sheetnames.index(SHEETS[-1].name if example else INSTRUCTIONS_SHEET)
+    wb.active = wb.sheetnames.index(SHEETS[-1].name if data else INSTRUCTIONS_SHEET)
+    return wb
+
+
+def save_deterministic(wb: Workbook, path: Path) -> Path:
     wb.properties.created = FIXED_TIME
     wb.properties.modified = FIXED_TIME
     wb.properties.creator = "PCF Factor Warehouse"
     path.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(path)
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    # openpyxl stamps zip members with the wall clock: rewrite them with a fixed time.
+    out = io.BytesIO()
+    with zipfile.ZipFile(buffer) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            fixed = zipfile.ZipInfo(info.filename, date_time=FIXED_TIME.timetuple()[:6])
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = info.external_attr
+            content = src.read(info.filename)
+            if info.filename == "docProps/core.xml":  # openpyxl sets 'modified' to now on save
+                content = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
+                                 rb"\g<1>2025-01-01T00:00:00Z\g<2>", content)
+            dst.writestr(fixed, content)
+    path.write_bytes(out.getvalue())
     return path
+
+
+def write_workbook(path: Path, data: dict) -> Path:
+    return save_deterministic(build_workbook(data), path)
 
 
 def _instructions(ws) -> None:

@@ -1,0 +1,113 @@
+"""Enterprise uploads: one dynamic partition per upload (file path + content hash), a sensor on
+data/raw/enterprise/, and the product inventories built from the uploads in force.
+
+Confidential values never go through the IO manager (which writes under data/curated): the assets
+write to the restricted zone themselves and return only counts and rule ids as metadata.
+"""
+
+import json
+
+import dagster as dg
+
+from pipelines.config import settings
+from pipelines.enterprise import store
+from pipelines.enterprise.intake import ingest_upload, upload_id_for
+from pipelines.enterprise.inventory import build_inventory, write_inventory
+from pipelines.release import latest_release, read_table
+
+enterprise_upload_partitions = dg.DynamicPartitionsDefinition(name="enterprise_uploads")
+UPLOAD_SUFFIXES = (".xlsx", ".xlsm", ".csv")
+
+
+def partition_key_for(path) -> str:
+    """'<path under data/raw/enterprise>@<first 12 hex of its SHA-256>': a corrected file under the same
+    name is a new partition, and the old one stays in the history."""
+    s = settings()
+    rel = path.resolve().relative_to(s.enterprise_raw_dir.resolve()).as_posix()
+    return f"{rel}@{upload_id_for(path)[0][:12]}"
+
+
+def upload_files() -> list:
+    root = settings().enterprise_raw_dir
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in UPLOAD_SUFFIXES
+                  and not p.name.startswith((".", "~$")))
+
+
+@dg.asset(
+    partitions_def=enterprise_upload_partitions,
+    group_name="enterprise",
+    kinds={"excel", "parquet"},
+    tags={"layer": "restricted"},
+    description="One enterprise upload checked line by line: accepted lines to the restricted zone "
+                "(data/restricted/), rejected ones to its quarantine with sheet, row, column, rule and a "
+                "message in Chinese and English.",
+)
+def enterprise_upload(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    s = settings()
+    rel, _, digest = context.partition_key.rpartition("@")
+    path = s.enterprise_raw_dir / rel
+    if not path.exists() or upload_id_for(path)[0][:12] != digest:
+        known = [e for e in store.registry(s) if e["upload_id"].startswith(digest)]
+        if known:
+            return dg.MaterializeResult(metadata={"status": known[0]["status"], "note": "already ingested; file since replaced"})
+        raise dg.Failure(f"{rel}: the file changed or disappeared since the sensor saw it (expected content "
+                         f"{digest}); the sensor will pick up the new version")
+    result = ingest_upload(path, s)
+    rules: dict[str, int] = {}
+    for issue in result.quarantine:
+        rules[issue.rule] = rules.get(issue.rule, 0) + 1
+    context.log.info(f"{rel}: {result.status}, {result.accepted_lines} lines accepted, "
+                     f"{len(result.quarantine)} quarantined")
+    return dg.MaterializeResult(metadata={
+        "upload_id": result.upload_id, "status": result.status, "rows_read": result.rows_read,
+        "accepted": dg.MetadataValue.json(result.accepted), "quarantined": len(result.quarantine),
+        "quarantine_by_rule": dg.MetadataValue.json(dict(sorted(rules.items()))),
+        "notices": len(result.notices), "already_ingested": result.already_ingested,
+    })
+
+
+@dg.asset(
+    deps=[enterprise_upload, "factor_release"],
+    group_name="enterprise",
+    kinds={"parquet"},
+    tags={"layer": "restricted"},
+    automation_condition=dg.AutomationCondition.eager(),
+    description="Per product of the uploads in force: lines allocated, matched to factors of the latest "
+                "release, per declared unit, with primary data share and pedigree scores (restricted zone).",
+)
+def enterprise_inventory(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    s = settings()
+    manifest = latest_release(s)
+    if manifest is None:
+        raise dg.Failure("no factor release yet: run the factor warehouse job (pcf build) first")
+    factors = read_table(s, manifest["version"], "factor")
+    tables = build_inventory(s, factors, manifest["version"], manifest["gwp_set"])
+    write_inventory(s, tables)
+    summary = tables["product_summary"]
+    return dg.MaterializeResult(metadata={
+        "release_version": manifest["version"], "uploads_in_force": len(store.current_uploads(s)),
+        "products": summary.height, "lines": tables["line_emissions"].height,
+        "lines_unmatched": int(summary["lines_unmatched"].sum()) if summary.height else 0,
+    })
+
+
+enterprise_intake_job = dg.define_asset_job(
+    "enterprise_intake_job", selection=dg.AssetSelection.assets(enterprise_upload),
+    partitions_def=enterprise_upload_partitions, executor_def=dg.in_process_executor,
+    description="Ingest one enterprise upload (one partition).",
+)
+
+
+@dg.sensor(job=enterprise_intake_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.STOPPED,
+           description="New or changed files in data/raw/enterprise/: add a partition and ingest it.")
+def enterprise_upload_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+    seen = set(json.loads(context.cursor)) if context.cursor else set()
+    keys = [partition_key_for(p) for p in upload_files()]
+    new = [k for k in keys if k not in seen]
+    return dg.SensorResult(
+        run_requests=[dg.RunRequest(partition_key=k, run_key=k) for k in new],
+        dynamic_partitions_requests=[enterprise_upload_partitions.build_add_request(new)] if new else [],
+        cursor=json.dumps(sorted(seen | set(new))),
+    )

@@ -1,0 +1,135 @@
+"""Factor matching: each foreground line gets the best factor from a release, with the choice, the
+geography fallback taken and the representativeness scores recorded.
+
+Order of evidence (most specific first):
+  1. supplier-specific: the supplier's own footprint per unit, declared on the line;
+  2. an explicit factor_id on the line (factor_ref);
+  3. an activity key on the line (factor_ref, e.g. electricity.grid_average, fuel.natural_gas);
+  4. the item's name equal to a factor's Chinese or English name.
+Among the candidates of 2-4 only factors whose unit has the line's dimension qualify (after turning a
+transport mass into t·km with the distance). Then geography follows the fallback hierarchy
+province -> grid region -> China -> global; within the first step that has candidates: the factor
+closest in year to the reporting year (not later ones first), then the lower DQR, then the factor_id,
+so the choice is deterministic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from pipelines import geography, units
+
+GEO_STEP_SCORE = {"requested": 1, "grid_region": 2, "country": 3, "global": 4, "other": 5}
+
+
+@dataclass(frozen=True)
+class Match:
+    method: str                 # supplier_specific | factor_id | activity_key | name | unmatched
+    factor_id: str | None
+    factor_name: str | None
+    factor_unit: str | None
+    factor_co2e_per_unit: float | None   # kgCO2e per factor_unit (GWP set of the release)
+    factor_biogenic_per_unit: float | None
+    amount_in_factor_unit: float | None  # the line's amount expressed in factor_unit
+    geography_requested: str | None
+    geography_used: str | None
+    geography_step: str | None          # requested | grid_region | country | global | other
+    reference_year: int | None
+    source_id: str | None
+    dq_temporal: int
+    dq_geographical: int
+    dq_technological: int
+    factor_gsd2: float | None
+    factor_dqr: float | None
+    note: str = ""
+
+
+MATCH_COLUMNS = ["factor_id", "name_zh", "name_en", "unit", "co2e_kg", "co2e_biogenic_kg", "activity_key",
+                 "geography_code", "reference_year", "source_id", "dqr", "gsd2", "steward_status"]
+
+
+class FactorIndex:
+    """The release's factors indexed by id, activity key and name (names compared case-insensitively)."""
+
+    def __init__(self, factors: pl.DataFrame):
+        usable = factors.filter(~pl.col("steward_status").is_in(["rejected", "deprecated"])) \
+            if "steward_status" in factors.columns else factors
+        self.rows = usable.select([c for c in MATCH_COLUMNS if c in usable.columns]).to_dicts()
+        self.by_id = {r["factor_id"]: r for r in self.rows}
+        self.by_key: dict[str, list[dict]] = {}
+        self.by_name: dict[str, list[dict]] = {}
+        for r in self.rows:
+            if r.get("activity_key"):
+                self.by_key.setdefault(r["activity_key"], []).append(r)
+            for name in (r.get("name_zh"), r.get("name_en")):
+                if name:
+                    self.by_name.setdefault(str(name).strip().lower(), []).append(r)
+
+
+def _dimension(unit: str) -> str:
+    return units._normalise_dimension(units.unit_info(unit).dimension)
+
+
+def _line_quantity(line: dict) -> tuple[float, str]:
+    """Amount and unit to match on; transport given as a mass becomes t·km with the distance."""
+    if line["kind"] == "transport" and _dimension(line["unit"]) == "[mass]":
+        return units.convert(line["amount"], line["unit"], "t") * line["distance_km"], "t*km"
+    return line["amount"], line["unit"]
+
+
+def _temporal(reporting_year: int, reference_year: int | None) -> int:
+    if reference_year is None:
+        return 5
+    age = abs(reporting_year - reference_year)
+    return 1 if age < 3 else 2 if age < 6 else 3 if age < 10 else 4 if age < 15 else 5
+
+
+def match_line(line: dict, index: FactorIndex, geography_code: str | None, reporting_year: int) -> Match:
+    amount, unit = _line_quantity(line)
+    if line.get("supplier_pcf_kgco2e") is not None:
+        return Match("supplier_specific", None, line.get("supplier"), line["unit"], line["supplier_pcf_kgco2e"], None,
+                     line["amount"], geography_code, geography_code, "requested", reporting_year, "supplier",
+                     1, 1, 1, None, None, "supplier's own footprint per unit, as declared")
+    ref = line.get("factor_ref")
+    if ref and ref in index.by_id:
+        candidates, method = [index.by_id[ref]], "factor_id"
+    elif ref and ref in index.by_key:
+        candidates, method = index.by_key[ref], "activity_key"
+    else:
+        candidates, method = index.by_name.get(str(line["item"]).strip().lower(), []), "name"
+    dim = _dimension(unit)
+    fitting = []
+    for c in candidates:
+        try:
+            if _dimension(c["unit"]) == dim and c.get("co2e_kg") is not None:
+                fitting.append(c)
+        except units.UnitError:
+            continue
+    if not fitting:
+        why = (f"no factor for {method} '{ref or line['item']}'" if not candidates
+               else f"{len(candidates)} candidate(s) for '{ref or line['item']}' but none in a unit of dimension {dim}")
+        return Match("unmatched", None, None, None, None, None, None, geography_code, None, None, None, None,
+                     5, 5, 5, None, None, why)
+    chosen, step = None, "other"
+    chain = geography.fallback_chain(geography_code) if geography_code else []
+    for geo, basis in chain:
+        here = [c for c in fitting if c["geography_code"] == geo.code]
+        if here:
+            chosen = here
+            step = "requested" if basis == "requested" else (
+                "grid_region" if geo.level == "grid_region" else "country" if geo.level == "country" else
+                "global" if geo.code == "GLO" else "other")
+            break
+    if chosen is None:
+        chosen = fitting
+    best = min(chosen, key=lambda c: (abs(reporting_year - (c["reference_year"] or 0)),
+                                      (c["reference_year"] or 0) > reporting_year, c.get("dqr") or 5, c["factor_id"]))
+    converted = units.convert(amount, unit, best["unit"])
+    tech = 2 if method in ("factor_id", "activity_key") else 3
+    return Match(method, best["factor_id"], best.get("name_zh") or best.get("name_en"), best["unit"], best["co2e_kg"],
+                 best.get("co2e_biogenic_kg"), converted, geography_code, best["geography_code"], step,
+                 best["reference_year"], best["source_id"], _temporal(reporting_year, best["reference_year"]),
+                 GEO_STEP_SCORE[step], tech, best.get("gsd2"), best.get("dqr"),
+                 f"{len(chosen)} candidate(s) at {best['geography_code']}")
