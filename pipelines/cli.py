@@ -51,7 +51,7 @@ def build(
     from pipelines.assets.factors import factor_checks, harmonised_factors, validated_factors
     from pipelines.assets.release import factor_release
     from pipelines.assets.sources import source_assets
-    from pipelines.definitions import all_assets
+    from pipelines.definitions import warehouse_assets
 
     s = settings()
     instance = _instance()
@@ -71,7 +71,7 @@ def build(
             if label.startswith("harmonised"):
                 selection = selection | dg.AssetSelection.checks_for_assets(*keys)
             try:
-                result = dg.materialize([*all_assets, *factor_checks], selection=selection, instance=instance,
+                result = dg.materialize([*warehouse_assets, *factor_checks], selection=selection, instance=instance,
                                         resources=resources, raise_on_error=True,
                                         run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
             except Exception as exc:  # a blocking check or a step failed: nothing is published
@@ -294,14 +294,14 @@ def ingest_enterprise(file: Path = typer.Argument(..., help="an enterprise uploa
                   f"rows read {result.rows_read}  accepted {json.dumps(result.accepted)}  quarantined {len(result.quarantine)}")
     if meta.get("already_ingested"):
         console.print("[dim]identical bytes were ingested before: nothing changed[/dim]")
-    table = Table(title="quarantine and notices")
-    for col in ("sheet", "row", "column", "rule", "message"):
-        table.add_column(col)
     for issue in [*result.quarantine, *result.notices]:
-        table.add_row(str(issue.sheet or ""), str(issue.row or ""), str(issue.column or ""), issue.rule,
-                      f"{issue.message_zh}\n{issue.message_en}")
-    if result.quarantine or result.notices:
-        console.print(table)
+        from rich.markup import escape
+
+        where = " ".join(x for x in (issue.sheet and f"sheet '{issue.sheet}'", issue.row and f"row {issue.row}",
+                                     issue.column and f"column {issue.column}") if x) or "file"
+        colour = "yellow" if issue.severity == "notice" else "red"
+        console.print(f"  [{colour}]{issue.severity}[/{colour}] {escape(where)}: {issue.rule}\n"
+                      f"      {escape(issue.message_zh)}\n      {escape(issue.message_en)}", highlight=False)
     if result.status == "rejected":
         console.print("[yellow]Nothing from this file was taken in; the upload in force (if any) is unchanged.[/yellow]")
         raise typer.Exit(1)

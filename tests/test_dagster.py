@@ -8,7 +8,7 @@ import dagster as dg
 import pytest
 
 from pipelines.assets.factors import factor_checks
-from pipelines.definitions import all_assets, defs, nightly_schedule
+from pipelines.definitions import defs, nightly_schedule, warehouse_assets
 from pipelines.release import list_releases
 
 
@@ -33,7 +33,7 @@ def env(tmp_path, monkeypatch, sources_dir):
 
 
 def _run(tmp_path, run_config=None):
-    return dg.materialize([*all_assets, *factor_checks], instance=dg.DagsterInstance.ephemeral(),
+    return dg.materialize([*warehouse_assets, *factor_checks], instance=dg.DagsterInstance.ephemeral(),
                           resources={"io_manager": dg.FilesystemIOManager(base_dir=str(tmp_path / "assets"))},
                           run_config=run_config, raise_on_error=False)
 
