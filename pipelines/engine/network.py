@@ -1,0 +1,142 @@
+"""The product network and its solve.
+
+Tables (Polars), all amounts per reference output of the consuming process:
+  processes     process_id, name, kind, unit, reference_amount (default 1), category
+  technosphere  consumer, provider, amount (> 0: an input), stage, line_id, gsd2 (uncertainty of the amount)
+  biosphere     process_id, gas, amount_kg (emission > 0, removal < 0), gsd2
+
+Technology matrix A (n x n): A[j, j] = reference output of j, A[i, j] = - input of product i into j.
+Intervention matrix B (gases x n). For a final demand f the supply is s = A^-1 f; the footprint of one
+unit of every product at once is the adjoint solve  h = A^-T (B^T w)  for weights w (GWP), and per gas
+h_g = A^-T B[g]^T. One factorisation of A^T serves all of them (and the Monte Carlo's preconditioner).
+Loops are exact (a linear system, not a tree walk); inputs with no producer are cut off (recorded).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import polars as pl
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+from pipelines import gwp as gwp_module
+
+
+class NetworkError(ValueError):
+    """A singular or unproductive system, named by the processes involved."""
+
+
+@dataclass
+class Network:
+    process_ids: list[str]
+    names: list[str]
+    A: sp.csc_matrix
+    B: sp.csr_matrix
+    gases: list[str]
+    cut_off: pl.DataFrame = field(default_factory=pl.DataFrame)  # inputs with no producer in the network
+    index: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def size(self) -> int:
+        return len(self.process_ids)
+
+
+def build(processes: pl.DataFrame, technosphere: pl.DataFrame, biosphere: pl.DataFrame) -> Network:
+    ids = processes["process_id"].to_list()
+    if len(set(ids)) != len(ids):
+        dup = processes.filter(pl.col("process_id").is_duplicated())["process_id"].unique().to_list()[:5]
+        raise NetworkError(f"process ids repeat: {dup}")
+    index = {p: i for i, p in enumerate(ids)}
+    n = len(ids)
+    ref = processes["reference_amount"].fill_null(1.0).to_numpy() if "reference_amount" in processes.columns \
+        else np.ones(n)
+    tech = technosphere.with_columns(
+        pl.col("provider").replace_strict(index, default=None, return_dtype=pl.Int64).alias("_i"),
+        pl.col("consumer").replace_strict(index, default=None, return_dtype=pl.Int64).alias("_j"))
+    unknown_consumer = tech.filter(pl.col("_j").is_null())
+    if unknown_consumer.height:
+        raise NetworkError(f"technosphere rows name consumers that are not processes: "
+                           f"{unknown_consumer['consumer'].unique().to_list()[:5]}")
+    cut_off = tech.filter(pl.col("_i").is_null()).select("consumer", "provider", "amount")
+    linked = tech.filter(pl.col("_i").is_not_null())
+    rows = np.concatenate([np.arange(n), linked["_i"].to_numpy()])
+    cols = np.concatenate([np.arange(n), linked["_j"].to_numpy()])
+    vals = np.concatenate([ref, -linked["amount"].to_numpy()])
+    A = sp.csc_matrix((vals, (rows, cols)), shape=(n, n))  # duplicates are summed (a self-input nets off)
+    gases = sorted(biosphere["gas"].unique().to_list()) if biosphere.height else []
+    g_index = {g: k for k, g in enumerate(gases)}
+    bio = biosphere.with_columns(pl.col("process_id").replace_strict(index, default=None, return_dtype=pl.Int64).alias("_j"))
+    if bio["_j"].null_count():
+        raise NetworkError(f"biosphere rows name unknown processes: {bio.filter(pl.col('_j').is_null())['process_id'].to_list()[:5]}")
+    B = sp.csr_matrix((bio["amount_kg"].to_numpy(), (bio["gas"].replace_strict(g_index).to_numpy(), bio["_j"].to_numpy())),
+                      shape=(len(gases), n))
+    names = processes["name"].to_list() if "name" in processes.columns else ids
+    return Network(ids, names, A, B, gases, cut_off, index)
+
+
+def gwp_weights(gases: list[str], gwp_set: str) -> np.ndarray:
+    return np.array([gwp_module.gwp(g, gwp_set) for g in gases], dtype=float)
+
+
+class Solver:
+    """One LU factorisation of A^T (SuperLU, COLAMD ordering), reused for every right-hand side."""
+
+    def __init__(self, network: Network):
+        self.network = network
+        AT = network.A.T.tocsc()
+        self._check_structure()
+        try:
+            self.lu = spla.splu(AT, permc_spec="COLAMD", options={"SymmetricMode": False})
+        except RuntimeError as exc:  # "Factor is exactly singular"
+            raise NetworkError(f"the technology matrix is singular ({exc}); {self._suspects()}") from None
+
+    def _check_structure(self) -> None:
+        A = self.network.A
+        diag = A.diagonal()
+        bad = np.flatnonzero(diag <= 0)
+        if bad.size:
+            names = [self.network.names[i] for i in bad[:5]]
+            raise NetworkError(f"{bad.size} process(es) produce nothing or consume more of their own product than "
+                               f"they make (reference output <= 0 after self-inputs): {names}")
+
+    def _suspects(self) -> str:
+        A = self.network.A.tocsc()
+        empty = [self.network.names[j] for j in range(A.shape[1]) if A.getcol(j).count_nonzero() == 0][:5]
+        return f"processes with an empty column: {empty}" if empty else "check processes that only feed each other"
+
+    def solve_adjoint(self, rhs: np.ndarray) -> np.ndarray:
+        """x with A^T x = rhs (rhs n, or n x k): per-unit footprints of every product at once."""
+        x = self.lu.solve(np.asarray(rhs, dtype=float))
+        if not np.all(np.isfinite(x)):
+            raise NetworkError("the solve produced non-finite values: the system is numerically singular")
+        return x
+
+    def check_productive(self) -> None:
+        """A productive system makes every product with non-negative total requirements: check with one
+        solve of A s = 1 (all demands at once); a negative supply names an unproductive loop."""
+        s = self.lu.solve(np.ones(self.network.size), trans="T")  # trans on A^T's factors = solve with A
+        worst = np.argsort(s)[:5]
+        if s[worst[0]] < -1e-9:
+            names = [self.network.names[i] for i in worst if s[i] < -1e-9]
+            raise NetworkError(f"the system is unproductive (a loop needs more than one unit of a product to make "
+                               f"one): negative supply for {names}")
+
+
+@dataclass
+class Footprints:
+    co2e: np.ndarray              # kg CO2e per unit of each process's reference product
+    per_gas: np.ndarray           # gases x n, kg of gas per unit
+    gases: list[str]
+    weights: np.ndarray
+
+
+def solve_footprints(network: Network, gwp_set: str, solver: Solver | None = None) -> Footprints:
+    solver = solver or Solver(network)
+    if not network.gases:
+        zeros = np.zeros(network.size)
+        return Footprints(zeros, np.zeros((0, network.size)), [], np.zeros(0))
+    w = gwp_weights(network.gases, gwp_set)
+    per_gas = solver.solve_adjoint(network.B.T.toarray() if network.B.shape[0] <= 64 else network.B.T.tocsc().toarray()).T
+    return Footprints(w @ per_gas, per_gas, network.gases, w)
