@@ -45,7 +45,10 @@ def build_catalog(settings: Settings) -> Path:
                 con.execute(f'create schema "{schema}"')
                 for table in manifest["tables"]:
                     path = release_dir(settings, version) / f"{table}.parquet"
-                    con.execute(f'create view "{schema}"."{table}" as select * from read_parquet({_quote(path)})')
+                    # Marts carry the release they belong to (kept out of the file so unchanged content
+                    # keeps its hash from release to release).
+                    extra = f", '{version}' as release_version" if table.startswith("product_") else ""
+                    con.execute(f'create view "{schema}"."{table}" as select *{extra} from read_parquet({_quote(path)})')
         con.execute("checkpoint")
     finally:
         con.close()

@@ -48,6 +48,7 @@ def build(
         os.environ["PCF_SOURCES_DIR"] = str(sources_dir.resolve())
     import dagster as dg
 
+    from pipelines.assets.enterprise import enterprise_inventory, product_marts, upload_files
     from pipelines.assets.factors import factor_checks, harmonised_factors, validated_factors
     from pipelines.assets.release import factor_release
     from pipelines.assets.sources import source_assets
@@ -59,6 +60,9 @@ def build(
     steps = [(a.key.to_user_string(), [a.key]) for a in source_assets]
     steps += [("validated_factors", [validated_factors.key]),
               ("harmonised_factors + checks", [harmonised_factors.key]),
+              ("enterprise uploads", []),
+              ("enterprise_inventory", [enterprise_inventory.key]),
+              ("product_marts", [product_marts.key]),
               ("factor_release", [factor_release.key])]
     console.print(f"sources: {s.sources_dir}  raw: {s.raw_dir}  GWP set: {s.gwp_set}")
     outcome = None
@@ -67,6 +71,12 @@ def build(
         task = progress.add_task("building", total=len(steps))
         for label, keys in steps:
             progress.update(task, description=f"materialising {label}")
+            if label == "enterprise uploads":  # one Dagster partition per upload file
+                for path in upload_files():
+                    progress.update(task, description=f"enterprise upload {path.name}")
+                    _materialise_upload(path, instance)
+                progress.advance(task)
+                continue
             selection = dg.AssetSelection.assets(*keys)
             if label.startswith("harmonised"):
                 selection = selection | dg.AssetSelection.checks_for_assets(*keys)
@@ -91,20 +101,7 @@ def build(
             progress.advance(task)
     if outcome:
         console.print(f"release {outcome['version']}: {outcome['reason']}")
-    from pipelines.assets.enterprise import upload_files
-
-    files = upload_files()
-    if files:
-        with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                      TextColumn("{task.completed}/{task.total}"), console=console) as progress:
-            task = progress.add_task("enterprise uploads", total=len(files) + 1)
-            for path in files:
-                progress.update(task, description=f"enterprise upload {path.name}")
-                _materialise_upload(path, instance)
-                progress.advance(task)
-            progress.update(task, description="enterprise_inventory")
-            _materialise_inventory(instance)
-            progress.advance(task)
+    if upload_files():
         _print_enterprise_summary()
     _print_status()
 
@@ -123,16 +120,24 @@ def _materialise_upload(path: Path, instance) -> dict:
 
 
 def _materialise_inventory(instance) -> None:
+    """After an ingest: inventories, product marts and a release, from the stored harmonised factors."""
     import dagster as dg
 
-    from pipelines.assets.enterprise import enterprise_inventory
-    from pipelines.release import latest_release
+    from pipelines.assets.enterprise import enterprise_inventory, product_marts
+    from pipelines.assets.factors import factor_checks
+    from pipelines.assets.release import factor_release
+    from pipelines.definitions import warehouse_assets
 
-    if latest_release(settings()) is None:
-        console.print("[yellow]no factor release yet: inventories are built after `pcf build`[/yellow]")
+    s = settings()
+    if not (s.asset_store_dir / "harmonised_factors").exists():
+        console.print("[yellow]no factor build yet: inventories and footprints are computed by `pcf build`[/yellow]")
         return
-    dg.materialize([enterprise_inventory], instance=instance, raise_on_error=True,
-                   run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
+    resources = {"io_manager": dg.FilesystemIOManager(base_dir=str(s.asset_store_dir))}
+    result = dg.materialize([*warehouse_assets, *factor_checks], instance=instance, resources=resources,
+                            selection=dg.AssetSelection.assets(enterprise_inventory, product_marts, factor_release),
+                            raise_on_error=True, run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
+    outcome = result.output_for_node("factor_release")
+    console.print(f"release {outcome['version']}: {outcome['reason']}")
 
 
 def _print_enterprise_summary() -> None:

@@ -33,7 +33,9 @@ from pipelines.config import PROJECT_ROOT, Settings
 from pipelines.parsing import sha256_file
 
 RELEASE_TABLES = ("factor", "factor_gas", "factor_lineage", "quarantine", "source", "raw_file", "gwp", "geography",
-                  "fuel_property")
+                  "fuel_property",
+                  "product_footprint", "product_footprint_stage", "product_footprint_gas", "product_contribution",
+                  "product_benchmark")
 MANIFEST = "manifest.json"
 
 

@@ -13,7 +13,6 @@ from pipelines.config import settings
 from pipelines.enterprise import store
 from pipelines.enterprise.intake import ingest_upload, upload_id_for
 from pipelines.enterprise.inventory import build_inventory, write_inventory
-from pipelines.release import latest_release, read_table
 
 enterprise_upload_partitions = dg.DynamicPartitionsDefinition(name="enterprise_uploads")
 UPLOAD_SUFFIXES = (".xlsx", ".xlsm", ".csv")
@@ -69,28 +68,55 @@ def enterprise_upload(context: dg.AssetExecutionContext) -> dg.MaterializeResult
 
 
 @dg.asset(
-    deps=[enterprise_upload, "factor_release"],
+    deps=[enterprise_upload],
     group_name="enterprise",
     kinds={"parquet"},
     tags={"layer": "restricted"},
-    automation_condition=dg.AutomationCondition.eager(),
-    description="Per product of the uploads in force: lines allocated, matched to factors of the latest "
-                "release, per declared unit, with primary data share and pedigree scores (restricted zone).",
+    description="Per product of the uploads in force: lines allocated, matched to the harmonised factors "
+                "(the release being built), per declared unit, with primary data share and pedigree scores "
+                "(restricted zone; metadata holds counts only).",
 )
-def enterprise_inventory(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+def enterprise_inventory(context: dg.AssetExecutionContext, harmonised_factors: dict) -> dg.MaterializeResult:
     s = settings()
-    manifest = latest_release(s)
-    if manifest is None:
-        raise dg.Failure("no factor release yet: run the factor warehouse job (pcf build) first")
-    factors = read_table(s, manifest["version"], "factor")
-    tables = build_inventory(s, factors, manifest["version"], manifest["gwp_set"])
+    tables = build_inventory(s, harmonised_factors["tables"]["factor"], None, harmonised_factors["summary"]["gwp_set"])
     write_inventory(s, tables)
     summary = tables["product_summary"]
     return dg.MaterializeResult(metadata={
-        "release_version": manifest["version"], "uploads_in_force": len(store.current_uploads(s)),
+        "uploads_in_force": len(store.current_uploads(s)),
         "products": summary.height, "lines": tables["line_emissions"].height,
         "lines_unmatched": int(summary["lines_unmatched"].sum()) if summary.height else 0,
     })
+
+
+@dg.asset(
+    deps=[enterprise_inventory],
+    group_name="footprints",
+    kinds={"scipy", "duckdb"},
+    tags={"layer": "marts"},
+    description="The network of enterprise products, factors and suppliers solved for every product at once "
+                "(sparse adjoint solve), a seeded Monte Carlo, and the SQL marts in sql/marts/ "
+                "(product_footprint, _stage, _gas, product_contribution, product_benchmark) for the release.",
+)
+def product_marts(context: dg.AssetExecutionContext, harmonised_factors: dict) -> dict:
+    from pipelines.engine.marts import build_marts
+    from pipelines.engine.results import compute
+
+    s = settings()
+    inv = s.restricted_dir / "inventory"
+    if not (inv / "line_emissions.parquet").exists():
+        context.log.info("no enterprise products in force: no product marts")
+        return {}
+    import polars as pl
+
+    lines = pl.read_parquet(inv / "line_emissions.parquet")
+    summary = pl.read_parquet(inv / "product_summary.parquet")
+    products = store.read_current(s, "product").join(summary.select("uscc", "product_id"), on=["uscc", "product_id"])
+    tables = harmonised_factors["tables"]
+    engine = compute(lines, products, summary, tables["factor"], tables["factor_gas"],
+                     harmonised_factors["summary"]["gwp_set"])
+    marts = build_marts(engine)
+    context.add_output_metadata({name: frame.height for name, frame in marts.items()})
+    return marts
 
 
 enterprise_intake_job = dg.define_asset_job(

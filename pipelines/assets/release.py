@@ -14,9 +14,9 @@ from pipelines.release import publish
     description="Immutable versioned release under data/curated/releases/, exposed as schema `latest` (and one "
                 "schema per release) in data/curated/warehouse.duckdb. No new release when nothing changed.",
 )
-def factor_release(context: dg.AssetExecutionContext, harmonised_factors: dict) -> dict:
-    result = publish(settings(), harmonised_factors["tables"], harmonised_factors["summary"],
-                     harmonised_factors["sources"])
+def factor_release(context: dg.AssetExecutionContext, harmonised_factors: dict, product_marts: dict) -> dict:
+    tables = {**harmonised_factors["tables"], **(product_marts or {})}
+    result = publish(settings(), tables, harmonised_factors["summary"], harmonised_factors["sources"])
     context.add_output_metadata({
         "version": result.version, "published": result.published, "reason": result.reason,
         "release_hash": result.manifest["release_hash"],

@@ -52,6 +52,8 @@ def build(processes: pl.DataFrame, technosphere: pl.DataFrame, biosphere: pl.Dat
     n = len(ids)
     ref = processes["reference_amount"].fill_null(1.0).to_numpy() if "reference_amount" in processes.columns \
         else np.ones(n)
+    technosphere = technosphere.cast({"consumer": pl.String, "provider": pl.String, "amount": pl.Float64})
+    biosphere = biosphere.cast({"process_id": pl.String, "gas": pl.String, "amount_kg": pl.Float64})
     tech = technosphere.with_columns(
         pl.col("provider").replace_strict(index, default=None, return_dtype=pl.Int64).alias("_i"),
         pl.col("consumer").replace_strict(index, default=None, return_dtype=pl.Int64).alias("_j"))
@@ -76,8 +78,12 @@ def build(processes: pl.DataFrame, technosphere: pl.DataFrame, biosphere: pl.Dat
     return Network(ids, names, A, B, gases, cut_off, index)
 
 
-def gwp_weights(gases: list[str], gwp_set: str) -> np.ndarray:
-    return np.array([gwp_module.gwp(g, gwp_set) for g in gases], dtype=float)
+def gwp_weights(gases: list[str], gwp_set: str, given: dict[str, float] | None = None) -> np.ndarray:
+    """kg CO2e per kg of each gas: from `given` (the release's factor_gas) where present, else the GWP set;
+    'CO2e' (amounts already in CO2e: CO2e-only factors, suppliers' footprints) weighs 1."""
+    given = given or {}
+    return np.array([given.get(g, 1.0 if g == "CO2e" else None) if g in given or g == "CO2e"
+                     else gwp_module.gwp(g, gwp_set) for g in gases], dtype=float)
 
 
 class Solver:
@@ -191,11 +197,12 @@ class Footprints:
     weights: np.ndarray
 
 
-def solve_footprints(network: Network, gwp_set: str, solver: Solver | None = None) -> Footprints:
+def solve_footprints(network: Network, gwp_set: str, solver: Solver | None = None,
+                     weights: dict[str, float] | None = None) -> Footprints:
     solver = solver or Solver(network)
     if not network.gases:
         zeros = np.zeros(network.size)
         return Footprints(zeros, np.zeros((0, network.size)), [], np.zeros(0))
-    w = gwp_weights(network.gases, gwp_set)
+    w = gwp_weights(network.gases, gwp_set, weights)
     per_gas = solver.solve_adjoint(network.B.T.toarray()).T
     return Footprints(w @ per_gas, per_gas, network.gases, w)

@@ -99,7 +99,7 @@ def build_inventory(settings: Settings, factors: pl.DataFrame, release_version: 
             "geography_fallback": m.geography_step, "match_note": m.note, "factor_gsd2": m.factor_gsd2,
             "co2e_kg_per_declared_unit": co2e, "co2e_market_kg_per_declared_unit": market,
             "electricity_contract": line.get("electricity_contract"), "primary_fraction": pf, **scores,
-            "release_version": release_version, "gwp_set": gwp_set,
+            "factors_from": release_version or "release being built", "gwp_set": gwp_set,
         })
     lines = pl.DataFrame(rows, infer_schema_length=None).with_columns(quality.dqr_expr().alias("dqr"))
     matched = lines.filter(pl.col("co2e_kg_per_declared_unit").is_not_null())
@@ -118,7 +118,7 @@ def build_inventory(settings: Settings, factors: pl.DataFrame, release_version: 
                  / pl.col("co2e_kg_per_declared_unit").sum()).alias("primary_data_share"),
                 *[((pl.col(c) * weight).sum() / weight.sum()).alias(c) for c in quality.SCORES],
             ), on=["upload_id", "product_id"], how="left")
-        .with_columns(quality.dqr_expr().alias("dqr"), pl.lit(release_version).alias("release_version"),
+        .with_columns(quality.dqr_expr().alias("dqr"), pl.lit(release_version or "release being built").alias("factors_from"),
                       pl.lit(gwp_set).alias("gwp_set"))
     )
     return {"line_emissions": lines, "product_summary": summary}

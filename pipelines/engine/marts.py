@@ -1,0 +1,21 @@
+"""The product marts: sql/marts/*.sql run on DuckDB over the engine's result tables."""
+
+from __future__ import annotations
+
+import duckdb
+import polars as pl
+
+from pipelines.sqlmodels import run_model
+
+MARTS = ("product_footprint", "product_footprint_stage", "product_footprint_gas", "product_contribution",
+         "product_benchmark")
+
+
+def build_marts(engine: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
+    if not engine:
+        return {}
+    con = duckdb.connect()
+    try:
+        return {name: run_model(f"marts/{name}", con=con, **engine) for name in MARTS}
+    finally:
+        con.close()

@@ -1,0 +1,36 @@
+-- product_contribution: each line of a product (aggregated: stage, kind, item, factor used) with its
+-- CO2e per declared unit, share of the total, and whether it is a significant contributor: the
+-- largest lines that together make up 80 % of the total, plus any single line of 5 % or more
+-- (the report's 'significant links'). Published, so nothing confidential: no quantities, not the
+-- enterprise's own item names, no supplier names (a supplier's own footprint shows as
+-- 'supplier-specific'); the full line detail stays in the restricted zone (inventory_line_emissions).
+with lines as (
+    select
+        process_id                                                  as product_key,
+        line_id,
+        coalesce(stage, 'unspecified')                              as stage,
+        kind,
+        case when match_method = 'supplier_specific' then 'supplier-specific footprint'
+             else factor_name end                                  as factor_name,
+        factor_source_id,
+        match_method,
+        geography_used,
+        geography_fallback,
+        co2e_kg,
+        co2e_kg / nullif(sum(co2e_kg) over (partition by process_id), 0) as share
+    from engine_contributions
+),
+ranked as (
+    select *,
+        sum(share) over (partition by product_key order by co2e_kg desc, line_id
+                         rows between unbounded preceding and 1 preceding) as share_before
+    from lines
+)
+select
+    product_key, line_id, stage, kind, factor_name, factor_source_id, match_method,
+    geography_used, geography_fallback,
+    round(co2e_kg, 9)                                              as co2e_kg,
+    round(share, 6)                                                as share,
+    (coalesce(share_before, 0) < 0.8 or share >= 0.05)             as significant
+from ranked
+order by product_key, co2e_kg desc, line_id

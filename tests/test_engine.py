@@ -1,0 +1,139 @@
+"""The footprint engine: hand-checked cases pinned exactly, errors that name processes, per-gas
+consistency, Monte Carlo reproducibility, and agreement with Brightway (bw2calc) on USLCI and a
+synthetic database-shaped network."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from pipelines.engine import montecarlo
+from pipelines.engine.network import NetworkError, Solver, build, gwp_weights, solve_footprints
+from pipelines.engine.olca import ghg_map, load_olca_zip
+from pipelines.engine.synthetic import generate
+from pipelines import gwp
+
+
+def _net(procs, tech, bio):
+    processes = pl.DataFrame({"process_id": procs, "name": procs})
+    technosphere = pl.DataFrame(tech, schema=["consumer", "provider", "amount"], orient="row")
+    biosphere = pl.DataFrame(bio, schema=["process_id", "gas", "amount_kg"], orient="row")
+    return build(processes, technosphere, biosphere)
+
+
+def test_two_level_product_exact():
+    # P: 2 kg M + 1 kWh E; M: 0.5 kWh E + 1 kg CO2; E: 0.6 kg CO2/kWh
+    net = _net(["P", "M", "E"], [("P", "M", 2.0), ("P", "E", 1.0), ("M", "E", 0.5)],
+               [("E", "CO2_fossil", 0.6), ("M", "CO2_fossil", 1.0)])
+    f = solve_footprints(net, "AR6")
+    assert f.co2e.tolist() == pytest.approx([3.2, 1.3, 0.6], rel=1e-15)
+
+
+def test_loop_exact():
+    # Electricity uses coal, coal mining uses electricity: e = 0.5 + 0.1 c, c = 0.1 + 0.2 e
+    net = _net(["E", "C"], [("E", "C", 0.1), ("C", "E", 0.2)], [("E", "CO2_fossil", 0.5), ("C", "CO2_fossil", 0.1)])
+    f = solve_footprints(net, "AR6")
+    e = 0.51 / 0.98
+    assert f.co2e.tolist() == pytest.approx([e, 0.1 + 0.2 * e], rel=1e-14)
+
+
+def test_gases_and_gwp_set():
+    net = _net(["P"], [], [("P", "CO2_fossil", 1.0), ("P", "CH4_fossil", 0.01), ("P", "N2O", 0.001)])
+    ar6 = solve_footprints(net, "AR6")
+    assert ar6.co2e[0] == pytest.approx(1 + 0.01 * 29.8 + 0.001 * 273)
+    ar5 = solve_footprints(net, "AR5")
+    assert ar5.co2e[0] == pytest.approx(1 + 0.01 * gwp.gwp("CH4_fossil", "AR5") + 0.001 * gwp.gwp("N2O", "AR5"))
+    assert ar6.co2e == pytest.approx(ar6.weights @ ar6.per_gas)
+
+
+def test_cut_off_inputs_are_recorded_not_linked():
+    processes = pl.DataFrame({"process_id": ["P"], "name": ["P"]})
+    tech = pl.DataFrame({"consumer": ["P"], "provider": ["nowhere"], "amount": [3.0]})
+    net = build(processes, tech, pl.DataFrame({"process_id": ["P"], "gas": ["CO2_fossil"], "amount_kg": [1.0]}))
+    assert net.cut_off.height == 1 and solve_footprints(net, "AR6").co2e[0] == 1.0
+
+
+def test_singular_and_unproductive_systems_name_processes():
+    # a process that consumes all it makes
+    net = _net(["P", "Q"], [("P", "P", 1.0), ("Q", "P", 1.0)], [("P", "CO2_fossil", 1.0)])
+    with pytest.raises(NetworkError, match="P"):
+        Solver(net)
+    # a loop that needs 2 units of B per A and 1 A per B: unproductive
+    net = _net(["A", "B"], [("A", "B", 2.0), ("B", "A", 1.0)], [("A", "CO2_fossil", 1.0)])
+    solver = Solver(net)
+    with pytest.raises(NetworkError, match="unproductive"):
+        solver.check_productive()
+    with pytest.raises(NetworkError):
+        Solver(net, method="jacobi").solve_adjoint(np.ones(2))
+
+
+def test_jacobi_and_lu_agree_on_a_realistic_network():
+    p, t, b = generate(3_000, seed=3)
+    net = build(p, t, b)
+    jac = Solver(net)
+    x_j = solve_footprints(net, "AR6", jac).co2e
+    assert jac.used == "jacobi"
+    x_l = solve_footprints(net, "AR6", Solver(net, method="lu")).co2e
+    assert np.max(np.abs(x_j - x_l) / np.abs(x_l)) < 1e-12
+
+
+def test_monte_carlo_is_seeded_and_brackets_the_value():
+    p, t, b = generate(800, seed=5)
+    net = build(p, t, b)
+    solver = Solver(net)
+    f = solve_footprints(net, "AR6", solver)
+    w = gwp_weights(net.gases, "AR6")
+    tg, bg = montecarlo.aligned_gsd2(net, t), montecarlo.aligned_bio_gsd2(net, b)
+    r1 = montecarlo.run(net, w, tg, bg, iterations=1000, seed=7, base=f.co2e, solver=solver)
+    r2 = montecarlo.run(net, w, tg, bg, iterations=1000, seed=7, base=f.co2e, solver=solver)
+    assert np.array_equal(r1.p50, r2.p50) and np.array_equal(r1.p95, r2.p95)
+    assert np.all(r1.p5 <= r1.p50) and np.all(r1.p50 <= r1.p95)
+    assert np.all((r1.p5 < f.co2e) & (f.co2e < r1.p95))  # lognormal around the median value
+    r3 = montecarlo.run(net, w, tg, bg, iterations=1000, seed=8, base=f.co2e, solver=solver)
+    assert not np.array_equal(r1.p50, r3.p50)
+    # no uncertainty: every percentile is the deterministic value
+    r0 = montecarlo.run(net, w, None, None, iterations=10, seed=1, base=f.co2e, solver=solver)
+    assert r0.p5 == pytest.approx(f.co2e, rel=1e-13) and r0.p95 == pytest.approx(f.co2e, rel=1e-13)
+
+
+@pytest.fixture(scope="module")
+def uslci(sources_dir):
+    return load_olca_zip(sources_dir / "uslci_olca_jsonld_v1_5" / "uslci_olca1_5_0_json_ld.zip")
+
+
+def test_uslci_loads_as_a_network(uslci):
+    assert uslci.processes.height >= 766
+    assert uslci.technosphere.height > 3000 and uslci.biosphere.height > 1500
+    assert uslci.cut_off.height > 0  # USLCI's CUTOFF and dummy flows
+    # the reviewed GHG map covers every greenhouse-gas-like elementary flow of USLCI
+    assert uslci.unmapped_elementary.height == 0, uslci.unmapped_elementary
+    for (_name, _direction), (gas, sign, _note) in ghg_map().items():
+        if gas:
+            assert gwp.gwp(gas, "AR6") > 0 and sign in (1.0, -1.0)
+
+
+def test_agrees_with_brightway_on_uslci(uslci):
+    from tests.brightway_reference import all_product_scores, loop_scores
+
+    net = build(uslci.processes, uslci.technosphere, uslci.biosphere)
+    ours = solve_footprints(net, "AR6").co2e
+    bw = all_product_scores(net, "AR6")
+    nonzero = np.abs(bw) > 1e-300
+    assert nonzero.sum() > 600
+    assert np.max(np.abs(ours[nonzero] - bw[nonzero]) / np.abs(bw[nonzero])) < 1e-9
+    assert np.all(ours[~nonzero] == 0)
+    sample = list(range(0, net.size, 97))
+    assert np.max(np.abs(ours[sample] - loop_scores(net, "AR6", sample)) / np.maximum(np.abs(ours[sample]), 1e-300)) < 1e-9
+    electricity = [i for i, n in enumerate(net.names) if n.startswith("Electricity, at eGrid, SRVC, 2010")]
+    assert ours[electricity[0]] == pytest.approx(0.1616, rel=1e-3)  # kg CO2e/kWh, Virginia-Carolina grid 2010
+
+
+def test_agrees_with_brightway_on_a_synthetic_network():
+    from tests.brightway_reference import all_product_scores
+
+    p, t, b = generate(2_000, seed=11)
+    net = build(p, t, b)
+    ours = solve_footprints(net, "AR6").co2e
+    bw = all_product_scores(net, "AR6")
+    assert np.max(np.abs(ours - bw) / np.abs(bw)) < 1e-9

@@ -1,0 +1,101 @@
+"""Product marts over the example enterprises: totals consistent across stage, gas and contribution
+marts; significant contributors; benchmark grade; nothing confidential in the published marts; the
+release and catalogue carry them with the release version."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import polars as pl
+import pytest
+
+from pipelines.config import PROJECT_ROOT
+from pipelines.engine.marts import build_marts
+from pipelines.engine.results import compute
+from pipelines.enterprise import store
+from pipelines.enterprise.intake import ingest_upload
+from pipelines.enterprise.inventory import build_inventory
+
+EXAMPLES_DIR = PROJECT_ROOT / "data" / "raw" / "enterprise" / "examples"
+
+
+@pytest.fixture(scope="module")
+def marts(full_build, tmp_path_factory):
+    s = dataclasses.replace(full_build["settings"], restricted_dir=tmp_path_factory.mktemp("restricted"))
+    for name in ("aluminium_profile", "nev_battery_pack"):
+        ingest_upload(EXAMPLES_DIR / f"{name}.xlsx", s)
+    tables = full_build["tables"]
+    inv = build_inventory(s, tables["factor"], None, s.gwp_set)
+    products = store.read_current(s, "product")
+    engine = compute(inv["line_emissions"], products, inv["product_summary"], tables["factor"], tables["factor_gas"],
+                     s.gwp_set, iterations=1000)
+    return s, inv, engine, build_marts(engine)
+
+
+def test_totals_agree_across_marts_and_with_the_inventory(marts):
+    _s, inv, _engine, m = marts
+    fp = m["product_footprint"]
+    assert fp.height == 3
+    stage = m["product_footprint_stage"].group_by("product_key").agg(pl.col("co2e_kg").sum().alias("s"))
+    contrib = m["product_contribution"].group_by("product_key").agg(pl.col("co2e_kg").sum().alias("c"))
+    gas = m["product_footprint_gas"].group_by("product_key").agg(pl.col("co2e_kg").sum().alias("g"))
+    joined = fp.join(stage, on="product_key").join(contrib, on="product_key").join(gas, on="product_key")
+    for row in joined.iter_rows(named=True):
+        assert row["s"] == pytest.approx(row["co2e_kg"], rel=1e-8)
+        assert row["c"] == pytest.approx(row["co2e_kg"], rel=1e-8)
+        assert row["g"] == pytest.approx(row["co2e_kg"], rel=1e-8)
+    # one level of products over leaf factors: the network total equals the inventory's own sum
+    summary = inv["product_summary"]
+    for row in fp.iter_rows(named=True):
+        expected = summary.filter(pl.col("product_id") == row["product_id"])["co2e_kg_per_declared_unit"].item()
+        assert row["co2e_kg"] == pytest.approx(expected, rel=1e-9)
+
+
+def test_monte_carlo_percentiles_and_quality_fields(marts):
+    fp = marts[3]["product_footprint"]
+    for row in fp.iter_rows(named=True):
+        assert row["co2e_p5_kg"] < row["co2e_p50_kg"] < row["co2e_p95_kg"]
+        assert row["mc_iterations"] == 1000 and row["gwp_set"] == "AR6"
+        assert 0 <= row["primary_data_share"] <= 1 and 1 <= row["dqr"] <= 5
+    pack = fp.filter(pl.col("product_id") == "LFP-PACK-61")
+    assert pack["co2e_market_kg"].item() < pack["co2e_kg"].item()  # green certificates
+
+
+def test_significant_contributors_cover_eighty_percent(marts):
+    c = marts[3]["product_contribution"]
+    for key, group in c.group_by("product_key"):
+        sig = group.filter(pl.col("significant"))
+        assert sig["share"].sum() >= 0.8 - 1e-9
+        largest = group.sort("co2e_kg", descending=True).row(0, named=True)
+        assert largest["significant"]
+    pack = c.filter(pl.col("product_key").str.ends_with("LFP-PACK-61")).sort("co2e_kg", descending=True)
+    assert pack.row(0, named=True)["line_id"] == "M1"  # the cells dominate a battery pack
+
+
+def test_benchmark_grade(marts):
+    b = marts[3]["product_benchmark"]
+    profiles = b.filter(pl.col("category") == "aluminium_profile").sort("category_rank")
+    assert profiles["category_rank"].to_list() == [1, 2] and set(profiles["category_products"]) == {2}
+    for row in b.iter_rows(named=True):
+        ratio = row["co2e_kg"] / row["benchmark_kgco2e"]
+        expected = "A" if ratio <= 0.8 else "B" if ratio <= 1.0 else "C" if ratio <= 1.2 else "D"
+        assert row["grade"] == expected
+
+
+def test_published_marts_hold_nothing_confidential(marts):
+    _s, inv, _engine, m = marts
+    text = " ".join(str(v) for frame in m.values() for row in frame.iter_rows() for v in row)
+    for secret in ("示例水电铝厂", "示例电芯厂", "磷酸铁锂电芯 3.2V 300Ah", "10800000", "1280000", "CERT-0001"):
+        assert secret not in text, secret
+    assert "supplier-specific footprint" in text
+
+
+def test_release_and_catalogue_carry_the_marts(marts, tmp_path):
+    from pipelines.analyst_sql import run_readonly
+    from pipelines.release import publish
+
+    s = dataclasses.replace(marts[0], curated_dir=tmp_path / "curated")
+    tables = dict(marts[3])
+    result = publish(s, tables, {"gwp_set": "AR6"}, [])
+    out = run_readonly(s, "select product_id, co2e_kg, release_version from product_footprint order by product_id")
+    assert out.height == 3 and set(out["release_version"]) == {result.version}
