@@ -137,3 +137,20 @@ def test_agrees_with_brightway_on_a_synthetic_network():
     ours = solve_footprints(net, "AR6").co2e
     bw = all_product_scores(net, "AR6")
     assert np.max(np.abs(ours - bw) / np.abs(bw)) < 1e-9
+
+
+def test_monte_carlo_agrees_with_brightway_in_distribution():
+    # Same lognormal model (median = value, sigma = ln sqrt(GSD^2)) drawn by two independent samplers:
+    # percentiles of one product agree to within sampling error (800 draws each).
+    from tests.brightway_reference import monte_carlo_one_product
+
+    p, t, b = generate(300, seed=5)
+    net = build(p, t, b)
+    tech_g, bio_g = montecarlo.aligned_gsd2(net, t), montecarlo.aligned_bio_gsd2(net, b)
+    product = net.size - 1
+    ours = montecarlo.run(net, gwp_weights(net.gases, "AR6"), tech_g, bio_g, iterations=800, seed=3)
+    bw = np.percentile(monte_carlo_one_product(net, "AR6", product, tech_g, bio_g, 800, seed=4), [5, 50, 95])
+    assert ours.p50[product] == pytest.approx(bw[1], rel=0.04)
+    assert ours.p5[product] == pytest.approx(bw[0], rel=0.08)
+    assert ours.p95[product] == pytest.approx(bw[2], rel=0.08)
+    assert ours.p95[product] / ours.p5[product] > 1.1  # the spread is real, not a degenerate draw

@@ -206,3 +206,22 @@ def solve_footprints(network: Network, gwp_set: str, solver: Solver | None = Non
     w = gwp_weights(network.gases, gwp_set, weights)
     per_gas = solver.solve_adjoint(network.B.T.toarray()).T
     return Footprints(w @ per_gas, per_gas, network.gases, w)
+
+
+def stage_split(network: Network, technosphere: pl.DataFrame, footprint: np.ndarray) -> dict[str, np.ndarray]:
+    """Upstream footprint of every process split by the life-cycle stage of the input that brings it in:
+    for each stage s, (Z_s^T h)[j] = sum over j's inputs of stage s of amount x footprint of the provider.
+    One sparse product per stage, no further solve. A process's own emissions (B^T w) are not in any
+    input's stage; the caller puts them in its own stage. `footprint` may be n or n x k (per gas)."""
+    t = technosphere.select(
+        pl.col("provider").replace_strict(network.index, default=None, return_dtype=pl.Int64).alias("i"),
+        pl.col("consumer").replace_strict(network.index, default=None, return_dtype=pl.Int64).alias("j"),
+        pl.col("amount").cast(pl.Float64),
+        pl.col("stage").fill_null("unspecified") if "stage" in technosphere.columns else pl.lit("unspecified").alias("stage"),
+    ).drop_nulls(["i", "j"])
+    n = network.size
+    out = {}
+    for (stage,), part in sorted(t.group_by("stage"), key=lambda kv: kv[0]):
+        Z = sp.csr_matrix((part["amount"].to_numpy(), (part["j"].to_numpy(), part["i"].to_numpy())), shape=(n, n))
+        out[stage] = Z @ footprint
+    return out

@@ -2,7 +2,10 @@
 
 A core of basic materials, energy and transport (2 % of processes, at least 60) that draw on each
 other (loops through electricity and transport), and the rest drawing about ten inputs each: most from
-the core, some from other non-core processes made earlier (supply-chain depth). Input amounts keep the
+the core, some from other non-core processes made earlier in the same sector (supply-chain depth).
+Real databases are sectoral (a car part draws on metals and parts, not on random farm products): with
+`sector_window` the earlier processes are picked among the previous `sector_window` ones; with None from
+all earlier ones, a diffuse network that fills in badly under a direct LU (kept as a stress case). Input amounts keep the
 system productive (each process needs well under one unit of inputs per unit made). Each process emits
 fossil CO2 and some emit CH4, N2O or biogenic CO2, with lognormal uncertainty on everything.
 """
@@ -15,7 +18,7 @@ import polars as pl
 STAGES = ("raw_material", "production", "distribution", "use", "end_of_life")
 
 
-def generate(n: int, seed: int = 42, inputs_per_process: int = 10) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+def generate(n: int, seed: int = 42, inputs_per_process: int = 10, sector_window: int | None = 500) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     rng = np.random.default_rng(seed)
     core = max(60, n // 50)
     ids = [f"p{i:07d}" for i in range(n)]
@@ -29,7 +32,8 @@ def generate(n: int, seed: int = 42, inputs_per_process: int = 10) -> tuple[pl.D
             picks = rng.choice(core, size=min(k, core - 1) + 1, replace=False)
         else:
             from_core = rng.choice(core, size=min(6, core), replace=False)
-            lower = rng.integers(core, j, size=k - len(from_core)) if j > core else np.array([], dtype=int)
+            low = core if sector_window is None else max(core, j - sector_window)
+            lower = rng.integers(low, j, size=k - len(from_core)) if j > core else np.array([], dtype=int)
             picks = np.unique(np.concatenate([from_core, lower]))
         picks = picks[picks != j][:k]
         consumers.append(np.full(len(picks), j))
