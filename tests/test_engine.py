@@ -154,3 +154,56 @@ def test_monte_carlo_agrees_with_brightway_in_distribution():
     assert ours.p5[product] == pytest.approx(bw[0], rel=0.08)
     assert ours.p95[product] == pytest.approx(bw[2], rel=0.08)
     assert ours.p95[product] / ours.p5[product] > 1.1  # the spread is real, not a degenerate draw
+
+
+def _olca_zip(path, processes):
+    """A minimal openLCA JSON-LD zip: one mass unit group (kg, g), product and elementary flows."""
+    import json
+    import zipfile
+
+    kg, g = {"@id": "u-kg", "name": "kg", "conversionFactor": 1.0}, {"@id": "u-g", "name": "g", "conversionFactor": 0.001}
+    flows = {name: {"@id": f"f-{name}", "name": name, "flowType": ftype,
+                    "flowProperties": [{"flowProperty": {"@id": "fp-mass"}, "conversionFactor": 1.0}]}
+             for name, ftype in (("steel", "PRODUCT_FLOW"), ("slag", "PRODUCT_FLOW"), ("electricity", "PRODUCT_FLOW"),
+                                 ("part", "PRODUCT_FLOW"), ("Carbon dioxide, fossil", "ELEMENTARY_FLOW"))}
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("unit_groups/ug.json", json.dumps({"@id": "ug", "units": [kg, g]}))
+        for f in flows.values():
+            zf.writestr(f"flows/{f['@id']}.json", json.dumps(f))
+        for p in processes:
+            for e in p["exchanges"]:
+                e["flow"] = {"@id": f"f-{e['flow']}", "name": e["flow"]}
+                e["unit"] = {"@id": "u-g" if e.pop("grams", False) else "u-kg"}
+                e["flowProperty"] = {"@id": "fp-mass"}
+                e["@id"] = e.get("@id", f"{p['@id']}-{e['flow']['name']}")
+            zf.writestr(f"processes/{p['@id']}.json", json.dumps(p))
+    return path
+
+
+def test_allocation_exact(tmp_path):
+    # Steel making: 1 kg steel (reference) + 0.5 kg slag from 2 kWh electricity and 1,000 g CO2;
+    # physical allocation 0.8 / 0.2. Electricity: 0.5 kg CO2 per unit. A part uses 2 kg steel + 1 kg slag.
+    #   steel = 0.8 x (1 kg CO2 + 2 x 0.5) / 1 kg   = 1.6 kg CO2e/kg
+    #   slag  = 0.2 x (1 kg CO2 + 2 x 0.5) / 0.5 kg = 0.8 kg CO2e/kg
+    #   part  = 2 x 1.6 + 1 x 0.8                   = 4.0 kg CO2e
+    co2 = "Carbon dioxide, fossil"
+    steel_making = {"@id": "steel-making", "name": "steel making", "defaultAllocationMethod": "PHYSICAL_ALLOCATION",
+                    "allocationFactors": [{"allocationType": "PHYSICAL_ALLOCATION", "product": {"@id": "f-steel"}, "value": 0.8},
+                                          {"allocationType": "PHYSICAL_ALLOCATION", "product": {"@id": "f-slag"}, "value": 0.2}],
+                    "exchanges": [{"flow": "steel", "amount": 1.0, "quantitativeReference": True},
+                                  {"flow": "slag", "amount": 0.5},
+                                  {"flow": "electricity", "amount": 2.0, "input": True},
+                                  {"flow": co2, "amount": 1000.0, "grams": True}]}
+    power = {"@id": "power", "name": "power", "exchanges": [{"flow": "electricity", "amount": 1.0, "quantitativeReference": True},
+                                                           {"flow": co2, "amount": 0.5}]}
+    part = {"@id": "part", "name": "part", "exchanges": [{"flow": "part", "amount": 1.0, "quantitativeReference": True},
+                                                        {"flow": "steel", "amount": 2.0, "input": True},
+                                                        {"flow": "slag", "amount": 1.0, "input": True}]}
+    db = load_olca_zip(_olca_zip(tmp_path / "alloc.zip", [steel_making, power, part]))
+    net = build(db.processes, db.technosphere, db.biosphere)
+    f = dict(zip(net.process_ids, solve_footprints(net, "AR6").co2e))
+    assert f["steel-making::f-steel"] == pytest.approx(1.6, rel=1e-15)
+    assert f["steel-making::f-slag"] == pytest.approx(0.8, rel=1e-15)
+    assert f["part"] == pytest.approx(4.0, rel=1e-15)
+    assert f["power"] == 0.5
+    assert db.cut_off.height == 0
