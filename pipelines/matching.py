@@ -3,10 +3,13 @@ geography fallback taken and the representativeness scores recorded.
 
 Order of evidence (most specific first):
   1. supplier-specific: the supplier's own footprint per unit, declared on the line;
-  2. an explicit factor_id on the line (factor_ref);
-  3. an activity key on the line (factor_ref, e.g. electricity.grid_average, fuel.natural_gas);
-  4. the item's name equal to a factor's Chinese or English name.
-Among the candidates of 2-4 only factors whose unit has the line's dimension qualify (after turning a
+  2. another enterprise's product in this warehouse (factor_ref 'product:<credit code>/<product id>'):
+     the amount in that product's declared units; its footprint comes from the network solve, so a
+     cell's footprint feeds a pack's and a pack's a car's (match_method 'supplier_product');
+  3. an explicit factor_id on the line (factor_ref);
+  4. an activity key on the line (factor_ref, e.g. electricity.grid_average, fuel.natural_gas);
+  5. the item's name equal to a factor's Chinese or English name.
+Among the candidates of 3-5 only factors whose unit has the line's dimension qualify (after turning a
 transport mass into t·km with the distance). Then geography follows the fallback hierarchy
 province -> grid region -> China -> global; within the first step that has candidates: the factor
 closest in year to the reporting year (not later ones first), then the lower DQR, then the factor_id,
@@ -26,7 +29,7 @@ GEO_STEP_SCORE = {"requested": 1, "grid_region": 2, "country": 3, "global": 4, "
 
 @dataclass(frozen=True)
 class Match:
-    method: str                 # supplier_specific | factor_id | activity_key | name | unmatched
+    method: str                 # supplier_specific | supplier_product | factor_id | activity_key | name | unmatched
     factor_id: str | None
     factor_name: str | None
     factor_unit: str | None
@@ -53,7 +56,7 @@ MATCH_COLUMNS = ["factor_id", "name_zh", "name_en", "unit", "co2e_kg", "co2e_bio
 class FactorIndex:
     """The release's factors indexed by id, activity key and name (names compared case-insensitively)."""
 
-    def __init__(self, factors: pl.DataFrame):
+    def __init__(self, factors: pl.DataFrame, products: pl.DataFrame | None = None):
         usable = factors.filter(~pl.col("steward_status").is_in(["rejected", "deprecated"])) \
             if "steward_status" in factors.columns else factors
         self.rows = usable.select([c for c in MATCH_COLUMNS if c in usable.columns]).to_dicts()
@@ -66,6 +69,15 @@ class FactorIndex:
             for name in (r.get("name_zh"), r.get("name_en")):
                 if name:
                     self.by_name.setdefault(str(name).strip().lower(), []).append(r)
+        # Enterprise products in force, by 'product:<credit code>/<product id>': another enterprise's line can
+        # draw on them (a cell feeds a pack), and the engine solves the chain (loops included).
+        self.products: dict[str, dict] = {}
+        if products is not None and products.height:
+            for r in products.iter_rows(named=True):
+                self.products[f"{PRODUCT_REF_PREFIX}{r['uscc']}/{r['product_id']}"] = r
+
+
+PRODUCT_REF_PREFIX = "product:"
 
 
 def _dimension(unit: str) -> str:
@@ -93,6 +105,8 @@ def match_line(line: dict, index: FactorIndex, geography_code: str | None, repor
                      line["amount"], geography_code, geography_code, "requested", reporting_year, "supplier",
                      1, 1, 1, None, None, "supplier's own footprint per unit, as declared")
     ref = line.get("factor_ref")
+    if ref and ref.startswith(PRODUCT_REF_PREFIX):
+        return _match_product(line, ref, index, geography_code, reporting_year)
     if ref and ref in index.by_id:
         candidates, method = [index.by_id[ref]], "factor_id"
     elif ref and ref in index.by_key:
@@ -133,3 +147,27 @@ def match_line(line: dict, index: FactorIndex, geography_code: str | None, repor
                  best["reference_year"], best["source_id"], _temporal(reporting_year, best["reference_year"]),
                  GEO_STEP_SCORE[step], tech, best.get("gsd2"), best.get("dqr"),
                  f"{len(chosen)} candidate(s) at {best['geography_code']}")
+
+
+def _unmatched(geography_code: str | None, why: str) -> Match:
+    return Match("unmatched", None, None, None, None, None, None, geography_code, None, None, None, None,
+                 5, 5, 5, None, None, why)
+
+
+def _match_product(line: dict, ref: str, index: FactorIndex, geography_code: str | None, reporting_year: int) -> Match:
+    """A line drawing on another enterprise product in force: amount in that product's declared units; its
+    footprint per declared unit is not known here but from the network solve (factor_co2e_per_unit None)."""
+    product = index.products.get(ref)
+    if product is None:
+        return _unmatched(geography_code, f"'{ref}' is not a product in force (check the credit code and product id, "
+                                          f"and that the supplier's upload was accepted)")
+    label, per = product["declared_unit_label"], product["declared_unit_amount"]
+    try:
+        converted = units.convert(line["amount"], line["unit"], label) / per
+    except units.UnitError:
+        return _unmatched(geography_code, f"'{ref}' is declared per {per:g} {label}; the line's unit '{line['unit']}' "
+                                          f"does not convert to it")
+    return Match("supplier_product", ref, product.get("product_name"), f"{per:g} {label}", None, None, converted,
+                 geography_code, product.get("geography_code") or geography_code, "requested", product.get("reporting_year"),
+                 "enterprise product", 1 if product.get("reporting_year") in (None, reporting_year) else 2, 1, 1,
+                 None, None, "the supplier's product in this warehouse; footprint from the network solve")

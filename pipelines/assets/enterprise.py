@@ -114,6 +114,8 @@ def product_marts(context: dg.AssetExecutionContext, harmonised_factors: dict) -
     tables = harmonised_factors["tables"]
     engine = compute(lines, products, summary, tables["factor"], tables["factor_gas"],
                      harmonised_factors["summary"]["gwp_set"])
+    if engine and (lines["match_method"] == "supplier_product").any():
+        write_inventory(s, engine["inventory"])  # lines drawing on other enterprise products now carry their CO2e
     marts = build_marts(engine)
     context.add_output_metadata({name: frame.height for name, frame in marts.items()})
     return marts

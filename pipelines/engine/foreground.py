@@ -28,7 +28,8 @@ def build_tables(lines: pl.DataFrame, products: pl.DataFrame, factors: pl.DataFr
                      "kind": "product", "unit": r["declared_unit"], "reference_amount": 1.0,
                      "category": r.get("category")} for r in products.iter_rows(named=True)]
     known_products = {r["process_id"] for r in product_rows}
-    usable = lines.filter(pl.col("co2e_kg_per_declared_unit").is_not_null())
+    usable = lines.filter(pl.col("co2e_kg_per_declared_unit").is_not_null()
+                          | ((pl.col("match_method") == "supplier_product") & pl.col("amount_per_declared_unit").is_not_null()))
     gsd2 = quality.gsd2_expr()
     tech = usable.with_columns(
         pl.format("{}{}/{}", pl.lit(PRODUCT_PREFIX), "uscc", "product_id").alias("consumer"),

@@ -16,6 +16,7 @@ def build_marts(engine: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
         return {}
     con = duckdb.connect()
     try:
-        return {name: run_model(f"marts/{name}", con=con, **engine) for name in MARTS}
+        tables = {k: v for k, v in engine.items() if k.startswith("engine_")}
+        return {name: run_model(f"marts/{name}", con=con, **tables) for name in MARTS}
     finally:
         con.close()

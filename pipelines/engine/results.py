@@ -9,6 +9,7 @@ import scipy.sparse as sp
 
 from pipelines.engine import foreground, montecarlo
 from pipelines.engine.network import build, gwp_weights, Solver, solve_footprints
+from pipelines.enterprise.inventory import summarise
 
 MC_ITERATIONS = 1000
 MC_SEED = 20241124
@@ -26,6 +27,7 @@ def compute(lines: pl.DataFrame, products: pl.DataFrame, summary: pl.DataFrame, 
     mc = montecarlo.run(net, w, montecarlo.aligned_gsd2(net, tech), montecarlo.aligned_bio_gsd2(net, bio),
                         iterations=iterations, seed=seed, base=fp.co2e, solver=solver)
     idx = net.index
+    lines, summary = resolve_linked_lines(lines, summary, fp.co2e, idx)
     # Per line: amount x per-unit footprint of what it draws on (CO2e and per gas).
     t = tech.with_columns(pl.col("provider").replace_strict(idx, return_dtype=pl.Int64).alias("_p"),
                           pl.col("consumer").replace_strict(idx, return_dtype=pl.Int64).alias("_c"))
@@ -66,4 +68,40 @@ def compute(lines: pl.DataFrame, products: pl.DataFrame, summary: pl.DataFrame, 
         pl.col("gas").replace_strict(dict(zip(net.gases, w)), return_dtype=pl.Float64).alias("gwp"))
     gases = gases.with_columns((pl.col("amount_kg") * pl.col("gwp")).alias("co2e_kg")).rename({"consumer": "process_id"})
     contrib = contrib.drop(gas_cols).rename({"consumer": "process_id"})
-    return {"engine_products": engine_products, "engine_contributions": contrib, "engine_gases": gases}
+    return {"engine_products": engine_products, "engine_contributions": contrib, "engine_gases": gases,
+            # the restricted inventory with linked lines resolved (not a mart: it stays in the restricted zone)
+            "inventory": {"line_emissions": lines, "product_summary": summary}}
+
+
+def resolve_linked_lines(lines: pl.DataFrame, summary: pl.DataFrame, co2e: np.ndarray, index: dict[str, int],
+                         max_passes: int = 50) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Lines drawing on another enterprise product ('supplier_product') take CO2e = amount x that product's
+    solved footprint; their primary fraction is the supplier product's own primary data share (PACT), which
+    may itself depend on its suppliers, so the share is iterated to a fixed point (chains settle in as many
+    passes as they are deep; a loop converges geometrically). Market-based: the supplier's location-based
+    footprint is carried (its own contractual instruments are not propagated; docs/engine.md)."""
+    linked = pl.col("match_method") == "supplier_product"
+    if lines.is_empty() or not lines.filter(linked).height:
+        return lines, summary
+    provider_fp = {k: float(co2e[i]) for k, i in index.items() if k.startswith(foreground.PRODUCT_PREFIX)}
+    lines = lines.with_columns(
+        pl.when(linked).then(pl.col("factor_id").replace_strict(provider_fp, default=None, return_dtype=pl.Float64))
+        .otherwise(pl.col("factor_co2e_per_unit")).alias("factor_co2e_per_unit"))
+    lines = lines.with_columns(
+        pl.when(linked).then(pl.col("amount_per_declared_unit") * pl.col("factor_co2e_per_unit"))
+        .otherwise(pl.col("co2e_kg_per_declared_unit")).alias("co2e_kg_per_declared_unit"))
+    lines = lines.with_columns(
+        pl.when(linked).then(pl.col("co2e_kg_per_declared_unit"))
+        .otherwise(pl.col("co2e_market_kg_per_declared_unit")).alias("co2e_market_kg_per_declared_unit"))
+    release, gwp_set = summary["factors_from"][0], summary["gwp_set"][0]
+    for _ in range(max_passes):
+        summary = summarise(lines, release, gwp_set)
+        pds = {foreground.product_process_id(u, p): v for u, p, v in
+               summary.select("uscc", "product_id", pl.col("primary_data_share").fill_null(0.0)).rows()}
+        updated = lines.with_columns(
+            pl.when(linked).then(pl.col("factor_id").replace_strict(pds, default=0.0, return_dtype=pl.Float64))
+            .otherwise(pl.col("primary_fraction")).alias("primary_fraction"))
+        if updated["primary_fraction"].equals(lines["primary_fraction"]):
+            break
+        lines = updated
+    return lines, summary

@@ -154,7 +154,8 @@ ACTIVITY = Sheet("活动数据 Activity", "activity", (
     Column("stage", "生命周期阶段", "code:stage", required=True),
     Column("kind", "活动类别", "code:kind", required=True),
     Column("item", "活动/物料名称", required=True, note="名称，最好与因子库名称一致 / item name, ideally as in the factor catalogue"),
-    Column("factor_ref", "因子引用", note="factor_id 或 activity_key（如 electricity.grid_average）/ a factor_id or activity_key"),
+    Column("factor_ref", "因子引用", note="factor_id、activity_key（如 electricity.grid_average）或 product:<统一社会信用代码>/<产品编号>（供应商在本库中的产品）"
+                                        " / a factor_id, an activity_key, or product:<credit code>/<product id> (a supplier's product in this warehouse)"),
     Column("amount", "数量", "number", required=True, note="报告期合计 / total for the reporting period"),
     Column("unit", "单位", required=True),
     Column("period_start", "数据开始日期", "date"),

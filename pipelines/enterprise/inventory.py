@@ -52,7 +52,6 @@ def completeness(line: dict) -> int:
 
 
 def build_inventory(settings: Settings, factors: pl.DataFrame, release_version: str, gwp_set: str) -> dict[str, pl.DataFrame]:
-    index = FactorIndex(factors)
     products = store.read_current(settings, "product")
     activities = store.read_current(settings, "activity")
     allocation = store.read_current(settings, "allocation")
@@ -60,6 +59,7 @@ def build_inventory(settings: Settings, factors: pl.DataFrame, release_version: 
     enterprises = store.read_current(settings, "enterprise")
     if products.is_empty() or activities.is_empty():
         return {"line_emissions": pl.DataFrame(), "product_summary": pl.DataFrame()}
+    index = FactorIndex(factors, products)
     facility_geo = {(r["upload_id"], r["facility_id"]): r["geography_code"] for r in facilities.iter_rows(named=True)}
     years = {r["upload_id"]: r["reporting_year"] for r in enterprises.iter_rows(named=True)}
     product_by = {(r["upload_id"], r["product_id"]): r for r in products.iter_rows(named=True)}
@@ -74,7 +74,8 @@ def build_inventory(settings: Settings, factors: pl.DataFrame, release_version: 
         m = match_line(line, index, geo, year)
         declared_units = product["annual_output"] * product["declared_units_per_output_unit"] / product["declared_unit_amount"]
         per_du = None if m.amount_in_factor_unit is None else m.amount_in_factor_unit * share["share"] / declared_units
-        co2e = None if per_du is None else per_du * m.factor_co2e_per_unit
+        # a line drawing on another enterprise product gets its CO2e from the network solve (engine.results)
+        co2e = None if per_du is None or m.factor_co2e_per_unit is None else per_du * m.factor_co2e_per_unit
         market = 0.0 if (co2e is not None and line["kind"] == "energy"
                          and line.get("electricity_contract") in MARKET_ZERO_CONTRACTS) else co2e
         pf = primary_fraction(line, m.method)
@@ -102,16 +103,24 @@ def build_inventory(settings: Settings, factors: pl.DataFrame, release_version: 
             "factors_from": release_version or "release being built", "gwp_set": gwp_set,
         })
     lines = pl.DataFrame(rows, infer_schema_length=None).with_columns(quality.dqr_expr().alias("dqr"))
+    return {"line_emissions": lines, "product_summary": summarise(lines, release_version, gwp_set)}
+
+
+def summarise(lines: pl.DataFrame, release_version: str | None, gwp_set: str) -> pl.DataFrame:
+    """Per product: CO2e per declared unit (sum of its lines; lines drawing on another enterprise product get
+    theirs from the network solve, see engine.results), primary data share and pedigree scores weighted by
+    each line's share of the emissions (PACT)."""
     matched = lines.filter(pl.col("co2e_kg_per_declared_unit").is_not_null())
     weight = pl.col("co2e_kg_per_declared_unit").abs()
-    summary = (
+    unmatched = pl.col("match_method") == "unmatched"
+    return (
         lines.group_by("upload_id", "uscc", "product_id", maintain_order=True).agg(
             pl.col("declared_unit").first(),
             pl.col("co2e_kg_per_declared_unit").sum().alias("co2e_kg_per_declared_unit"),
             pl.col("co2e_market_kg_per_declared_unit").sum().alias("co2e_market_kg_per_declared_unit"),
             pl.len().alias("lines"),
-            pl.col("co2e_kg_per_declared_unit").is_null().sum().alias("lines_unmatched"),
-            pl.col("line_id").filter(pl.col("co2e_kg_per_declared_unit").is_null()).str.join(",").alias("unmatched_line_ids"),
+            unmatched.sum().alias("lines_unmatched"),
+            pl.col("line_id").filter(unmatched).str.join(",").alias("unmatched_line_ids"),
         ).join(
             matched.group_by("upload_id", "product_id").agg(
                 ((pl.col("co2e_kg_per_declared_unit") * pl.col("primary_fraction")).sum()
@@ -121,7 +130,6 @@ def build_inventory(settings: Settings, factors: pl.DataFrame, release_version: 
         .with_columns(quality.dqr_expr().alias("dqr"), pl.lit(release_version or "release being built").alias("factors_from"),
                       pl.lit(gwp_set).alias("gwp_set"))
     )
-    return {"line_emissions": lines, "product_summary": summary}
 
 
 def write_inventory(settings: Settings, tables: dict[str, pl.DataFrame]) -> None:

@@ -3,7 +3,7 @@
 -- largest lines that together make up 80 % of the total, plus any single line of 5 % or more
 -- (the report's 'significant links'). Published, so nothing confidential: no quantities, not the
 -- enterprise's own item names, no supplier names (a supplier's own footprint shows as
--- 'supplier-specific'); the full line detail stays in the restricted zone (inventory_line_emissions).
+-- 'supplier-specific', a supplier's product solved here as 'supplier product'); the full line detail stays in the restricted zone (inventory_line_emissions).
 with lines as (
     select
         process_id                                                  as product_key,
@@ -11,8 +11,9 @@ with lines as (
         coalesce(stage, 'unspecified')                              as stage,
         kind,
         case when match_method = 'supplier_specific' then 'supplier-specific footprint'
+             when match_method = 'supplier_product' then 'supplier product footprint (solved in this warehouse)'
              else factor_name end                                  as factor_name,
-        factor_source_id,
+        case when match_method = 'supplier_product' then null else factor_source_id end as factor_source_id,
         match_method,
         geography_used,
         geography_fallback,
