@@ -65,7 +65,7 @@ def build(
               ("product_marts", [product_marts.key]),
               ("factor_release", [factor_release.key])]
     console.print(f"sources: {s.sources_dir}  raw: {s.raw_dir}  GWP set: {s.gwp_set}")
-    outcome = None
+    outcome, changes = None, None
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), console=console) as progress:
         task = progress.add_task("building", total=len(steps))
@@ -98,7 +98,10 @@ def build(
                 progress.console.print(f"  check {ev.check_name}: [{colour}]{'passed' if ev.passed else 'FAILED'}[/{colour}]")
             if label == "factor_release":
                 outcome = result.output_for_node("factor_release")
+            if label == "product_marts":
+                changes = _product_changes(result)
             progress.advance(task)
+    _print_product_changes(changes)
     if outcome:
         console.print(f"release {outcome['version']}: {outcome['reason']}")
     if upload_files():
@@ -136,8 +139,31 @@ def _materialise_inventory(instance) -> None:
     result = dg.materialize([*warehouse_assets, *factor_checks], instance=instance, resources=resources,
                             selection=dg.AssetSelection.assets(enterprise_inventory, product_marts, factor_release),
                             raise_on_error=True, run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
+    _print_product_changes(_product_changes(result))
     outcome = result.output_for_node("factor_release")
     console.print(f"release {outcome['version']}: {outcome['reason']}")
+
+
+def _product_changes(result) -> dict | None:
+    for mat in result.get_asset_materialization_events():
+        meta = mat.materialization.metadata
+        if "product_changes" in meta:
+            return meta["product_changes"].value
+    return None
+
+
+def _print_product_changes(changes: dict | None) -> None:
+    """What the incremental product marts did: added, changed (old -> new), removed, carried over."""
+    if not changes:
+        return
+    console.print(f"products: {len(changes['added'])} added, {len(changes['changed'])} changed, "
+                  f"{len(changes['removed'])} removed, {changes['unchanged']} unchanged (rows carried over)")
+    for key in changes["added"]:
+        console.print(f"  + {key}")
+    for c in changes["changed"]:
+        console.print(f"  ~ {c['product_key']}: {c['old_co2e_kg']:.6g} -> {c['new_co2e_kg']:.6g} kg CO2e per declared unit")
+    for key in changes["removed"]:
+        console.print(f"  - {key}")
 
 
 def _print_enterprise_summary() -> None:

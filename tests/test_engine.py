@@ -207,3 +207,29 @@ def test_allocation_exact(tmp_path):
     assert f["part"] == pytest.approx(4.0, rel=1e-15)
     assert f["power"] == 0.5
     assert db.cut_off.height == 0
+
+
+def test_monte_carlo_of_a_product_does_not_depend_on_the_rest_of_the_network():
+    # Keyed draws: a product's percentiles depend on its supply chain and the seed only. Adding new
+    # processes (listed first, so every index shifts) leaves the existing products' results unchanged.
+    p, t, b = generate(300, seed=6)
+    base = build(p, t, b)
+    w = gwp_weights(base.gases, "AR6")
+    before = montecarlo.run(base, w, montecarlo.aligned_gsd2(base, t), montecarlo.aligned_bio_gsd2(base, b),
+                            iterations=300, seed=9)
+    extra_p = pl.DataFrame({"process_id": ["new-a", "new-b"], "name": ["new a", "new b"], "kind": "product",
+                            "reference_amount": 1.0})
+    extra_t = pl.DataFrame({"consumer": ["new-a", "new-b", "new-a"], "provider": ["p0000001", "new-a", "p0000299"],
+                            "amount": [0.5, 2.0, 0.1], "gsd2": [1.3, 1.2, 1.1], "stage": "raw_material", "line_id": "x"})
+    extra_b = pl.DataFrame({"process_id": ["new-a"], "gas": ["CO2_fossil"], "amount_kg": [3.0], "gsd2": [1.4]})
+    p2, t2, b2 = pl.concat([extra_p, p], how="diagonal"), pl.concat([extra_t, t], how="diagonal"), pl.concat([extra_b, b])
+    grown = build(p2, t2, b2)
+    after = montecarlo.run(grown, gwp_weights(grown.gases, "AR6"), montecarlo.aligned_gsd2(grown, t2),
+                           montecarlo.aligned_bio_gsd2(grown, b2), iterations=300, seed=9)
+    old = [grown.index[i] for i in base.process_ids]
+    np.testing.assert_allclose(after.p50[old], before.p50, rtol=1e-12)
+    np.testing.assert_allclose(after.p95[old], before.p95, rtol=1e-12)
+    assert after.p95[grown.index["new-b"]] > after.p5[grown.index["new-b"]]
+    other_seed = montecarlo.run(base, w, montecarlo.aligned_gsd2(base, t), montecarlo.aligned_bio_gsd2(base, b),
+                                iterations=300, seed=10)
+    assert not np.allclose(other_seed.p50, before.p50, rtol=1e-9)

@@ -98,8 +98,10 @@ def enterprise_inventory(context: dg.AssetExecutionContext, harmonised_factors: 
                 "(product_footprint, _stage, _gas, product_contribution, product_benchmark) for the release.",
 )
 def product_marts(context: dg.AssetExecutionContext, harmonised_factors: dict) -> dict:
+    from pipelines.engine.incremental import merge_with_previous, previous_marts
     from pipelines.engine.marts import build_marts
     from pipelines.engine.results import compute
+    from pipelines.release import latest_release, release_dir
 
     s = settings()
     inv = s.restricted_dir / "inventory"
@@ -116,8 +118,14 @@ def product_marts(context: dg.AssetExecutionContext, harmonised_factors: dict) -
                      harmonised_factors["summary"]["gwp_set"])
     if engine and (lines["match_method"] == "supplier_product").any():
         write_inventory(s, engine["inventory"])  # lines drawing on other enterprise products now carry their CO2e
-    marts = build_marts(engine)
-    context.add_output_metadata({name: frame.height for name, frame in marts.items()})
+    fresh = build_marts(engine)
+    latest = latest_release(s)
+    previous = previous_marts(release_dir(s, latest["version"]) if latest else None)
+    marts, changes = merge_with_previous(fresh, previous)
+    context.log.info(f"products: {len(changes['added'])} added, {len(changes['changed'])} changed, "
+                     f"{len(changes['removed'])} removed, {changes['unchanged']} unchanged (rows carried over)")
+    context.add_output_metadata({**{name: frame.height for name, frame in marts.items()},
+                                 "product_changes": dg.MetadataValue.json(changes)})
     return marts
 
 

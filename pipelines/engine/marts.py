@@ -17,6 +17,9 @@ def build_marts(engine: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
     con = duckdb.connect()
     try:
         tables = {k: v for k, v in engine.items() if k.startswith("engine_")}
-        return {name: run_model(f"marts/{name}", con=con, **tables) for name in MARTS}
+        marts = {name: run_model(f"marts/{name}", con=con, **tables) for name in MARTS if name != "product_benchmark"}
+        marts["product_benchmark"] = run_model("marts/product_benchmark", con=con,
+                                               product_footprint=marts["product_footprint"])
+        return marts
     finally:
         con.close()

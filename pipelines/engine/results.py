@@ -7,7 +7,7 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
-from pipelines.engine import foreground, montecarlo
+from pipelines.engine import foreground, incremental, montecarlo
 from pipelines.engine.network import build, gwp_weights, Solver, solve_footprints
 from pipelines.enterprise.inventory import summarise
 
@@ -61,6 +61,15 @@ def compute(lines: pl.DataFrame, products: pl.DataFrame, summary: pl.DataFrame, 
     engine_products = engine_products.join(
         summary.select("uscc", "product_id", "primary_data_share", *[c for c in summary.columns if c.startswith("dq_")],
                        "dqr", "lines", "lines_unmatched"), on=["uscc", "product_id"], how="left")
+    # What each product's rows depend on, for the incremental run (engine.incremental).
+    shas = incremental.fingerprints(
+        engine_products.select("process_id", "uscc", "product_id", "product_name", "category", "declared_unit",
+                               "benchmark_kgco2e", "primary_data_share", *[c for c in engine_products.columns
+                                                                          if c.startswith("dq")], "lines", "lines_unmatched"),
+        tech, bio, line_info.drop("item"),
+        {"gwp_set": gwp_set, "weights": dict(zip(net.gases, w.tolist())), "mc": [mc.iterations, mc.seed]})
+    engine_products = engine_products.with_columns(
+        pl.col("process_id").replace_strict(shas, return_dtype=pl.String).alias("inputs_sha256"))
     gas_cols = [c for c in contrib.columns if c.startswith("gas::")]
     gases = contrib.group_by("consumer").agg([pl.col(c).sum() for c in gas_cols]).unpivot(
         index="consumer", variable_name="gas", value_name="amount_kg").with_columns(

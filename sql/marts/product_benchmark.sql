@@ -1,8 +1,9 @@
 -- product_benchmark: the product's rank among products of the same category (1 = lowest footprint)
 -- and, where the enterprise declared a benchmark value, the ratio and a grade:
--- A <= 0.8 x benchmark, B <= 1.0, C <= 1.2, D above.
+-- A <= 0.8 x benchmark, B <= 1.0, C <= 1.2, D above. Runs over product_footprint (after the incremental
+-- merge), since a peer's change can move a product's rank.
 select
-    process_id                                                          as product_key,
+    product_key,
     category,
     round(co2e_kg, 9)                                                   as co2e_kg,
     rank() over (partition by category order by co2e_kg)                as category_rank,
@@ -16,5 +17,5 @@ select
         when co2e_kg <= 1.2 * benchmark_kgco2e then 'C'
         else 'D'
     end                                                                 as grade
-from engine_products
+from product_footprint
 order by category, category_rank, product_key

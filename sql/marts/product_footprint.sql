@@ -1,7 +1,9 @@
 -- product_footprint: one row per enterprise product and declared unit.
 -- Total (location-based electricity), market-based total, biogenic part (also inside the total, as
 -- ISO 14067 6.5.2.2 asks it to be reported separately), primary data share (PACT), DQR and pedigree,
--- Monte Carlo P5/P50/P95 (seeded), the GWP set. The release version is added by the catalogue view.
+-- Monte Carlo P5/P50/P95 (seeded), the GWP set, and inputs_sha256: a fingerprint of everything the
+-- row depends on (engine/incremental.py), so an unchanged product's rows are carried over, not redone.
+-- The release version is added by the catalogue view.
 select
     process_id                                   as product_key,
     uscc,
@@ -28,6 +30,7 @@ select
     lines,
     lines_unmatched,
     benchmark_kgco2e,
-    gwp_set
+    gwp_set,
+    inputs_sha256
 from engine_products
 order by product_key

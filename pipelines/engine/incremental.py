@@ -1,0 +1,124 @@
+"""Incremental product marts: recompute what changed, keep what did not, say which is which.
+
+Every product gets an inputs fingerprint (SHA-256) over everything its mart rows depend on: the lines and
+factor values of its whole upstream supply chain in the network (other enterprises' products it draws
+on, their lines, the factors' gas amounts and uncertainties), its own descriptive fields, quality scores,
+the GWP set, the Monte Carlo settings and the code of the engine and the mart SQL. The network is solved
+in full every run (cheap); then, per product:
+  - fingerprint equal to the previous release's: its rows in product_footprint, _stage, _gas and
+    product_contribution are carried over from that release as they are (not rewritten, not re-rounded;
+    the keyed Monte Carlo would draw the same numbers anyway);
+  - otherwise its new rows are used.
+product_benchmark ranks products within a category, so it is recomputed over the merged footprints (a
+peer's change can move a rank). The run reports products added, changed (old and new CO2e), removed and
+unchanged. Release files stay whole Parquet tables: an unchanged table keeps its content hash and is not
+stored again (release.py), a changed one is a new object.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from pipelines.config import PROJECT_ROOT
+from pipelines.sqlmodels import run_model
+
+PER_PRODUCT_MARTS = {  # mart -> sort order of its rows (as its SQL model orders them)
+    "product_footprint": (["product_key"], [False]),
+    "product_footprint_stage": (["product_key", "stage"], [False, False]),
+    "product_footprint_gas": (["product_key", "gas"], [False, False]),
+    "product_contribution": (["product_key", "co2e_kg", "line_id"], [False, True, False]),
+}
+
+
+def code_fingerprint() -> str:
+    """The engine's code and the mart SQL: a change in either recomputes every product."""
+    h = hashlib.sha256()
+    for path in sorted([*(PROJECT_ROOT / "pipelines" / "engine").glob("*.py"), *(PROJECT_ROOT / "sql" / "marts").glob("*.sql"),
+                        PROJECT_ROOT / "pipelines" / "matching.py", PROJECT_ROOT / "pipelines" / "enterprise" / "inventory.py"]):
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def _rows_by(frame: pl.DataFrame, key: str) -> dict[str, list[tuple]]:
+    out: dict[str, list[tuple]] = {}
+    for row in frame.sort(frame.columns).iter_rows():
+        out.setdefault(row[frame.columns.index(key)], []).append(row)
+    return out
+
+
+def fingerprints(products: pl.DataFrame, technosphere: pl.DataFrame, biosphere: pl.DataFrame,
+                 line_info: pl.DataFrame, settings_key: dict) -> dict[str, str]:
+    """products: one row per product process (process_id + its descriptive and quality columns);
+    line_info: per line of a product (keyed by 'consumer'); settings_key: GWP set, weights, MC settings."""
+    tech = _rows_by(technosphere.select("consumer", "provider", "amount", "gsd2", "stage", "line_id"), "consumer")
+    bio = _rows_by(biosphere.select("process_id", "gas", "amount_kg", "gsd2"), "process_id")
+    info = _rows_by(line_info, "consumer")
+    own = _rows_by(products, "process_id")
+    upstream = {c: sorted({r[1] for r in rows}) for c, rows in tech.items()}
+    common = json.dumps({**settings_key, "code": code_fingerprint()}, sort_keys=True, default=str)
+    out = {}
+    for pid in products["process_id"].to_list():
+        seen, stack = set(), [pid]
+        while stack:  # the whole upstream closure (loops included)
+            p = stack.pop()
+            if p in seen:
+                continue
+            seen.add(p)
+            stack.extend(upstream.get(p, []))
+        h = hashlib.sha256(common.encode())
+        for p in sorted(seen):
+            h.update(repr((p, tech.get(p, []), bio.get(p, []), info.get(p, []), own.get(p, []))).encode())
+        out[pid] = h.hexdigest()
+    return out
+
+
+def merge_with_previous(new: dict[str, pl.DataFrame], previous: dict[str, pl.DataFrame] | None
+                        ) -> tuple[dict[str, pl.DataFrame], dict]:
+    """-> the marts to publish, and the change report."""
+    fp_new = new["product_footprint"]
+    prev_fp = previous.get("product_footprint") if previous else None
+    usable = (prev_fp is not None and "inputs_sha256" in prev_fp.columns
+              and all(previous.get(m) is not None and previous[m].schema == new[m].schema for m in PER_PRODUCT_MARTS))
+    old_sha = dict(prev_fp.select("product_key", "inputs_sha256").rows()) if usable else {}
+    old_co2e = dict(prev_fp.select("product_key", "co2e_kg").rows()) if prev_fp is not None and prev_fp.height else {}
+    new_sha = dict(fp_new.select("product_key", "inputs_sha256").rows())
+    keep = sorted(k for k, sha in new_sha.items() if old_sha.get(k) == sha)
+    merged = {}
+    for mart, (by, descending) in PER_PRODUCT_MARTS.items():
+        fresh = new[mart].filter(~pl.col("product_key").is_in(keep))
+        carried = previous[mart].filter(pl.col("product_key").is_in(keep)) if keep else new[mart].clear()
+        merged[mart] = pl.concat([carried, fresh]).sort(by, descending=descending, maintain_order=True)
+    con = duckdb.connect()
+    try:
+        merged["product_benchmark"] = run_model("marts/product_benchmark", con=con,
+                                                product_footprint=merged["product_footprint"])
+    finally:
+        con.close()
+    new_co2e = dict(fp_new.select("product_key", "co2e_kg").rows())
+    changed = sorted(k for k in new_sha if k in old_co2e and k not in keep)
+    report = {
+        "unchanged": len(keep),
+        "added": sorted(k for k in new_sha if k not in old_co2e),
+        "changed": [{"product_key": k, "old_co2e_kg": old_co2e[k], "new_co2e_kg": new_co2e[k]} for k in changed],
+        "removed": sorted(k for k in old_co2e if k not in new_sha),
+        "compared_with_previous": bool(usable),
+    }
+    return merged, report
+
+
+def previous_marts(release_path: Path | None) -> dict[str, pl.DataFrame] | None:
+    if release_path is None:
+        return None
+    out = {}
+    for mart in PER_PRODUCT_MARTS:
+        path = release_path / f"{mart}.parquet"
+        if not path.exists():
+            return None
+        out[mart] = pl.read_parquet(path)
+    return out
