@@ -46,6 +46,11 @@ class Settings:
         return self.raw_dir / "enterprise"
 
     @property
+    def models_dir(self) -> Path:
+        """Reference product models (public, documented model files): pipelines/reference_models.py."""
+        return self.raw_dir / "models"
+
+    @property
     def releases_dir(self) -> Path:
         return self.curated_dir / "releases"
 

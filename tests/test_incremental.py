@@ -17,7 +17,7 @@ from pipelines.engine.results import compute
 from pipelines.enterprise import store
 from pipelines.enterprise.examples import NEV_BATTERY_PACK
 from pipelines.enterprise.intake import ingest_upload
-from pipelines.enterprise.inventory import build_inventory
+from pipelines.enterprise.inventory import build_inventory, in_scope
 from pipelines.enterprise.template import write_workbook
 
 EXAMPLES_DIR = PROJECT_ROOT / "data" / "raw" / "enterprise" / "examples"
@@ -25,7 +25,7 @@ EXAMPLES_DIR = PROJECT_ROOT / "data" / "raw" / "enterprise" / "examples"
 
 def _marts(s, tables) -> dict[str, pl.DataFrame]:
     inv = build_inventory(s, tables["factor"], None, s.gwp_set)
-    engine = compute(inv["line_emissions"], store.read_current(s, "product"), inv["product_summary"],
+    engine = compute(inv["line_emissions"], in_scope(s)["product"], inv["product_summary"],
                      tables["factor"], tables["factor_gas"], s.gwp_set, iterations=300)
     return build_marts(engine)
 
@@ -33,7 +33,7 @@ def _marts(s, tables) -> dict[str, pl.DataFrame]:
 @pytest.fixture(scope="module")
 def runs(full_build, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("incremental")
-    s = dataclasses.replace(full_build["settings"], restricted_dir=tmp / "restricted")
+    s = dataclasses.replace(full_build["settings"], restricted_dir=tmp / "restricted", raw_dir=tmp / "raw_without_models")
     tables = full_build["tables"]
     for name in ("aluminium_profile", "nev_battery_pack"):
         ingest_upload(EXAMPLES_DIR / f"{name}.xlsx", s)

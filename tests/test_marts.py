@@ -14,19 +14,21 @@ from pipelines.engine.marts import build_marts
 from pipelines.engine.results import compute
 from pipelines.enterprise import store
 from pipelines.enterprise.intake import ingest_upload
-from pipelines.enterprise.inventory import build_inventory
+from pipelines.enterprise.inventory import build_inventory, in_scope
 
 EXAMPLES_DIR = PROJECT_ROOT / "data" / "raw" / "enterprise" / "examples"
 
 
 @pytest.fixture(scope="module")
 def marts(full_build, tmp_path_factory):
-    s = dataclasses.replace(full_build["settings"], restricted_dir=tmp_path_factory.mktemp("restricted"))
+    # enterprise products only: raw_dir without reference models (tests/test_reference_models.py covers those)
+    s = dataclasses.replace(full_build["settings"], restricted_dir=tmp_path_factory.mktemp("restricted"),
+                            raw_dir=tmp_path_factory.mktemp("raw_without_models"))
     for name in ("aluminium_profile", "nev_battery_pack"):
         ingest_upload(EXAMPLES_DIR / f"{name}.xlsx", s)
     tables = full_build["tables"]
     inv = build_inventory(s, tables["factor"], None, s.gwp_set)
-    products = store.read_current(s, "product")
+    products = in_scope(s)["product"]
     engine = compute(inv["line_emissions"], products, inv["product_summary"], tables["factor"], tables["factor_gas"],
                      s.gwp_set, iterations=1000)
     return s, inv, engine, build_marts(engine)

@@ -16,7 +16,7 @@ from pipelines.engine.results import compute
 from pipelines.enterprise import store
 from pipelines.enterprise.examples import NEV_BATTERY_PACK, _uscc
 from pipelines.enterprise.intake import ingest_upload
-from pipelines.enterprise.inventory import build_inventory
+from pipelines.enterprise.inventory import build_inventory, in_scope
 from pipelines.enterprise.template import write_workbook
 
 CELL_USCC = _uscc("91350900MA8CELL01")
@@ -61,7 +61,7 @@ def chain(full_build, tmp_path_factory):
         assert result.accepted, result.quarantine
     tables = full_build["tables"]
     inv = build_inventory(s, tables["factor"], None, s.gwp_set)
-    products = store.read_current(s, "product")
+    products = in_scope(s)["product"]
     engine = compute(inv["line_emissions"], products, inv["product_summary"], tables["factor"], tables["factor_gas"],
                      s.gwp_set, iterations=200)
     return s, inv, engine

@@ -12,7 +12,8 @@ import dagster as dg
 from pipelines.config import settings
 from pipelines.enterprise import store
 from pipelines.enterprise.intake import ingest_upload, upload_id_for
-from pipelines.enterprise.inventory import build_inventory, write_inventory
+from pipelines.enterprise.inventory import build_inventory, in_scope, write_inventory
+from pipelines.reference_models import load_models
 
 enterprise_upload_partitions = dg.DynamicPartitionsDefinition(name="enterprise_uploads")
 UPLOAD_SUFFIXES = (".xlsx", ".xlsm", ".csv")
@@ -81,7 +82,12 @@ def enterprise_inventory(context: dg.AssetExecutionContext, harmonised_factors: 
     tables = build_inventory(s, harmonised_factors["tables"]["factor"], None, harmonised_factors["summary"]["gwp_set"])
     write_inventory(s, tables)
     summary = tables["product_summary"]
+    models = load_models(s.models_dir)
+    for err in models.errors:  # a bad model file is skipped whole; the others and the uploads go on
+        context.log.error(f"reference model skipped: {err}")
     return dg.MaterializeResult(metadata={
+        "reference_model_files": dg.MetadataValue.json(models.files),
+        "reference_model_errors": dg.MetadataValue.json([str(e) for e in models.errors]),
         "uploads_in_force": len(store.current_uploads(s)),
         "products": summary.height, "lines": tables["line_emissions"].height,
         "lines_unmatched": int(summary["lines_unmatched"].sum()) if summary.height else 0,
@@ -112,7 +118,7 @@ def product_marts(context: dg.AssetExecutionContext, harmonised_factors: dict) -
 
     lines = pl.read_parquet(inv / "line_emissions.parquet")
     summary = pl.read_parquet(inv / "product_summary.parquet")
-    products = store.read_current(s, "product").join(summary.select("uscc", "product_id"), on=["uscc", "product_id"])
+    products = in_scope(s)["product"].join(summary.select("uscc", "product_id"), on=["uscc", "product_id"])
     tables = harmonised_factors["tables"]
     engine = compute(lines, products, summary, tables["factor"], tables["factor_gas"],
                      harmonised_factors["summary"]["gwp_set"])

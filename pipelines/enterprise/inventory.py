@@ -51,12 +51,24 @@ def completeness(line: dict) -> int:
     return 1 if days >= 360 else 2 if days >= 180 else 3 if days >= 90 else 4
 
 
+def in_scope(settings: Settings) -> dict[str, pl.DataFrame]:
+    """The uploads in force (restricted store) plus the reference product models (data/raw/models), as the
+    same tables: product, activity, allocation, facility, enterprise."""
+    from pipelines.reference_models import load_models
+
+    models = load_models(settings.models_dir)
+    out = {}
+    for table in ("product", "activity", "allocation", "facility", "enterprise"):
+        frames = [f for f in (store.read_current(settings, table), getattr(models, table if table != "product" else "products"))
+                  if f.height]
+        out[table] = pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()
+    return out
+
+
 def build_inventory(settings: Settings, factors: pl.DataFrame, release_version: str, gwp_set: str) -> dict[str, pl.DataFrame]:
-    products = store.read_current(settings, "product")
-    activities = store.read_current(settings, "activity")
-    allocation = store.read_current(settings, "allocation")
-    facilities = store.read_current(settings, "facility")
-    enterprises = store.read_current(settings, "enterprise")
+    scope = in_scope(settings)
+    products, activities, allocation = scope["product"], scope["activity"], scope["allocation"]
+    facilities, enterprises = scope["facility"], scope["enterprise"]
     if products.is_empty() or activities.is_empty():
         return {"line_emissions": pl.DataFrame(), "product_summary": pl.DataFrame()}
     index = FactorIndex(factors, products)
