@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pint
 import polars as pl
 
 from pipelines import geography, units
@@ -50,7 +51,13 @@ class Match:
 
 
 MATCH_COLUMNS = ["factor_id", "name_zh", "name_en", "unit", "co2e_kg", "co2e_biogenic_kg", "activity_key",
-                 "geography_code", "reference_year", "source_id", "dqr", "gsd2", "steward_status"]
+                 "geography_code", "reference_year", "source_id", "dqr", "gsd2", "steward_status", "factor_purpose"]
+
+# A product footprint (GB/T 24067, ISO 14067) needs cradle-to-gate CO2e. Scope 2 factors (MEE/NBS provincial
+# electricity CO2 factors 2021-2022) are CO2-only at the power plant: they serve enterprise inventories.
+# Where a life-cycle factor for the same activity exists (MEE/NBS 2023 electricity carbon-footprint
+# factors, published for product footprints), it is used even at a coarser geography; the note says so.
+SET_ASIDE_FOR_PCF = {"scope2_location": "life_cycle"}
 
 
 class FactorIndex:
@@ -121,6 +128,14 @@ def match_line(line: dict, index: FactorIndex, geography_code: str | None, repor
                 fitting.append(c)
         except units.UnitError:
             continue
+    boundary_note = ""
+    purposes = {c.get("factor_purpose") for c in fitting}
+    for weaker, stronger in SET_ASIDE_FOR_PCF.items():
+        if weaker in purposes and stronger in purposes:
+            set_aside = sum(1 for c in fitting if c.get("factor_purpose") == weaker)
+            fitting = [c for c in fitting if c.get("factor_purpose") != weaker]
+            boundary_note = (f"; {set_aside} {weaker} (CO2-only) factor(s) set aside for the {stronger} factor "
+                             f"a product footprint needs")
     if not fitting:
         why = (f"no factor for {method} '{ref or line['item']}'" if not candidates
                else f"{len(candidates)} candidate(s) for '{ref or line['item']}' but none in a unit of dimension {dim}")
@@ -146,7 +161,7 @@ def match_line(line: dict, index: FactorIndex, geography_code: str | None, repor
                  best.get("co2e_biogenic_kg"), converted, geography_code, best["geography_code"], step,
                  best["reference_year"], best["source_id"], _temporal(reporting_year, best["reference_year"]),
                  GEO_STEP_SCORE[step], tech, best.get("gsd2"), best.get("dqr"),
-                 f"{len(chosen)} candidate(s) at {best['geography_code']}")
+                 f"{len(chosen)} candidate(s) at {best['geography_code']}{boundary_note}")
 
 
 def _unmatched(geography_code: str | None, why: str) -> Match:
@@ -164,7 +179,7 @@ def _match_product(line: dict, ref: str, index: FactorIndex, geography_code: str
     label, per = product["declared_unit_label"], product["declared_unit_amount"]
     try:
         converted = units.convert(line["amount"], line["unit"], label) / per
-    except units.UnitError:
+    except (units.UnitError, pint.DimensionalityError):
         return _unmatched(geography_code, f"'{ref}' is declared per {per:g} {label}; the line's unit '{line['unit']}' "
                                           f"does not convert to it")
     return Match("supplier_product", ref, product.get("product_name"), f"{per:g} {label}", None, None, converted,
