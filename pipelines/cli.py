@@ -3,6 +3,7 @@ materialises the assets (step by step, with a progress bar), it never bypasses t
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import sys
@@ -13,6 +14,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+
+from pipelines.runlog import BUILD_TAG
 
 from pipelines.config import GWP_SETS, settings
 
@@ -28,7 +31,9 @@ def _instance():
     home = os.environ.get("DAGSTER_HOME")
     if home:
         Path(home).mkdir(parents=True, exist_ok=True)
-        (Path(home) / "dagster.yaml").touch(exist_ok=True)
+        target = Path(home) / "dagster.yaml"
+        if not target.exists() or not target.read_text(encoding="utf-8").strip():  # instance settings: one writer pool
+            target.write_text((Path(__file__).parent / "dagster.yaml").read_text(encoding="utf-8"), encoding="utf-8")
         return dg.DagsterInstance.get()
     return dg.DagsterInstance.ephemeral()
 
@@ -49,10 +54,11 @@ def build(
     import dagster as dg
 
     from pipelines.assets.enterprise import enterprise_inventory, product_marts, upload_files
-    from pipelines.assets.factors import factor_checks, harmonised_factors, validated_factors
+    from pipelines.assets.curation import curated_factors
+    from pipelines.assets.factors import harmonised_factors, validated_factors
     from pipelines.assets.release import factor_release
     from pipelines.assets.sources import source_assets
-    from pipelines.definitions import warehouse_assets
+    from pipelines.definitions import warehouse_assets, warehouse_checks
 
     s = settings()
     instance = _instance()
@@ -60,12 +66,14 @@ def build(
     steps = [(a.key.to_user_string(), [a.key]) for a in source_assets]
     steps += [("validated_factors", [validated_factors.key]),
               ("harmonised_factors + checks", [harmonised_factors.key]),
+              ("curated_factors + licence gate", [curated_factors.key]),
               ("enterprise uploads", []),
               ("enterprise_inventory", [enterprise_inventory.key]),
               ("product_marts", [product_marts.key]),
               ("factor_release", [factor_release.key])]
     console.print(f"sources: {s.sources_dir}  raw: {s.raw_dir}  GWP set: {s.gwp_set}")
     outcome, changes = None, None
+    build_id = f"build-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}-{os.getpid()}"  # one run summary per build
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), console=console) as progress:
         task = progress.add_task("building", total=len(steps))
@@ -78,11 +86,11 @@ def build(
                 progress.advance(task)
                 continue
             selection = dg.AssetSelection.assets(*keys)
-            if label.startswith("harmonised"):
+            if "checks" in label or "gate" in label:
                 selection = selection | dg.AssetSelection.checks_for_assets(*keys)
             try:
-                result = dg.materialize([*warehouse_assets, *factor_checks], selection=selection, instance=instance,
-                                        resources=resources, raise_on_error=True,
+                result = dg.materialize([*warehouse_assets, *warehouse_checks], selection=selection, instance=instance,
+                                        resources=resources, raise_on_error=True, tags={BUILD_TAG: build_id},
                                         run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
             except Exception as exc:  # a blocking check or a step failed: nothing is published
                 progress.stop()
@@ -122,23 +130,38 @@ def _materialise_upload(path: Path, instance) -> dict:
     return {k: v.value for k, v in result.get_asset_materialization_events()[0].materialization.metadata.items()}
 
 
-def _materialise_inventory(instance) -> None:
-    """After an ingest: inventories, product marts and a release, from the stored harmonised factors."""
+def _materialise_inventory(instance, from_curation: bool = False) -> None:
+    """After an ingest (or a steward decision: from_curation): [curated factors ->] inventories, product marts
+    and a release, from the stored harmonised factors."""
     import dagster as dg
 
+    from pipelines.assets.curation import curated_factors
     from pipelines.assets.enterprise import enterprise_inventory, product_marts
-    from pipelines.assets.factors import factor_checks
     from pipelines.assets.release import factor_release
-    from pipelines.definitions import warehouse_assets
+    from pipelines.definitions import warehouse_assets, warehouse_checks
 
     s = settings()
-    if not (s.asset_store_dir / "harmonised_factors").exists():
-        console.print("[yellow]no factor build yet: inventories and footprints are computed by `pcf build`[/yellow]")
+    needed = "harmonised_factors" if from_curation else "curated_factors"
+    if not (s.asset_store_dir / needed).exists():
+        console.print("[yellow]no factor build yet: run `pcf build` (it applies the decision log)[/yellow]")
         return
     resources = {"io_manager": dg.FilesystemIOManager(base_dir=str(s.asset_store_dir))}
-    result = dg.materialize([*warehouse_assets, *factor_checks], instance=instance, resources=resources,
-                            selection=dg.AssetSelection.assets(enterprise_inventory, product_marts, factor_release),
-                            raise_on_error=True, run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
+    keys = [enterprise_inventory, product_marts, factor_release]
+    selection = dg.AssetSelection.assets(*keys)
+    if from_curation:
+        selection = dg.AssetSelection.assets(curated_factors, *keys) | dg.AssetSelection.checks_for_assets(curated_factors)
+    try:
+        result = dg.materialize([*warehouse_assets, *warehouse_checks], instance=instance, resources=resources,
+                                selection=selection, raise_on_error=True,
+                                run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
+    except Exception as exc:  # a blocking check (licence gate) failed: nothing published
+        console.print(f"[red]not published: {type(exc).__name__}: {exc}[/red]")
+        raise typer.Exit(1) from None
+    for mat in result.get_asset_materialization_events():
+        meta = mat.materialization.metadata
+        if "review_queue" in meta:
+            console.print(f"review queue: {meta['review_queue'].value} factor(s); "
+                          f"decisions applied {meta['decisions_applied'].value}, stale {meta['decisions_stale'].value}")
     _print_product_changes(_product_changes(result))
     outcome = result.output_for_node("factor_release")
     console.print(f"release {outcome['version']}: {outcome['reason']}")
@@ -156,8 +179,10 @@ def _print_product_changes(changes: dict | None) -> None:
     """What the incremental product marts did: added, changed (old -> new), removed, carried over."""
     if not changes:
         return
+    same = changes.get("recomputed_same_result", 0)
     console.print(f"products: {len(changes['added'])} added, {len(changes['changed'])} changed, "
-                  f"{len(changes['removed'])} removed, {changes['unchanged']} unchanged (rows carried over)")
+                  f"{len(changes['removed'])} removed, {changes['unchanged']} unchanged (rows carried over)"
+                  + (f", {same} recomputed with the same result (code or factor lineage changed)" if same else ""))
     for key in changes["added"]:
         console.print(f"  + {key}")
     for c in changes["changed"]:
@@ -285,6 +310,14 @@ def template(
         raise typer.Exit(2) from None
     console.print(f"wrote {written}" + (f" (example: {example})" if example else ""))
 
+
+def _after_decision() -> None:
+    _materialise_inventory(_instance(), from_curation=True)
+
+
+from pipelines.curation.cli import register as _register_curation  # noqa: E402
+
+_register_curation(app, console, _after_decision)
 
 ingest_app = typer.Typer(no_args_is_help=True, help="Ingest uploads")
 app.add_typer(ingest_app, name="ingest")

@@ -6,13 +6,16 @@ import dagster as dg
 
 from pipelines.assets.enterprise import (enterprise_intake_job, enterprise_inventory, enterprise_upload,
                                         enterprise_upload_sensor, product_marts)
+from pipelines.assets import schedules
+from pipelines.assets.curation import curated_factors, curation_checks
 from pipelines.assets.factors import factor_checks, harmonised_factors, validated_factors
 from pipelines.assets.release import factor_release
-from pipelines.assets.sources import source_assets
+from pipelines.assets.sources import freshness_checks, source_assets
 from pipelines.config import settings
 
-warehouse_assets = [*source_assets, validated_factors, harmonised_factors, enterprise_inventory, product_marts,
-                    factor_release]
+warehouse_assets = [*source_assets, validated_factors, harmonised_factors, curated_factors, enterprise_inventory,
+                    product_marts, factor_release]
+warehouse_checks = [*factor_checks, *curation_checks, *freshness_checks]
 all_assets = [*warehouse_assets, enterprise_upload]
 
 # In-process executor: the multiprocess one costs ~1.3 s per step on 2 cores (stack notes).
@@ -23,19 +26,13 @@ factor_warehouse_job = dg.define_asset_job(
     description="Ingest every source, validate, harmonise and publish a release (no release if nothing changed).",
 )
 
-nightly_schedule = dg.ScheduleDefinition(
-    name="nightly_factor_warehouse",
-    job=factor_warehouse_job,
-    cron_schedule="0 2 * * *",
-    execution_timezone="Asia/Shanghai",
-    default_status=dg.DefaultScheduleStatus.STOPPED,
-)
+nightly_schedule, raw_files_sensor = schedules.build(factor_warehouse_job)
 
 defs = dg.Definitions(
     assets=all_assets,
-    asset_checks=factor_checks,
+    asset_checks=warehouse_checks,
     jobs=[factor_warehouse_job, enterprise_intake_job],
-    sensors=[enterprise_upload_sensor],
+    sensors=[enterprise_upload_sensor, raw_files_sensor],
     schedules=[nightly_schedule],
     resources={"io_manager": dg.FilesystemIOManager(base_dir=str(settings().asset_store_dir))},
 )

@@ -90,7 +90,9 @@ def harmonise(passed: pl.DataFrame, gwp_set: str, assessment_year: int) -> Harmo
         quality.geographical_score(pl.col("geography_level"), pl.col("geography_country")).alias("dq_geographical"),
         pl.col("unit_raw").alias("unit_label"),
         pl.lit("lognormal").alias("uncertainty_distribution"),
-        pl.col("steward_default").alias("steward_status"),
+        # a row whose own licence forbids redistribution is internal_only, whatever its source's default
+        pl.when(pl.col("redistributable").fill_null(True)).then(pl.col("steward_default"))
+        .otherwise(pl.lit("internal_only")).alias("steward_status"),
     ).with_columns(
         quality.dqr_expr().alias("dqr"),
         pl.coalesce(pl.col("gsd2_published"), quality.gsd2_expr()).alias("gsd2"),

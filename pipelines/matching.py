@@ -9,6 +9,8 @@ Order of evidence (most specific first):
   3. an explicit factor_id on the line (factor_ref);
   4. an activity key on the line (factor_ref, e.g. electricity.grid_average, fuel.natural_gas);
   5. the item's name equal to a factor's Chinese or English name.
+Within a geography step a regional factor published by the stewards (source regional_steward) takes
+precedence over every other candidate; the line records it (precedence = 'regional_steward').
 Among the candidates of 3-5 only factors whose unit has the line's dimension qualify (after turning a
 transport mass into t·km with the distance). Then geography follows the fallback hierarchy
 province -> grid region -> China -> global; within the first step that has candidates: the factor
@@ -48,6 +50,7 @@ class Match:
     factor_gsd2: float | None
     factor_dqr: float | None
     note: str = ""
+    precedence: str | None = None       # 'regional_steward' when a steward's regional factor took precedence
 
 
 MATCH_COLUMNS = ["factor_id", "name_zh", "name_en", "unit", "co2e_kg", "co2e_biogenic_kg", "activity_key",
@@ -85,6 +88,7 @@ class FactorIndex:
 
 
 PRODUCT_REF_PREFIX = "product:"
+REGIONAL_SOURCE = "regional_steward"
 
 
 def _dimension(unit: str) -> str:
@@ -153,7 +157,8 @@ def match_line(line: dict, index: FactorIndex, geography_code: str | None, repor
             break
     if chosen is None:
         chosen = fitting
-    best = min(chosen, key=lambda c: (abs(reporting_year - (c["reference_year"] or 0)),
+    # A regional factor published by the stewards wins at its geography step (sources/regional.py).
+    best = min(chosen, key=lambda c: (c.get("source_id") != REGIONAL_SOURCE, abs(reporting_year - (c["reference_year"] or 0)),
                                       (c["reference_year"] or 0) > reporting_year, c.get("dqr") or 5, c["factor_id"]))
     converted = units.convert(amount, unit, best["unit"])
     tech = 2 if method in ("factor_id", "activity_key") else 3
@@ -161,7 +166,8 @@ def match_line(line: dict, index: FactorIndex, geography_code: str | None, repor
                  best.get("co2e_biogenic_kg"), converted, geography_code, best["geography_code"], step,
                  best["reference_year"], best["source_id"], _temporal(reporting_year, best["reference_year"]),
                  GEO_STEP_SCORE[step], tech, best.get("gsd2"), best.get("dqr"),
-                 f"{len(chosen)} candidate(s) at {best['geography_code']}{boundary_note}")
+                 f"{len(chosen)} candidate(s) at {best['geography_code']}{boundary_note}",
+                 "regional_steward" if best.get("source_id") == REGIONAL_SOURCE else None)
 
 
 def _unmatched(geography_code: str | None, why: str) -> Match:

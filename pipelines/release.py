@@ -17,6 +17,7 @@ not published: the same inputs make no new release.
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import hashlib
 import json
 import os
@@ -33,7 +34,7 @@ from pipelines.config import PROJECT_ROOT, Settings
 from pipelines.parsing import sha256_file
 
 RELEASE_TABLES = ("factor", "factor_gas", "factor_lineage", "quarantine", "source", "raw_file", "gwp", "geography",
-                  "fuel_property",
+                  "fuel_property", "steward_decision",
                   "product_footprint", "product_footprint_stage", "product_footprint_gas", "product_contribution",
                   "product_benchmark")
 MANIFEST = "manifest.json"
@@ -107,6 +108,19 @@ def _link(src: Path, dst: Path) -> None:
 
 def publish(settings: Settings, tables: dict[str, pl.DataFrame], summary: dict, sources: list[dict],
             force: bool = False) -> PublishResult:
+    """One writer at a time (an exclusive lock on data/curated/.publish.lock, whoever calls: a Dagster run,
+    the CLI, a test); readers never take it."""
+    settings.curated_dir.mkdir(parents=True, exist_ok=True)
+    with open(settings.curated_dir / ".publish.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            return _publish(settings, tables, summary, sources, force)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _publish(settings: Settings, tables: dict[str, pl.DataFrame], summary: dict, sources: list[dict],
+             force: bool = False) -> PublishResult:
     settings.objects_dir.mkdir(parents=True, exist_ok=True)
     settings.releases_dir.mkdir(parents=True, exist_ok=True)
     for leftover in settings.releases_dir.glob(".staging-*"):

@@ -7,9 +7,11 @@ import shutil
 import dagster as dg
 import pytest
 
-from pipelines.assets.factors import factor_checks
+from pipelines.definitions import warehouse_checks
 from pipelines.definitions import defs, nightly_schedule, warehouse_assets
 from pipelines.release import list_releases
+from pipelines.runlog import list_runs
+from pipelines.sources import SOURCES
 
 
 def test_definitions_load():
@@ -33,7 +35,7 @@ def env(tmp_path, monkeypatch, sources_dir):
 
 
 def _run(tmp_path, run_config=None):
-    return dg.materialize([*warehouse_assets, *factor_checks], instance=dg.DagsterInstance.ephemeral(),
+    return dg.materialize([*warehouse_assets, *warehouse_checks], instance=dg.DagsterInstance.ephemeral(),
                           resources={"io_manager": dg.FilesystemIOManager(base_dir=str(tmp_path / "assets"))},
                           run_config=run_config, raise_on_error=False)
 
@@ -43,9 +45,20 @@ def test_job_materialises_with_checks_and_gwp_set_per_run(env):
 
     result = _run(env)
     assert result.success
-    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    evaluations = result.get_asset_check_evaluations()
+    checks = {e.check_name: e.passed for e in evaluations if e.check_name != "freshness"}
     assert checks == {"ge_factor_critical": True, "ge_factor_warning": True, "ge_quarantine_critical": True,
                       "raw_row_conservation": True, "licence_gate": True}
+    # freshness warns per source: a source absent from this small sources dir fails it, the run goes on
+    fresh = {e.asset_key.to_user_string(): e for e in evaluations if e.check_name == "freshness"}
+    assert set(fresh) == set(SOURCES)
+    assert not fresh["epa_sef_v1_2"].passed and fresh["epa_sef_v1_2"].severity == dg.AssetCheckSeverity.WARN
+    assert fresh["literature"].passed  # rolling submissions are not judged
+    summary = list_runs(settings())[-1]
+    assert summary["status"] == "published" and summary["release"]["version"] == "v0001"
+    assert summary["validation"]["rows_in"] > 0 and summary["harmonised"]["factors"] > 0
+    assert summary["sources"]["cn_mee_electricity_co2"]["status"] == "loaded"
+    assert "freshness_epa_sef_v1_2" in summary["checks_failed"]
     assert [m["gwp_set"] for m in list_releases(settings())] == ["AR6"]
     again = _run(env)
     assert again.output_for_node("factor_release")["published"] is False  # nothing changed
@@ -70,6 +83,41 @@ def test_blocking_check_failure_publishes_nothing(env, monkeypatch):
     path.write_text(path.read_text(encoding="utf-8").replace(",0.5227,", ",0.5300,"), encoding="utf-8")
     failed = _run(env)
     assert not failed.success
-    failing = [e.check_name for e in failed.get_asset_check_evaluations() if not e.passed]
+    failing = [e.check_name for e in failed.get_asset_check_evaluations() if not e.passed and e.check_name != "freshness"]
     assert failing == ["raw_row_conservation"]
     assert [m["version"] for m in list_releases(settings())] == ["v0001"]
+    summary = list_runs(settings())[-1]  # the failed run says which check failed and on what
+    assert summary["status"] == "failed: blocking check raw_row_conservation" and "release" not in summary
+    check = next(c for c in summary["checks"] if c["name"] == "raw_row_conservation")
+    assert check["details"]["raw_rows"] - check["details"]["curated_raw_rows"] - check["details"]["quarantined_raw_rows"] == 1
+
+
+def test_nightly_schedule_and_raw_file_sensor_evaluate(tmp_path, monkeypatch):
+    import datetime as dt
+
+    from pipelines.definitions import raw_files_sensor
+
+    tick = dg.build_schedule_context(scheduled_execution_time=dt.datetime(2026, 11, 26, 2, 0))
+    data = nightly_schedule.evaluate_tick(tick)
+    assert len(data.run_requests) == 1 and nightly_schedule.job_name == "factor_warehouse_job"
+    assert defs.get_schedule_def("nightly_factor_warehouse").execution_timezone == "Asia/Shanghai"
+
+    raw, sources = tmp_path / "raw", tmp_path / "sources"
+    (raw / "literature").mkdir(parents=True)
+    (raw / "enterprise").mkdir()
+    sources.mkdir()
+    (raw / "literature" / "a.csv").write_text("record_id\n1\n", encoding="utf-8")
+    monkeypatch.setenv("PCF_RAW_DIR", str(raw))
+    monkeypatch.setenv("PCF_SOURCES_DIR", str(sources))
+    first = dg.build_sensor_context(cursor=None)
+    request = raw_files_sensor(first)
+    assert isinstance(request, dg.RunRequest) and request.run_key.startswith("raw-")
+    again = dg.build_sensor_context(cursor=first.cursor)
+    assert isinstance(raw_files_sensor(again), dg.SkipReason)  # nothing changed
+    (raw / "enterprise" / "upload.xlsx").write_bytes(b"x")  # enterprise uploads have their own sensor
+    assert isinstance(raw_files_sensor(dg.build_sensor_context(cursor=first.cursor)), dg.SkipReason)
+    (sources / "new_source").mkdir()
+    (sources / "new_source" / "data.csv").write_text("a\n1\n", encoding="utf-8")
+    later = raw_files_sensor(dg.build_sensor_context(cursor=first.cursor))
+    assert isinstance(later, dg.RunRequest) and later.run_key != request.run_key
+    assert defs.get_sensor_def("raw_files_sensor").job_name == "factor_warehouse_job"

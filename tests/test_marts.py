@@ -72,6 +72,8 @@ def test_significant_contributors_cover_eighty_percent(marts):
         assert largest["significant"]
     pack = c.filter(pl.col("product_key").str.ends_with("LFP-PACK-61")).sort("co2e_kg", descending=True)
     assert pack.row(0, named=True)["line_id"] == "M1"  # the cells dominate a battery pack
+    # the lineage of every contribution says whether a stewards' regional factor took precedence
+    assert c.schema["match_precedence"] == pl.String and c["match_precedence"].null_count() == c.height
 
 
 def test_benchmark_grade(marts):

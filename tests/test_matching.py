@@ -63,3 +63,14 @@ def test_product_reference_converts_to_the_declared_unit():
     assert m.factor_co2e_per_unit is None  # from the network solve
     bad = match_line({**line, "unit": "kg"}, FactorIndex(_factors(*GRID), products), "350000", 2024)
     assert bad.method == "unmatched" and "does not convert" in bad.note
+
+
+def test_regional_steward_factor_takes_precedence_at_its_geography():
+    rows = [*GRID,
+            ("R-CQ-20", "重庆电网碳足迹（省级发布）", "kWh", 0.501, "electricity.grid_average", "500000", 2020, "life_cycle",
+             "regional_steward")]
+    m = match_line(ELECTRICITY, FactorIndex(_factors(*rows)), "500000", 2024)
+    assert (m.factor_id, m.geography_step, m.precedence) == ("R-CQ-20", "requested", "regional_steward")
+    # elsewhere the regional factor does not apply: Sichuan falls back to China
+    m = match_line(ELECTRICITY, FactorIndex(_factors(*rows)), "510000", 2024)
+    assert (m.factor_id, m.precedence) == ("L-CN-23", None)

@@ -9,6 +9,7 @@ import json
 
 import dagster as dg
 
+from pipelines import runlog
 from pipelines.config import settings
 from pipelines.enterprise import store
 from pipelines.enterprise.intake import ingest_upload, upload_id_for
@@ -77,9 +78,9 @@ def enterprise_upload(context: dg.AssetExecutionContext) -> dg.MaterializeResult
                 "(the release being built), per declared unit, with primary data share and pedigree scores "
                 "(restricted zone; metadata holds counts only).",
 )
-def enterprise_inventory(context: dg.AssetExecutionContext, harmonised_factors: dict) -> dg.MaterializeResult:
+def enterprise_inventory(context: dg.AssetExecutionContext, curated_factors: dict) -> dg.MaterializeResult:
     s = settings()
-    tables = build_inventory(s, harmonised_factors["tables"]["factor"], None, harmonised_factors["summary"]["gwp_set"])
+    tables = build_inventory(s, curated_factors["tables"]["factor"], None, curated_factors["summary"]["gwp_set"])
     write_inventory(s, tables)
     summary = tables["product_summary"]
     models = load_models(s.models_dir)
@@ -103,7 +104,7 @@ def enterprise_inventory(context: dg.AssetExecutionContext, harmonised_factors: 
                 "(sparse adjoint solve), a seeded Monte Carlo, and the SQL marts in sql/marts/ "
                 "(product_footprint, _stage, _gas, product_contribution, product_benchmark) for the release.",
 )
-def product_marts(context: dg.AssetExecutionContext, harmonised_factors: dict) -> dict:
+def product_marts(context: dg.AssetExecutionContext, curated_factors: dict) -> dict:
     from pipelines.engine.incremental import merge_with_previous, previous_marts
     from pipelines.engine.marts import build_marts
     from pipelines.engine.results import compute
@@ -119,9 +120,9 @@ def product_marts(context: dg.AssetExecutionContext, harmonised_factors: dict) -
     lines = pl.read_parquet(inv / "line_emissions.parquet")
     summary = pl.read_parquet(inv / "product_summary.parquet")
     products = in_scope(s)["product"].join(summary.select("uscc", "product_id"), on=["uscc", "product_id"])
-    tables = harmonised_factors["tables"]
+    tables = curated_factors["tables"]
     engine = compute(lines, products, summary, tables["factor"], tables["factor_gas"],
-                     harmonised_factors["summary"]["gwp_set"])
+                     curated_factors["summary"]["gwp_set"])
     if engine and (lines["match_method"] == "supplier_product").any():
         write_inventory(s, engine["inventory"])  # lines drawing on other enterprise products now carry their CO2e
     fresh = build_marts(engine)
@@ -132,6 +133,10 @@ def product_marts(context: dg.AssetExecutionContext, harmonised_factors: dict) -
                      f"{len(changes['removed'])} removed, {changes['unchanged']} unchanged (rows carried over)")
     context.add_output_metadata({**{name: frame.height for name, frame in marts.items()},
                                  "product_changes": dg.MetadataValue.json(changes)})
+    runlog.record(s, runlog.run_key(context), "products", {
+        "added": len(changes["added"]), "changed": len(changes["changed"]), "removed": len(changes["removed"]),
+        "unchanged": changes["unchanged"],
+        "recomputed": len(changes["added"]) + len(changes["changed"]) + changes["recomputed_same_result"]})
     return marts
 
 

@@ -101,9 +101,18 @@ def merge_with_previous(new: dict[str, pl.DataFrame], previous: dict[str, pl.Dat
     finally:
         con.close()
     new_co2e = dict(fp_new.select("product_key", "co2e_kg").rows())
-    changed = sorted(k for k in new_sha if k in old_co2e and k not in keep)
+    recomputed = sorted(k for k in new_sha if k in old_co2e and k not in keep)
+    # recomputed because an input or the code changed: 'changed' only when the footprint row differs
+    same = set()
+    if prev_fp is not None and recomputed:
+        cols = [c for c in fp_new.columns if c != "inputs_sha256" and c in prev_fp.columns]
+        old_rows = {r[0]: r for r in prev_fp.filter(pl.col("product_key").is_in(recomputed)).select(cols).iter_rows()}
+        same = {r[0] for r in fp_new.filter(pl.col("product_key").is_in(recomputed)).select(cols).iter_rows()
+                if old_rows.get(r[0]) == r}
+    changed = [k for k in recomputed if k not in same]
     report = {
         "unchanged": len(keep),
+        "recomputed_same_result": len(same),
         "added": sorted(k for k in new_sha if k not in old_co2e),
         "changed": [{"product_key": k, "old_co2e_kg": old_co2e[k], "new_co2e_kg": new_co2e[k]} for k in changed],
         "removed": sorted(k for k in old_co2e if k not in new_sha),

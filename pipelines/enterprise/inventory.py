@@ -109,12 +109,13 @@ def build_inventory(settings: Settings, factors: pl.DataFrame, release_version: 
             "factor_name": m.factor_name, "factor_unit": m.factor_unit, "factor_co2e_per_unit": m.factor_co2e_per_unit,
             "factor_source_id": m.source_id, "factor_reference_year": m.reference_year,
             "geography_requested": m.geography_requested, "geography_used": m.geography_used,
-            "geography_fallback": m.geography_step, "match_note": m.note, "factor_gsd2": m.factor_gsd2,
+            "geography_fallback": m.geography_step, "match_note": m.note, "match_precedence": m.precedence, "factor_gsd2": m.factor_gsd2,
             "co2e_kg_per_declared_unit": co2e, "co2e_market_kg_per_declared_unit": market,
             "electricity_contract": line.get("electricity_contract"), "primary_fraction": pf, **scores,
             "factors_from": release_version or "release being built", "gwp_set": gwp_set,
         })
-    lines = pl.DataFrame(rows, infer_schema_length=None).with_columns(quality.dqr_expr().alias("dqr"))
+    lines = pl.DataFrame(rows, infer_schema_length=None).with_columns(
+        quality.dqr_expr().alias("dqr"), pl.col("match_precedence").cast(pl.String))
     return {"line_emissions": lines, "product_summary": summarise(lines, release_version, gwp_set)}
 
 

@@ -5,10 +5,10 @@ SOURCES lists them in load order; 'external' sources read the configured sources
 """
 
 from pipelines.sources import (cn_fuel_defaults, cn_mee_electricity, cpcd, epa_ghg_hub, epa_sef, ipcc_gwp, literature,
-                               owid_ember, uk_desnz)
+                               owid_ember, regional, uk_desnz)
 
 SOURCES = {
     m.SPEC.source_id: m
     for m in (cn_mee_electricity, cpcd, epa_sef, uk_desnz, epa_ghg_hub, owid_ember, ipcc_gwp, cn_fuel_defaults,
-              literature)
+              literature, regional)
 }

@@ -69,15 +69,15 @@ def _date_expr(col: str) -> pl.Expr:
                        as_serial.cast(pl.Date))
 
 
-def stage_file(path: Path, raw_root: Path) -> tuple[pl.DataFrame, dict]:
+def stage_file(path: Path, raw_root: Path, spec: SourceSpec = SPEC) -> tuple[pl.DataFrame, dict]:
     """One template file -> staged rows (errors included) and its raw-file record."""
     try:
         frame = _read(path)
     except InputError as exc:
-        raw = raw_file_record(SPEC, path, raw_root, count_data_lines(path) if path.suffix == ".csv" else 0,
+        raw = raw_file_record(spec, path, raw_root, count_data_lines(path) if path.suffix == ".csv" else 0,
                               error=str(exc))
-        return staged_frame(file_error_rows(SPEC, raw, exc, raw["rows"])), raw
-    raw = raw_file_record(SPEC, path, raw_root, frame.height, "utf-8")
+        return staged_frame(file_error_rows(spec, raw, exc, raw["rows"])), raw
+    raw = raw_file_record(spec, path, raw_root, frame.height, "utf-8")
     frame = frame.rename({c: c.strip() for c in frame.columns})
     missing = [c for c in REQUIRED if c not in frame.columns]
     for c in ALL_COLUMNS:
@@ -108,7 +108,7 @@ def stage_file(path: Path, raw_root: Path) -> tuple[pl.DataFrame, dict]:
     is_doi = doi_url.str.contains(r"^(?:https?://(?:dx\.)?doi\.org/)?10\.\d{4,9}/")
     row_no = pl.int_range(1, pl.len() + 1, dtype=pl.Int64)
     staged = parsed.select(
-        pl.lit(SPEC.source_id).alias("source_id"),
+        pl.lit(spec.source_id).alias("source_id"),
         pl.lit(None, dtype=pl.String).alias("source_version"),
         pl.col("record_id").alias("natural_key"),
         "name_zh", "name_en",
@@ -134,7 +134,7 @@ def stage_file(path: Path, raw_root: Path) -> tuple[pl.DataFrame, dict]:
         pl.col("removal").str.to_lowercase().is_in(["true", "yes", "1", "是"]).fill_null(False).alias("removal_declared"),
         *(pl.col(f"_n_{c}").cast(pl.Int8, strict=False).alias(c) for c in ("dq_reliability", "dq_completeness", "dq_technological")),
         pl.col("_n_gsd2").alias("gsd2_published"),
-        pl.lit(SPEC.steward_default).alias("steward_default"),
+        pl.lit(spec.steward_default).alias("steward_default"),
         pl.lit(None, dtype=pl.String).alias("qa_flags"),
         pl.lit(raw["raw_file"]).alias("raw_file"), pl.lit(raw["raw_sha256"]).alias("raw_sha256"),
         row_no.alias("raw_row"),
@@ -146,15 +146,15 @@ def stage_file(path: Path, raw_root: Path) -> tuple[pl.DataFrame, dict]:
     return staged.select(list(STAGED_SCHEMA)).cast(STAGED_SCHEMA), raw  # type: ignore[arg-type]
 
 
-def load(raw_root: Path) -> SourceBatch:
-    directory = raw_root / SPEC.dir_glob
+def load(raw_root: Path, spec: SourceSpec = SPEC) -> SourceBatch:
+    directory = raw_root / spec.dir_glob
     files = sorted(p for p in directory.glob("*") if p.suffix.lower() in (".csv", ".xlsx")) if directory.is_dir() else []
     frames, raws = [], []
     for path in files:
-        frame, raw = stage_file(path, raw_root)
+        frame, raw = stage_file(path, raw_root, spec)
         frames.append(frame)
         raws.append(raw)
-    batch = SourceBatch(SPEC, "rolling", pl.concat(frames) if frames else staged_frame([]), raw_files_frame(raws))
+    batch = SourceBatch(spec, "rolling", pl.concat(frames) if frames else staged_frame([]), raw_files_frame(raws))
     batch.staged = batch.staged.with_columns(pl.lit(batch.source_version).alias("source_version"))
     if not files:
         batch.status, batch.message = "missing", f"no template files in {directory}"

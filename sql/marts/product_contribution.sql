@@ -15,6 +15,7 @@ with lines as (
              else factor_name end                                  as factor_name,
         case when match_method = 'supplier_product' then null else factor_source_id end as factor_source_id,
         match_method,
+        match_precedence,
         geography_used,
         geography_fallback,
         co2e_kg,
@@ -28,7 +29,7 @@ ranked as (
     from lines
 )
 select
-    product_key, line_id, stage, kind, factor_name, factor_source_id, match_method,
+    product_key, line_id, stage, kind, factor_name, factor_source_id, match_method, match_precedence,
     geography_used, geography_fallback,
     round(co2e_kg, 9)                                              as co2e_kg,
     round(share, 6)                                                as share,

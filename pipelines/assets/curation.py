@@ -1,0 +1,52 @@
+"""Harmonised -> curated factors: the stewards' decision log applied, the review queue written, and the
+licence gate (a steward can approve a factor for use, never a non-redistributable one for export)."""
+
+
+import dagster as dg
+import polars as pl
+
+from pipelines import runlog
+from pipelines.config import settings
+from pipelines.curation.decisions import DecisionError
+from pipelines.curation.run import curate
+
+
+@dg.asset(
+    group_name="factors",
+    kinds={"polars", "duckdb"},
+    tags={"layer": "curated"},
+    description="Factors with the stewards' decisions (data/raw/curation/decisions.jsonl) applied: approve, "
+                "reject, override (value, reason, source), deprecate; a decision whose factor changed since is "
+                "not applied (the factor returns to pending). Writes the review queue (data/curated/review/).",
+)
+def curated_factors(context: dg.AssetExecutionContext, harmonised_factors: dict) -> dict:
+    s = settings()
+    try:
+        curated = curate(s, harmonised_factors)
+    except DecisionError as exc:
+        raise dg.Failure(str(exc)) from None
+    summary, queue = curated["summary"], curated["review_queue"]
+    flags = queue.select(pl.col("flags").str.split(", ").explode()).filter(pl.col("flags") != "")
+    context.add_output_metadata({
+        "review_queue": queue.height, "decisions_applied": summary["decisions_applied"],
+        "decisions_stale": summary["decisions_stale"], "review_page": dg.MetadataValue.path(str(curated["review_page"])),
+        "queue_by_flag": dg.MetadataValue.json(dict(sorted(flags.group_by("flags").len().rows()))),
+        "steward_status": dg.MetadataValue.json(summary["steward_status"])})
+    runlog.record(s, runlog.run_key(context), "curation", {k: v for k, v in summary.items()
+                                                          if k.startswith(("decisions", "review", "steward"))})
+    return {k: v for k, v in curated.items() if k != "review_page"}
+
+
+@dg.asset_check(asset=curated_factors, blocking=True,
+                description="No factor whose licence forbids redistribution is marked approved (for export).")
+def licence_gate(context: dg.AssetCheckExecutionContext, curated_factors: dict) -> dg.AssetCheckResult:
+    factor: pl.DataFrame = curated_factors["tables"]["factor"]
+    bad = factor.filter(~pl.col("redistributable") & (pl.col("steward_status") == "approved"))
+    result = dg.AssetCheckResult(passed=bad.height == 0, metadata={
+        "violations": bad.height, "factor_ids": dg.MetadataValue.json(bad["factor_id"].head(50).to_list())})
+    runlog.record_check(settings(), runlog.run_key(context), "licence_gate", bad.height == 0, True,
+                        {"violations": bad.height, "factor_ids": bad["factor_id"].head(50).to_list()})
+    return result
+
+
+curation_checks = [licence_gate]

@@ -1,0 +1,1 @@
+"""Steward curation: the decision log (decisions.py) and the review queue (queue.py)."""

@@ -1,0 +1,168 @@
+"""Steward commands: pcf review, pcf approve | reject | override | deprecate, pcf runs.
+
+A decision is appended to the log (data/raw/curation/decisions.jsonl) with the factor's content hash as
+it is in the latest release, then the curated factors, inventories, marts and release are recomputed
+from the stored harmonised factors through Dagster (unless --no-apply, to batch several decisions).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Optional
+
+import polars as pl
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from pipelines.config import settings
+
+
+def _fmt(x) -> str:
+    return "" if x is None else (f"{x:.6g}" if isinstance(x, float) else str(x))
+
+
+def register(app: typer.Typer, console: Console, materialise_after_decision) -> None:
+
+    @app.command()
+    def review(source: Optional[str] = typer.Option(None, help="only this source_id"),
+               flag: Optional[str] = typer.Option(None, help="outlier | change.large | provenance.weak | quality.low"),
+               geography: Optional[str] = typer.Option(None, help="geography code, e.g. 500000"),
+               status: Optional[str] = typer.Option(None, help="steward status, e.g. pending"),
+               search: Optional[str] = typer.Option(None, help="text in the name or reasons"),
+               limit: int = typer.Option(30, help="rows shown"),
+               detail: bool = typer.Option(False, "--detail", help="one block per factor with all the evidence"),
+               as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
+        """The review queue of the last run (also data/curated/review/index.html), filterable."""
+        path = settings().curated_dir / "review" / "queue.parquet"
+        if not path.exists():
+            console.print("[yellow]no review queue yet: run `pcf build`[/yellow]")
+            raise typer.Exit(2)
+        q = pl.read_parquet(path)
+        if source:
+            q = q.filter(pl.col("source_id") == source)
+        if flag:
+            q = q.filter(pl.col("flags").str.contains(flag, literal=True))
+        if geography:
+            q = q.filter(pl.col("geography_code") == geography)
+        if status:
+            q = q.filter(pl.col("steward_status") == status)
+        if search:
+            q = q.filter(pl.col("name").str.contains(search, literal=True) | pl.col("reasons").str.contains(search, literal=True))
+        if as_json:
+            print(json.dumps(q.head(limit).to_dicts(), ensure_ascii=False, indent=1, default=str))
+            return
+        if detail:  # one block per factor: the evidence a steward needs
+            for r in q.head(limit).iter_rows(named=True):
+                console.print(f"[bold]{r['factor_id']}[/bold]  {r['source_id']}  {r['name']}  ({r['geography_code']}, "
+                              f"{r['reference_year']}, per {r['unit']}, {r['steward_status']})")
+                console.print(f"  value: {_fmt(r['old_co2e_kg']) or '-'} -> {_fmt(r['new_co2e_kg'])} kg CO2e"
+                              + (f" ({r['relative_change'] * 100:+.1f}%)" if r["relative_change"] is not None else ""))
+                for label in ("reasons", "peers", "document", "locator", "url_or_doi", "stale_decision"):
+                    if r[label]:
+                        console.print(f"  {label}: {r[label]}")
+            console.print(f"{q.height} factor(s) in the queue; page: {path.parent / 'index.html'}")
+            return
+        cols = ["factor_id", "source_id", "name", "geography_code", "new_co2e_kg", "unit", "flags"]
+        table = Table(*cols, title=f"review queue: {q.height} factor(s) (--detail for the evidence)")
+        for row in q.select(cols).head(limit).iter_rows():
+            table.add_row(*[_fmt(x) for x in row])
+        console.print(table)
+        console.print(f"page: {path.parent / 'index.html'}")
+
+    def _decide(action: str, factor_ids: list[str], reason: str, steward: Optional[str], apply_now: bool,
+                value: float | None = None, unit: str | None = None, source_doc: str | None = None) -> None:
+        from pipelines.curation.decisions import Decision, DecisionError, append, content_hashes, current_steward, now_utc
+        from pipelines.release import latest_release, read_table
+
+        s = settings()
+        latest = latest_release(s)
+        if latest is None:
+            console.print("[red]no release yet: run `pcf build` first[/red]")
+            raise typer.Exit(2)
+        factor = read_table(s, latest["version"], "factor")
+        found = factor.filter(pl.col("factor_id").is_in(factor_ids))
+        missing = sorted(set(factor_ids) - set(found["factor_id"]))
+        if missing:
+            console.print(f"[red]not in release {latest['version']}: {', '.join(missing)}[/red]")
+            raise typer.Exit(2)
+        hashes = dict(content_hashes(found).rows())
+        units = dict(found.select("factor_id", "unit").rows())
+        written = []
+        for fid in factor_ids:
+            v = value
+            if action == "override" and unit and unit != units[fid]:
+                from pipelines import units as unit_module
+                try:  # a value per MWh is 1/1000 of it per kWh: convert one unit of the factor's into the given one
+                    v = value * unit_module.convert(1.0, units[fid], unit)
+                except Exception as exc:
+                    console.print(f"[red]override {fid}: --unit {unit} does not convert to the factor's unit "
+                                  f"{units[fid]} ({exc})[/red]")
+                    raise typer.Exit(2) from None
+            try:
+                d = Decision(action, fid, hashes[fid], steward or current_steward(), now_utc(), reason,
+                             v, units[fid] if action == "override" else None, source_doc)
+            except DecisionError as exc:
+                console.print(f"[red]{exc}[/red]")
+                raise typer.Exit(2) from None
+            written.append(append(s, d))
+        for d in written:
+            console.print(f"{d.action} {d.factor_id} by {d.steward}: recorded ({d.decision_id}, content "
+                          f"{d.content_sha256[:12]})" + (f" value {d.value_co2e_kg:.6g} kg CO2e/{d.unit}" if d.value_co2e_kg is not None else ""))
+        if apply_now:
+            materialise_after_decision()
+        else:
+            console.print("recorded only: the next `pcf build` applies it")
+
+    reason_opt = typer.Option(..., "--reason", help="why (required; kept in the log)")
+    steward_opt = typer.Option(None, help="who decides (default: PCF_STEWARD or the login name)")
+    apply_opt = typer.Option(True, "--apply/--no-apply", help="recompute and publish now (default) or only record")
+
+    @app.command()
+    def approve(factor_ids: list[str] = typer.Argument(..., help="factor id(s) from the latest release"),
+                reason: str = reason_opt, steward: Optional[str] = steward_opt, apply_now: bool = apply_opt) -> None:
+        """Approve factor(s) as they are now (a later change sends them back to the queue)."""
+        _decide("approve", factor_ids, reason, steward, apply_now)
+
+    @app.command()
+    def reject(factor_ids: list[str] = typer.Argument(...), reason: str = reason_opt,
+               steward: Optional[str] = steward_opt, apply_now: bool = apply_opt) -> None:
+        """Reject factor(s): not used in matching, never exported."""
+        _decide("reject", factor_ids, reason, steward, apply_now)
+
+    @app.command()
+    def deprecate(factor_ids: list[str] = typer.Argument(...), reason: str = reason_opt,
+                  steward: Optional[str] = steward_opt, apply_now: bool = apply_opt) -> None:
+        """Deprecate factor(s): superseded, kept for lineage, no longer used in matching."""
+        _decide("deprecate", factor_ids, reason, steward, apply_now)
+
+    @app.command()
+    def override(factor_id: str = typer.Argument(...),
+                 value: float = typer.Option(..., help="the steward's value, kg CO2e per unit"),
+                 unit: Optional[str] = typer.Option(None, help="unit of --value if not the factor's own"),
+                 source: str = typer.Option(..., help="document the value comes from (required)"),
+                 reason: str = reason_opt, steward: Optional[str] = steward_opt, apply_now: bool = apply_opt) -> None:
+        """Set a factor's CO2e value, with the reason and the source of the steward's value."""
+        _decide("override", [factor_id], reason, steward, apply_now, value, unit, source)
+
+    @app.command()
+    def runs(last: int = typer.Option(10, help="how many runs"),
+             as_json: bool = typer.Option(False, "--json", help="print the full summaries as JSON")) -> None:
+        """Run summaries (scheduled runs and builds): status, rows, changes, failed checks, duration."""
+        from pipelines.runlog import list_runs
+
+        items = list_runs(settings())[-last:]
+        if as_json:
+            print(json.dumps(items, ensure_ascii=False, indent=1))
+            return
+        table = Table("run", "started", "status", "seconds", "rows in", "curated", "quarantined", "factors +/-/~",
+                      "products recomputed", "review queue", "checks failed")
+        for r in items:
+            f = (r.get("release") or {}).get("factors") or {}
+            table.add_row(r["run"], r.get("started_at", ""), r.get("status", ""), str(r.get("duration_seconds", "")),
+                          _fmt((r.get("validation") or {}).get("rows_in")), _fmt((r.get("harmonised") or {}).get("factors")),
+                          _fmt((r.get("validation") or {}).get("quarantined")),
+                          "/".join(_fmt(f.get(k, 0)) for k in ("added", "removed", "changed")) if f else "",
+                          _fmt((r.get("products") or {}).get("recomputed")), _fmt((r.get("curation") or {}).get("review_queue")),
+                          ", ".join(r.get("checks_failed", [])))
+        console.print(table)

@@ -1,0 +1,182 @@
+"""Steward decisions: an append-only log in data/raw/curation/decisions.jsonl, replayed on every run.
+
+One JSON object per line: decision_id, action (approve | reject | override | deprecate), factor_id,
+content_sha256 (the factor's content when the steward decided), steward, at (UTC), reason, and for an
+override value_co2e_kg, unit and source (the document the steward's value comes from). The log lives
+under data/raw/ because it is an input: reviewable in git, and replaying it over the same raw files
+gives the same release.
+
+A decision applies only while the factor's content is what the steward saw. When the content has
+changed since (a new edition of the source, a corrected row), the decision is not applied: the factor
+becomes `pending` and returns to the review queue with the stale decision as evidence. The last valid
+decision per factor wins.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import getpass
+import hashlib
+import json
+import os
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from pipelines.config import Settings
+
+ACTIONS = ("approve", "reject", "override", "deprecate")
+STATUS_BY_ACTION = {"approve": "approved", "reject": "rejected", "override": "approved", "deprecate": "deprecated"}
+
+# What a steward judges: the published content, not what this pipeline derives from it (CO2e under a GWP
+# set, pedigree scores against an assessment year) nor the source's version tag (which moves when any
+# other row of the source changes).
+CONTENT_COLUMNS = ("source_id", "natural_key", "name_zh", "name_en", "activity_key", "factor_purpose", "unit",
+                   "co2_fossil_kg", "co2_biogenic_kg", "ch4_fossil_kg", "ch4_biogenic_kg", "ch4_unspecified_kg",
+                   "n2o_kg", "fgas_co2e_kg", "published_co2e_kg", "geography_code", "reference_year", "valid_from",
+                   "valid_to", "technology", "system_boundary", "data_type", "publisher", "document", "locator",
+                   "url", "doi")
+
+DECISION_SCHEMA = {"decision_id": pl.String, "action": pl.String, "factor_id": pl.String, "content_sha256": pl.String,
+                   "steward": pl.String, "at": pl.String, "reason": pl.String, "value_co2e_kg": pl.Float64,
+                   "unit": pl.String, "source": pl.String}
+
+
+class DecisionError(ValueError):
+    pass
+
+
+@dataclass
+class Decision:
+    action: str
+    factor_id: str
+    content_sha256: str
+    steward: str
+    at: str
+    reason: str
+    value_co2e_kg: float | None = None
+    unit: str | None = None
+    source: str | None = None
+    decision_id: str = ""
+
+    def __post_init__(self) -> None:
+        if self.action not in ACTIONS:
+            raise DecisionError(f"action {self.action!r}: expected one of {', '.join(ACTIONS)}")
+        if not (self.reason or "").strip():
+            raise DecisionError(f"{self.action} {self.factor_id}: a reason is required")
+        if self.action == "override":
+            if self.value_co2e_kg is None or not self.value_co2e_kg >= 0:
+                raise DecisionError(f"override {self.factor_id}: a value (kg CO2e per unit, >= 0) is required")
+            if not (self.source or "").strip():
+                raise DecisionError(f"override {self.factor_id}: the source of the steward's value is required")
+        if not self.decision_id:
+            body = json.dumps({k: v for k, v in asdict(self).items() if k != "decision_id"}, sort_keys=True)
+            self.decision_id = hashlib.sha256(body.encode()).hexdigest()[:16]
+
+
+def log_path(settings: Settings) -> Path:
+    return settings.raw_dir / "curation" / "decisions.jsonl"
+
+
+def current_steward() -> str:
+    return os.environ.get("PCF_STEWARD") or getpass.getuser()
+
+
+def content_hashes(factor: pl.DataFrame) -> pl.DataFrame:
+    """factor_id -> content_sha256 (SHA-256 of the content columns, in DuckDB: fast and stable)."""
+    cols = [c for c in CONTENT_COLUMNS if c in factor.columns]
+    con = duckdb.connect()
+    try:
+        con.register("f", factor.select("factor_id", *cols).to_arrow())
+        parts = ", ".join(f"coalesce(cast({c} as varchar), '\u2400')" for c in cols)
+        return con.execute(f"select factor_id, sha256(concat_ws('\u241f', {parts})) as content_sha256 from f").pl()
+    finally:
+        con.close()
+
+
+@contextmanager
+def _locked(path: Path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_suffix(".lock"), "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def append(settings: Settings, decision: Decision) -> Decision:
+    path = log_path(settings)
+    with _locked(path):
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(asdict(decision), ensure_ascii=False, sort_keys=True) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+    return decision
+
+
+def read_log(settings: Settings) -> pl.DataFrame:
+    """Every decision in log order; a malformed line is an error naming the line (the log is hand-reviewable)."""
+    path = log_path(settings)
+    rows = []
+    if path.exists():
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                Decision(**json.loads(line))  # validates
+            except (json.JSONDecodeError, TypeError, DecisionError) as exc:
+                raise DecisionError(f"{path}: line {n}: {exc}") from None
+            rows.append({**{k: None for k in DECISION_SCHEMA}, **json.loads(line), "log_line": n})
+    return pl.DataFrame(rows, schema={**DECISION_SCHEMA, "log_line": pl.Int64})
+
+
+def apply(factor: pl.DataFrame, factor_gas: pl.DataFrame, log: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """-> factor and factor_gas with decisions applied, and the decision table (every logged decision,
+    whether it applied, and why not)."""
+    hashes = content_hashes(factor)
+    factor = factor.join(hashes, on="factor_id", how="left", maintain_order="left")
+    decided = log.join(hashes.rename({"content_sha256": "current_sha256"}), on="factor_id", how="left")
+    decided = decided.with_columns(
+        pl.when(pl.col("current_sha256").is_null()).then(pl.lit("factor not in this build"))
+        .when(pl.col("current_sha256") != pl.col("content_sha256")).then(pl.lit("content changed since the decision"))
+        .otherwise(None).alias("not_applied_because"))
+    last = decided.sort("log_line").group_by("factor_id", maintain_order=True).last()
+    valid = last.filter(pl.col("not_applied_because").is_null())
+    stale = last.filter(pl.col("not_applied_because") == "content changed since the decision")
+    superseded = set(decided["decision_id"]) - set(last["decision_id"])
+    decisions = decided.with_columns(
+        pl.when(pl.col("decision_id").is_in(list(superseded))).then(pl.lit("superseded by a later decision"))
+        .otherwise(pl.col("not_applied_because")).alias("not_applied_because"),
+    ).with_columns(pl.col("not_applied_because").is_null().alias("applied")).drop("current_sha256").sort("log_line")
+
+    status = dict(valid.select("factor_id", pl.col("action").replace_strict(STATUS_BY_ACTION)).rows())
+    overrides = valid.filter(pl.col("action") == "override")
+    override_value = dict(overrides.select("factor_id", "value_co2e_kg").rows())
+    stale_ids = stale["factor_id"].to_list()
+    factor = factor.with_columns(
+        # licence first: a steward can approve a factor for use, never for redistribution
+        pl.when(pl.col("steward_status") == "internal_only").then(pl.lit("internal_only"))
+        .when(pl.col("factor_id").is_in(stale_ids)).then(pl.lit("pending"))
+        .otherwise(pl.col("factor_id").replace_strict(status, default=pl.col("steward_status")))
+        .alias("steward_status"),
+        pl.when(pl.col("factor_id").is_in(list(override_value)))
+        .then(pl.col("factor_id").replace_strict(override_value, default=None, return_dtype=pl.Float64))
+        .otherwise(pl.col("co2e_kg")).alias("co2e_kg"),
+        pl.when(pl.col("factor_id").is_in(list(override_value)))
+        .then(pl.concat_str([pl.col("qa_flags"), pl.lit("steward.override")], separator=";", ignore_nulls=True))
+        .when(pl.col("factor_id").is_in(stale_ids))
+        .then(pl.concat_str([pl.col("qa_flags"), pl.lit("steward.decision_stale")], separator=";", ignore_nulls=True))
+        .otherwise(pl.col("qa_flags")).alias("qa_flags"),
+    ).drop("content_sha256")
+    # An overridden factor is a CO2e value now: its per-gas rows would contradict it.
+    factor_gas = factor_gas.filter(~pl.col("factor_id").is_in(list(override_value)))
+    return factor, factor_gas, decisions
+
+
+def now_utc() -> str:
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()

@@ -1,0 +1,148 @@
+"""The review queue: what a steward must look at, with the evidence to decide.
+
+A factor is in the queue when no valid steward decision covers its current content and
+  - it is `pending` (a source that needs a steward: literature; or a decision gone stale), or
+  - it is flagged: `outlier` (more than 10x from the median of the same activity across sources),
+    `change.large` (CO2e moved by more than PCF_REVIEW_CHANGE_SHARE, default 0.2, against the baseline
+    release), `provenance.weak` (no URL or DOI, or no table/page locator; not raised on internal_only
+    rows, whose licence-restricted origin is documented per source), `quality.low` (DQR above
+    PCF_REVIEW_MAX_DQR, default 3.5).
+Rejected and deprecated factors, and factors a valid decision covers, leave the queue. Each row gives
+old (baseline release) and new value, the relative change, the flags with why, the other sources' values
+for the same activity, unit and geography side by side, the source document and the stale decision if any.
+
+The baseline is the newest release whose factor table differs from this run's (so a re-run with
+nothing changed shows the same queue). The queue is a steward's worklist, written beside the releases
+(data/curated/review/: queue.parquet and a read-only index.html), not inside them: a release depends on
+the raw files and the decision log only.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from pathlib import Path
+
+import polars as pl
+
+QUEUE_COLUMNS = ["factor_id", "source_id", "name", "activity_key", "geography_code", "unit", "reference_year",
+                 "steward_status", "reasons", "flags", "old_co2e_kg", "new_co2e_kg", "relative_change", "peers",
+                 "dqr", "document", "locator", "url_or_doi", "stale_decision"]
+
+
+def change_share() -> float:
+    return float(os.environ.get("PCF_REVIEW_CHANGE_SHARE", "0.2"))
+
+
+def max_dqr() -> float:
+    return float(os.environ.get("PCF_REVIEW_MAX_DQR", "3.5"))
+
+
+def build_queue(factor: pl.DataFrame, baseline: pl.DataFrame | None, decisions: pl.DataFrame) -> pl.DataFrame:
+    """factor: this run's curated factors; baseline: the baseline release's factor table (or None)."""
+    live = factor.filter(~pl.col("steward_status").is_in(["rejected", "deprecated"]))
+    covered = decisions.filter(pl.col("applied"))["factor_id"].unique().to_list() if decisions.height else []
+    stale = (decisions.filter(pl.col("not_applied_because") == "content changed since the decision")
+             .sort("log_line").group_by("factor_id", maintain_order=True).last()
+             .select("factor_id", pl.format("{} by {} at {} ({}): content was {}", "action", "steward", "at", "reason",
+                                            pl.col("content_sha256").str.slice(0, 12)).alias("stale_decision"))
+             if decisions.height else pl.DataFrame(schema={"factor_id": pl.String, "stale_decision": pl.String}))
+    if baseline is not None and baseline.height:
+        live = live.join(baseline.select("factor_id", pl.col("co2e_kg").alias("old_co2e_kg")), on="factor_id", how="left")
+        in_baseline = pl.col("factor_id").is_in(baseline["factor_id"].implode())
+    else:
+        live = live.with_columns(pl.lit(None, dtype=pl.Float64).alias("old_co2e_kg"))
+        in_baseline = pl.lit(False)
+    rel = (pl.col("co2e_kg") - pl.col("old_co2e_kg")) / pl.col("old_co2e_kg").abs()
+    live = live.with_columns(rel.alias("relative_change"), in_baseline.alias("_in_baseline"))
+    flags = [
+        (pl.col("qa_flags").str.contains("outlier.cross_source").fill_null(False), "outlier"),
+        ((pl.col("relative_change").abs() > change_share()).fill_null(False), "change.large"),
+        # internal_only rows (a licence-restricted copy) are documented as such in their SOURCE.md; flagging
+        # each of them would bury the queue
+        (((pl.col("url").is_null() & pl.col("doi").is_null()) | pl.col("locator").is_null())
+         & (pl.col("steward_status") != "internal_only"), "provenance.weak"),
+        ((pl.col("dqr") > max_dqr()).fill_null(False), "quality.low"),
+    ]
+    live = live.with_columns(pl.concat_list([pl.when(c).then(pl.lit(name)) for c, name in flags])
+                             .list.drop_nulls().list.join(", ").alias("flags"))
+    reasons = [
+        (pl.col("steward_status") == "pending", pl.lit("pending: needs a steward's decision")),
+        (~pl.col("_in_baseline"), pl.lit("new: not in the baseline release")),
+        (pl.col("_in_baseline") & (pl.col("relative_change") != 0).fill_null(False),
+         pl.format("changed: {} -> {} ({}%)", pl.col("old_co2e_kg").round_sig_figs(6), pl.col("co2e_kg").round_sig_figs(6),
+                   (pl.col("relative_change") * 100).round(1))),
+        (pl.col("flags") != "", pl.format("flagged: {}", pl.col("flags"))),
+    ]
+    live = live.with_columns(pl.concat_list([pl.when(c).then(m) for c, m in reasons]).list.drop_nulls()
+                             .list.join("; ").alias("reasons"))
+    queue = live.filter(~pl.col("factor_id").is_in(covered)
+                        & ((pl.col("steward_status") == "pending") | (pl.col("flags") != "")))
+    peers = _peers(factor, queue)
+    return (queue.join(peers, on="factor_id", how="left").join(stale, on="factor_id", how="left")
+            .select("factor_id", "source_id", pl.coalesce("name_zh", "name_en").alias("name"), "activity_key",
+                    "geography_code", "unit", "reference_year", "steward_status", "reasons", "flags", "old_co2e_kg",
+                    pl.col("co2e_kg").alias("new_co2e_kg"), "relative_change", "peers", "dqr", "document", "locator",
+                    pl.coalesce("url", pl.format("doi:{}", "doi")).alias("url_or_doi"), "stale_decision")
+            .sort("source_id", "factor_id"))
+
+
+def _peers(factor: pl.DataFrame, queue: pl.DataFrame) -> pl.DataFrame:
+    """Other sources' values for the same activity, purpose, unit and geography: side by side."""
+    key = ["activity_key", "factor_purpose", "unit", "geography_code"]
+    pool = factor.filter(pl.col("activity_key").is_not_null() & ~pl.col("steward_status").is_in(["rejected", "deprecated"]))
+    q = queue.filter(pl.col("activity_key").is_not_null()).select("factor_id", "source_id", *key)
+    joined = q.join(pool.select(pl.col("factor_id").alias("peer_id"), pl.col("source_id").alias("peer_source"),
+                                "co2e_kg", "reference_year", *key), on=key).filter(pl.col("peer_id") != pl.col("factor_id"))
+    return (joined.sort("factor_id", "peer_source", "reference_year", "peer_id", descending=[False, False, True, False])
+            .group_by("factor_id", maintain_order=True)
+            .agg(pl.format("{} {}: {}", "peer_source", "reference_year", pl.col("co2e_kg").round_sig_figs(4))
+                 .head(8).str.join("; ").alias("peers")))
+
+
+def baseline_release(settings, factor: pl.DataFrame) -> str | None:
+    """The newest release whose factor table differs from this run's."""
+    from pipelines.release import list_releases
+
+    for release in reversed(list_releases(settings)):
+        path = settings.releases_dir / release["version"] / "factor.parquet"
+        if not path.exists() or not pl.read_parquet(path).equals(factor):
+            return release["version"]
+    return None
+
+
+def write_queue(queue: pl.DataFrame, target: Path, release_note: str) -> Path:
+    target.mkdir(parents=True, exist_ok=True)
+    from pipelines.release import write_parquet
+
+    write_parquet(queue, target / "queue.parquet")
+    (target / "index.html").write_text(render_html(queue, release_note), encoding="utf-8")
+    return target / "index.html"
+
+
+def render_html(queue: pl.DataFrame, release_note: str) -> str:
+    """A read-only page: one table, a filter box (plain JavaScript, no server, nothing fetched)."""
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in QUEUE_COLUMNS)
+    rows = []
+    for r in queue.select(QUEUE_COLUMNS).iter_rows():
+        cells = "".join(f"<td>{'' if v is None else html.escape(f'{v:.6g}' if isinstance(v, float) else str(v))}</td>"
+                        for v in r)
+        rows.append(f"<tr>{cells}</tr>")
+    by_flag = queue.select(pl.col("flags").str.split(", ").explode()).filter(pl.col("flags") != "")
+    counts = ", ".join(f"{f}: {n}" for f, n in sorted(by_flag.group_by("flags").len().rows())) or "none"
+    return f"""<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>Review queue / 审核队列</title>
+<style>body{{font-family:system-ui,"Noto Sans CJK SC",sans-serif;margin:1.5rem}}table{{border-collapse:collapse;font-size:13px}}
+td,th{{border:1px solid #ccc;padding:3px 6px;vertical-align:top}}th{{background:#eef5ee;position:sticky;top:0}}
+input{{font-size:14px;padding:4px;width:24rem}}</style></head>
+<body><h1>Review queue / 审核队列</h1>
+<p>{html.escape(release_note)} — {queue.height} factor(s) need a steward. Flags: {html.escape(counts)}.
+Decide with <code>pcf approve|reject|override|deprecate FACTOR_ID --reason ...</code>; this page is read-only.</p>
+<p><input id="q" placeholder="filter: source, flag, name, geography ..." oninput="f()"></p>
+<table id="t"><thead><tr>{head}</tr></thead><tbody>
+{chr(10).join(rows)}
+</tbody></table>
+<script>function f(){{var q=document.getElementById('q').value.toLowerCase();
+document.querySelectorAll('#t tbody tr').forEach(function(r){{r.style.display=r.textContent.toLowerCase().indexOf(q)<0?'none':''}})}}</script>
+</body></html>
+"""

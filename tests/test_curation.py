@@ -1,0 +1,217 @@
+"""Steward curation end to end on the literature template: new factor -> queue -> approve -> release
+contains it approved -> value changes upstream -> the decision goes stale and the factor is back in the
+queue; overrides; the licence gate; replaying the decision log gives the same release; a malformed log
+line is an error naming its line."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import shutil
+
+import polars as pl
+import pytest
+
+from pipelines.config import PROJECT_ROOT, settings
+from pipelines.curation.decisions import Decision, DecisionError, append, content_hashes, log_path, read_log
+from pipelines.curation.run import curate
+from pipelines.release import latest_release, publish, read_table
+from pipelines.sources import SOURCES
+from pipelines.warehouse import build_tables, load_source, source_manifest
+
+LITERATURE = PROJECT_ROOT / "data" / "raw" / "literature" / "example_literature_factors.csv"
+
+
+def _rows() -> list[dict]:
+    with open(LITERATURE, encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _write(path, rows):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+
+
+@pytest.fixture
+def zone(tmp_path):
+    """Only embedded sources (no ../shared): a fast, self-contained warehouse."""
+    raw = tmp_path / "raw"
+    shutil.copytree(PROJECT_ROOT / "data" / "raw" / "embedded", raw / "embedded")
+    _write(raw / "literature" / "lit.csv", _rows())
+    s = dataclasses.replace(settings(), raw_dir=raw, sources_dir=tmp_path / "no_sources", curated_dir=tmp_path / "curated")
+    return s
+
+
+def build(s):
+    batches = [load_source(k, s) for k in SOURCES]
+    tables, summary = build_tables(batches, s)
+    curated = curate(s, {"tables": tables, "summary": summary, "sources": source_manifest(batches)})
+    result = publish(s, curated["tables"], curated["summary"], curated["sources"])
+    return curated, result
+
+
+def _factor(s, natural_key: str) -> dict:
+    f = read_table(s, latest_release(s)["version"], "factor").filter(pl.col("natural_key") == natural_key)
+    assert f.height == 1
+    return f.row(0, named=True)
+
+
+def _decide(s, action, fid, **kw):
+    factor = read_table(s, latest_release(s)["version"], "factor").filter(pl.col("factor_id") == fid)
+    sha = content_hashes(factor)["content_sha256"][0]
+    return append(s, Decision(action, fid, sha, "steward-a", "2026-11-25T00:00:00+00:00", kw.pop("reason", "checked"), **kw))
+
+
+def test_steward_scenario_end_to_end(zone):
+    s = zone
+    key = _rows()[0]["record_id"]
+    curated, first = build(s)
+    lit = _factor(s, key)
+    assert lit["steward_status"] == "pending"  # literature needs a steward
+    queue = curated["review_queue"]
+    row = queue.filter(pl.col("factor_id") == lit["factor_id"]).row(0, named=True)
+    assert "pending: needs a steward's decision" in row["reasons"] and "new" in row["reasons"]
+    assert (s.curated_dir / "review" / "index.html").read_text(encoding="utf-8").count(lit["factor_id"]) == 1
+
+    _decide(s, "approve", lit["factor_id"], reason="values match IPCC 2006 Vol 2 Table 2.2")
+    curated, second = build(s)
+    assert second.published and _factor(s, key)["steward_status"] == "approved"
+    assert lit["factor_id"] not in curated["review_queue"]["factor_id"].to_list()
+    decisions = read_table(s, second.version, "steward_decision")
+    assert decisions.filter(pl.col("factor_id") == lit["factor_id"])["applied"].to_list() == [True]
+
+    # upstream change: the same record with another CH4 value
+    rows = _rows()
+    rows[0]["ch4_fossil_kg"] = "3"
+    _write(s.raw_dir / "literature" / "lit.csv", rows)
+    curated, third = build(s)
+    changed = _factor(s, key)
+    assert changed["factor_id"] == lit["factor_id"]  # stable id, new content
+    assert changed["steward_status"] == "pending" and "steward.decision_stale" in changed["qa_flags"]
+    row = curated["review_queue"].filter(pl.col("factor_id") == lit["factor_id"]).row(0, named=True)
+    assert row["stale_decision"].startswith("approve by steward-a")
+    assert row["old_co2e_kg"] == pytest.approx(lit["co2e_kg"]) and row["new_co2e_kg"] == pytest.approx(changed["co2e_kg"])
+    assert "changed:" in row["reasons"]
+    decisions = read_table(s, third.version, "steward_decision")
+    assert decisions["not_applied_because"].to_list() == ["content changed since the decision"]
+
+
+def test_override_reject_and_deprecate(zone):
+    s = zone
+    build(s)
+    rows = _rows()
+    a, b, c = (_factor(s, rows[i]["record_id"]) for i in range(3))
+    _decide(s, "override", a["factor_id"], value_co2e_kg=60_000.0, unit=a["unit"], source="provincial study 2024, table 3",
+            reason="local gas composition")
+    _decide(s, "reject", b["factor_id"], reason="duplicate of a national factor")
+    _decide(s, "deprecate", c["factor_id"], reason="superseded by the 2019 refinement")
+    curated, result = build(s)
+    assert _factor(s, rows[0]["record_id"])["co2e_kg"] == 60_000.0
+    assert "steward.override" in _factor(s, rows[0]["record_id"])["qa_flags"]
+    gas = read_table(s, result.version, "factor_gas")
+    assert gas.filter(pl.col("factor_id") == a["factor_id"]).height == 0  # per-gas rows would contradict the value
+    assert _factor(s, rows[1]["record_id"])["steward_status"] == "rejected"
+    assert _factor(s, rows[2]["record_id"])["steward_status"] == "deprecated"
+    assert not set(curated["review_queue"]["factor_id"]) & {a["factor_id"], b["factor_id"], c["factor_id"]}
+    with pytest.raises(DecisionError, match="source of the steward's value is required"):
+        Decision("override", a["factor_id"], "x", "s", "t", "why", value_co2e_kg=1.0)
+    with pytest.raises(DecisionError, match="a reason is required"):
+        Decision("approve", a["factor_id"], "x", "s", "t", " ")
+
+
+def test_replaying_the_decision_log_gives_the_same_release(zone, tmp_path):
+    s = zone
+    build(s)
+    rows = _rows()
+    for i, action in enumerate(("approve", "reject", "approve")):
+        _decide(s, action, _factor(s, rows[i]["record_id"])["factor_id"], reason=f"decision {i}")
+    _, incremental = build(s)
+    replay = dataclasses.replace(s, curated_dir=tmp_path / "replay")  # fresh warehouse, same raw files and log
+    _, replayed = build(replay)
+    assert replayed.version == "v0001"
+    assert replayed.manifest["tables"] == incremental.manifest["tables"]  # every table, byte for byte
+    _, again = build(s)
+    assert not again.published  # nothing changed: no new release
+
+
+def test_internal_only_stays_internal_whatever_the_steward_says(zone):
+    s = zone
+    rows = _rows()
+    rows[0]["redistributable"] = "false"
+    _write(s.raw_dir / "literature" / "lit.csv", rows)
+    build(s)
+    f = _factor(s, rows[0]["record_id"])
+    assert f["steward_status"] == "internal_only"
+    _decide(s, "approve", f["factor_id"])
+    curated, _ = build(s)
+    assert _factor(s, rows[0]["record_id"])["steward_status"] == "internal_only"
+    factor = curated["tables"]["factor"]
+    assert factor.filter(~pl.col("redistributable") & (pl.col("steward_status") == "approved")).height == 0
+
+
+def test_a_malformed_log_line_is_named(zone):
+    path = log_path(zone)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"action": "approve", "factor_id": "F1", "content_sha256": "x", "steward": "a",
+                                "at": "t", "reason": "ok"}) + "\n{not json\n", encoding="utf-8")
+    with pytest.raises(DecisionError, match=r"decisions.jsonl: line 2"):
+        read_log(zone)
+    path.write_text(json.dumps({"action": "bless", "factor_id": "F1", "content_sha256": "x", "steward": "a",
+                                "at": "t", "reason": "ok"}) + "\n", encoding="utf-8")
+    with pytest.raises(DecisionError, match=r"line 1: action 'bless'"):
+        read_log(zone)
+
+
+def test_regional_factors_are_published_approved(zone):
+    s = zone
+    row = dict(_rows()[0], record_id="cq-grid-mix-2024", name_zh="重庆电网电力（示例区域因子）",
+               name_en="Chongqing grid electricity (example regional factor)", activity_category="electricity",
+               activity_key="electricity.grid_average", factor_purpose="life_cycle", unit="kWh", co2e_kg="0.55",
+               co2_fossil_kg="", ch4_fossil_kg="", n2o_kg="", geography="重庆", reference_year="2024",
+               system_boundary="cradle_to_gate")
+    _write(s.raw_dir / "curation" / "regional" / "cq.csv", [row])
+    curated, _ = build(s)
+    f = curated["tables"]["factor"].filter(pl.col("source_id") == "regional_steward")
+    assert f.height == 1 and f["steward_status"][0] == "approved" and f["geography_code"][0] == "500000"
+
+
+def test_cli_review_and_decisions(zone, monkeypatch):
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    s = zone
+    build(s)
+    monkeypatch.setenv("PCF_RAW_DIR", str(s.raw_dir))
+    monkeypatch.setenv("PCF_SOURCES_DIR", str(s.sources_dir))
+    monkeypatch.setenv("PCF_CURATED_DIR", str(s.curated_dir))
+    monkeypatch.setenv("PCF_STEWARD", "steward-b")
+    runner = CliRunner()
+    out = runner.invoke(app, ["review", "--json", "--status", "pending", "--limit", "100"])
+    assert out.exit_code == 0, out.output
+    pending = json.loads(out.output)
+    fid = pending[0]["factor_id"]
+    assert all(r["steward_status"] == "pending" for r in pending)
+    out = runner.invoke(app, ["approve", fid, "--reason", "checked against the DOI", "--no-apply"])
+    assert out.exit_code == 0, out.output
+    log = read_log(s)
+    assert log["factor_id"].to_list() == [fid] and log["steward"].to_list() == ["steward-b"]
+    expected = content_hashes(read_table(s, latest_release(s)["version"], "factor").filter(pl.col("factor_id") == fid))
+    assert log["content_sha256"][0] == expected["content_sha256"][0]
+    assert runner.invoke(app, ["approve", "F-not-a-factor", "--reason", "x", "--no-apply"]).exit_code == 2
+    out = runner.invoke(app, ["override", fid, "--value", "1.5", "--reason", "r", "--no-apply"])
+    assert out.exit_code != 0  # --source is required
+    unit = read_table(s, latest_release(s)["version"], "factor").filter(pl.col("factor_id") == fid)["unit"][0]
+    bigger = {"kg": "t", "kWh": "MWh", "MJ": "GJ", "TJ": "PJ", "t": "kt"}[unit]
+    out = runner.invoke(app, ["override", fid, "--value", "1500", "--unit", bigger, "--source", "doc", "--reason", "r",
+                              "--no-apply"])
+    assert out.exit_code == 0, out.output
+    last = read_log(s).row(-1, named=True)
+    assert last["unit"] == unit and last["value_co2e_kg"] == pytest.approx(1.5)  # 1500 per t(housand) = 1.5 per unit
+    wrong = runner.invoke(app, ["override", fid, "--value", "1", "--unit", "m3" if unit != "m3" else "kg",
+                                "--source", "doc", "--reason", "r", "--no-apply"])
+    assert wrong.exit_code == 2 and "does not convert" in wrong.output
