@@ -215,3 +215,29 @@ def test_cli_review_and_decisions(zone, monkeypatch):
     wrong = runner.invoke(app, ["override", fid, "--value", "1", "--unit", "m3" if unit != "m3" else "kg",
                                 "--source", "doc", "--reason", "r", "--no-apply"])
     assert wrong.exit_code == 2 and "does not convert" in wrong.output
+
+
+def test_queue_flags_pinned_with_small_cases():
+    from pipelines.curation.queue import build_queue
+
+    def frame(values: dict[str, float], status="approved"):
+        return pl.DataFrame([{"factor_id": k, "source_id": "src", "name_zh": k, "name_en": None, "activity_key": "a",
+                              "factor_purpose": "life_cycle", "unit": "kg", "geography_code": "CN", "reference_year": 2024,
+                              "co2e_kg": v, "qa_flags": None, "url": "https://example.org", "doi": None, "locator": "t1",
+                              "document": "d", "dqr": 2.0, "steward_status": status} for k, v in values.items()]
+                            ).cast({"qa_flags": pl.String, "doi": pl.String, "name_en": pl.String})
+
+    old = frame({"zero": 0.0, "same": 1.0, "up10": 1.0, "up30": 1.0, "from0": 0.0})
+    new = frame({"zero": 0.0, "same": 1.0, "up10": 1.1, "up30": 1.3, "from0": 0.5, "fresh": 2.0})
+    no_decisions = pl.DataFrame(schema={"factor_id": pl.String, "applied": pl.Boolean, "not_applied_because": pl.String,
+                                        "log_line": pl.Int64, "action": pl.String, "steward": pl.String, "at": pl.String,
+                                        "reason": pl.String, "content_sha256": pl.String})
+    q = build_queue(new, old, no_decisions)
+    assert sorted(q["factor_id"]) == ["from0", "up30"]  # approved factors enter only when flagged
+    assert set(q["flags"]) == {"change.large"}
+    up30 = q.filter(pl.col("factor_id") == "up30").row(0, named=True)
+    assert up30["relative_change"] == pytest.approx(0.3) and "changed: 1.0 -> 1.3 (30.0%)" in up30["reasons"]
+    pending = build_queue(frame({"fresh": 2.0}, "pending"), old, no_decisions)
+    assert pending.row(0, named=True)["reasons"] == "pending: needs a steward's decision; new: not in the baseline release"
+    peers = build_queue(frame({"x": 1.0, "y": 20.0, "z": 1.1}, "pending"), None, no_decisions)
+    assert peers.filter(pl.col("factor_id") == "x")["peers"][0] == "src 2024: 20.0; src 2024: 1.1"  # by source, newest year, factor id

@@ -53,7 +53,10 @@ def build_queue(factor: pl.DataFrame, baseline: pl.DataFrame | None, decisions: 
     else:
         live = live.with_columns(pl.lit(None, dtype=pl.Float64).alias("old_co2e_kg"))
         in_baseline = pl.lit(False)
-    rel = (pl.col("co2e_kg") - pl.col("old_co2e_kg")) / pl.col("old_co2e_kg").abs()
+    new, old = pl.col("co2e_kg"), pl.col("old_co2e_kg")
+    rel = (pl.when(new == old).then(pl.lit(0.0))            # also 0 -> 0: no NaN (NaN compares above every number)
+           .when(old == 0).then(pl.lit(float("inf")))
+           .otherwise((new - old) / old.abs()))
     live = live.with_columns(rel.alias("relative_change"), in_baseline.alias("_in_baseline"))
     flags = [
         (pl.col("qa_flags").str.contains("outlier.cross_source").fill_null(False), "outlier"),
