@@ -319,6 +319,10 @@ from pipelines.curation.cli import register as _register_curation  # noqa: E402
 
 _register_curation(app, console, _after_decision)
 
+from pipelines.exports.cli import register as _register_exports  # noqa: E402
+
+_register_exports(app, console)
+
 ingest_app = typer.Typer(no_args_is_help=True, help="Ingest uploads")
 app.add_typer(ingest_app, name="ingest")
 

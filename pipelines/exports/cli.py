@@ -1,0 +1,32 @@
+"""pcf export national | pact | olca."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+from pipelines.config import settings
+
+
+def register(app: typer.Typer, console: Console) -> None:
+    export_app = typer.Typer(no_args_is_help=True, help="Export packages (national database, PACT, openLCA)")
+    app.add_typer(export_app, name="export")
+
+    @export_app.command("national")
+    def national(out: Path = typer.Option(..., help="directory to write the package to"),
+                 release: Optional[str] = typer.Option(None, help="release version (default: latest)")) -> None:
+        """Approved, redistributable factors of a release for the national database, validated first."""
+        from pipelines.exports.national import ExportValidationError, export
+        from pipelines.exports.restricted import restricted_markers
+
+        s = settings()
+        try:
+            package = export(s, out, release, restricted_markers(s))
+        except (ExportValidationError, FileNotFoundError) as exc:
+            console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(1) from None
+        console.print(f"wrote {out}: {package['factors']} factors from release {package['release']['version']} "
+                      f"(left out: {package['left_out']})")
