@@ -1,8 +1,20 @@
-"""Read-only analyst SQL over a release. Statements are parsed with sqlglot first: anything that is not
-a single query (DDL, DML, ATTACH, COPY, PRAGMA, INSTALL, SET ...) is refused with a clear message, then
-the query runs on a read-only DuckDB connection to the catalogue."""
+"""Read-only analyst SQL over a release, in the dialect the analyst knows.
+
+A query is parsed with sqlglot in its dialect (duckdb, postgres, mysql, spark, trino); anything that is
+not a single query (DDL, DML, ATTACH, COPY, PRAGMA, INSTALL, SET ...) is refused with a clear message, as
+is any reference to the restricted zone (its views: uploads, current_*, history_*, inventory_*; a
+restricted.duckdb or data/restricted path). The query is transpiled to DuckDB and runs on a read-only
+connection to the catalogue whose file access is locked to the release files.
+
+`emit` goes the other way: DuckDB SQL (a query, or a mart model in sql/marts/) to Spark, Trino or
+Postgres, for a province that runs the same models on its own engine over the release Parquet files. The
+marts are written in a portable subset (no QUALIFY, GROUP BY ALL, lambdas or struct literals) so that
+the generated SQL runs there; tests check each target.
+"""
 
 from __future__ import annotations
+
+import re
 
 import duckdb
 import polars as pl
@@ -12,12 +24,20 @@ from sqlglot import exp
 from pipelines.catalog import connect_readonly
 from pipelines.config import Settings
 
+DIALECTS = ("duckdb", "postgres", "mysql", "spark", "trino")
+EMIT_DIALECTS = ("spark", "trino", "postgres", "duckdb")
+RESTRICTED_TABLE = re.compile(r"^(uploads|registry|current_\w+|history_\w+|inventory_\w+|line_emissions|product_summary)$",
+                              re.IGNORECASE)
+RESTRICTED_PATH = re.compile(r"restricted", re.IGNORECASE)
+
 
 class AnalystSqlError(ValueError):
     pass
 
 
 def check_readonly(query: str, dialect: str = "duckdb") -> exp.Expression:
+    if dialect not in DIALECTS:
+        raise AnalystSqlError(f"dialect {dialect!r}: expected one of {', '.join(DIALECTS)}")
     try:
         statements = [s for s in sqlglot.parse(query, read=dialect) if s is not None]
     except sqlglot.errors.ParseError as exc:
@@ -28,11 +48,31 @@ def check_readonly(query: str, dialect: str = "duckdb") -> exp.Expression:
     if not isinstance(stmt, (exp.Select, exp.Union, exp.Intersect, exp.Except)) and not (
             isinstance(stmt, exp.With) or stmt.find(exp.Select) is stmt):
         raise AnalystSqlError(f"only queries are allowed (read-only); refused a {stmt.key.upper()} statement")
+    _refuse_restricted(stmt)
     return stmt
 
 
-def run_readonly(settings: Settings, query: str, release: str | None = None) -> pl.DataFrame:
-    check_readonly(query)
+def _refuse_restricted(stmt: exp.Expression) -> None:
+    ctes = {c.alias_or_name.lower() for c in stmt.find_all(exp.CTE)}
+    for table in stmt.find_all(exp.Table):
+        name = table.name or ""
+        if name.lower() in ctes:
+            continue
+        if RESTRICTED_TABLE.match(name) or RESTRICTED_PATH.search(table.sql()):
+            raise AnalystSqlError(f"'{table.sql()}' is restricted enterprise data: analysts query the releases "
+                                  f"(factors and product marts), never the restricted zone")
+    for literal in stmt.find_all(exp.Literal):
+        if literal.is_string and RESTRICTED_PATH.search(literal.this or ""):
+            raise AnalystSqlError(f"'{literal.this}' points into the restricted zone: refused")
+
+
+def to_duckdb(query: str, dialect: str) -> str:
+    stmt = check_readonly(query, dialect)
+    return stmt.sql(dialect="duckdb") if dialect != "duckdb" else query
+
+
+def run_readonly(settings: Settings, query: str, release: str | None = None, dialect: str = "duckdb") -> pl.DataFrame:
+    sql = to_duckdb(query, dialect)
     con = connect_readonly(settings)
     try:
         schema = release or "latest"
@@ -40,8 +80,29 @@ def run_readonly(settings: Settings, query: str, release: str | None = None) -> 
         if schema not in schemas:
             raise AnalystSqlError(f"release {schema!r} not in the catalogue; known: {', '.join(sorted(s for s in schemas if s.startswith('v') or s == 'latest'))}")
         con.execute(f"set schema = '{schema}'")
-        return con.execute(query).pl()
+        return con.execute(sql).pl()
     except duckdb.Error as exc:
-        raise AnalystSqlError(f"query failed: {exc}") from None
+        hint = f" (transpiled from {dialect}: {sql})" if dialect != "duckdb" else ""
+        raise AnalystSqlError(f"query failed: {exc}{hint}") from None
     finally:
         con.close()
+
+
+def emit(query: str, target: str) -> str:
+    """DuckDB SQL -> the target engine's SQL (pretty), refusing what would not be read-only."""
+    if target not in EMIT_DIALECTS:
+        raise AnalystSqlError(f"--emit {target!r}: expected one of {', '.join(EMIT_DIALECTS)}")
+    stmt = check_readonly(query, "duckdb")
+    return stmt.sql(dialect=target, pretty=True)
+
+
+def example_queries() -> list[tuple[str, str, str]]:
+    """sql/examples/*.sql -> (name, dialect, query); the dialect is in a '-- dialect: X' header line."""
+    from pipelines.config import PROJECT_ROOT
+
+    out = []
+    for path in sorted((PROJECT_ROOT / "sql" / "examples").glob("*.sql")):
+        text = path.read_text(encoding="utf-8")
+        m = re.search(r"^--\s*dialect:\s*(\w+)", text, re.MULTILINE)
+        out.append((path.stem, m.group(1) if m else "duckdb", text))
+    return out

@@ -278,13 +278,27 @@ def diff(old: str, new: str, limit: int = typer.Option(20, help="rows shown per 
 
 
 @app.command()
-def sql(query: str, release: Optional[str] = typer.Option(None, help="release version (default: latest)"),
+def sql(query: Optional[str] = typer.Argument(None, help="one read-only query"),
+        release: Optional[str] = typer.Option(None, help="release version (default: latest)"),
+        dialect: str = typer.Option("duckdb", help="dialect the query is written in: duckdb, postgres, mysql, spark, trino"),
+        emit: Optional[str] = typer.Option(None, help="print the query (DuckDB SQL) for spark, trino or postgres instead of running it"),
+        model: Optional[str] = typer.Option(None, help="with --emit: a SQL model instead of a query, e.g. marts/product_footprint"),
         limit: int = typer.Option(50, help="rows shown")) -> None:
-    """Run a read-only SQL query against the warehouse (schema `latest`, or --release V)."""
-    from pipelines.analyst_sql import AnalystSqlError, run_readonly
+    """Run a read-only SQL query against the warehouse (schema `latest`, or --release V), in any dialect."""
+    from pipelines.analyst_sql import AnalystSqlError, emit as emit_sql, run_readonly
 
     try:
-        frame = run_readonly(settings(), query, release=release)
+        if emit:
+            if model:
+                from pipelines.sqlmodels import model_path
+                query = model_path(model).read_text(encoding="utf-8")
+            if not query:
+                raise AnalystSqlError("give a query or --model")
+            print(emit_sql(query, emit))
+            return
+        if not query:
+            raise AnalystSqlError("give a query")
+        frame = run_readonly(settings(), query, release=release, dialect=dialect)
     except (AnalystSqlError, FileNotFoundError) as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None

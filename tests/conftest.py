@@ -61,3 +61,30 @@ def full_build(tmp_path_factory, sources_dir):
     tables, summary = build_tables(batches, s)
     result = publish(s, tables, summary, source_manifest(batches))
     return {"settings": s, "tables": tables, "summary": summary, "result": result, "batches": batches}
+
+
+@pytest.fixture(scope="session")
+def marts_release(full_build, tmp_path_factory):
+    """A release with curated factors, steward decisions and product marts from the two example enterprises
+    (its own curated and restricted directories), and the engine tables behind the marts."""
+    from pipelines.curation.run import curate
+    from pipelines.engine.marts import build_marts
+    from pipelines.engine.results import compute
+    from pipelines.enterprise.intake import ingest_upload
+    from pipelines.enterprise.inventory import build_inventory, in_scope
+    from pipelines.release import publish
+
+    tmp = tmp_path_factory.mktemp("marts_release")
+    s = dataclasses.replace(full_build["settings"], curated_dir=tmp / "curated", restricted_dir=tmp / "restricted",
+                            raw_dir=PROJECT_ROOT / "data" / "raw")
+    for name in ("aluminium_profile", "nev_battery_pack"):
+        assert ingest_upload(PROJECT_ROOT / "data" / "raw" / "enterprise" / "examples" / f"{name}.xlsx", s).accepted
+    curated = curate(s, {"tables": full_build["tables"], "summary": full_build["summary"],
+                         "sources": full_build["result"].manifest["sources"]})
+    tables = curated["tables"]
+    inv = build_inventory(s, tables["factor"], None, s.gwp_set)
+    engine = compute(inv["line_emissions"], in_scope(s)["product"], inv["product_summary"], tables["factor"],
+                     tables["factor_gas"], s.gwp_set, iterations=200)
+    marts = build_marts(engine)
+    result = publish(s, {**tables, **marts}, curated["summary"], curated["sources"])
+    return {"settings": s, "result": result, "engine": engine, "marts": marts}

@@ -4,41 +4,20 @@ value from the restricted zone."""
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 
 import polars as pl
 import pytest
 
-from pipelines.config import PROJECT_ROOT
-from pipelines.curation.run import curate
-from pipelines.engine.marts import build_marts
-from pipelines.engine.results import compute
-from pipelines.enterprise.intake import ingest_upload
-from pipelines.enterprise.inventory import build_inventory, in_scope
 from pipelines.exports.national import NATIONAL_FIELDS, ExportValidationError, build_table, export, validate
 from pipelines.exports.restricted import restricted_markers
-from pipelines.release import publish
 
-EXAMPLES_DIR = PROJECT_ROOT / "data" / "raw" / "enterprise" / "examples"
 
 
 @pytest.fixture(scope="module")
-def warehouse(full_build, tmp_path_factory):
-    """A release with factors, steward decisions and product marts built from the two example enterprises."""
-    tmp = tmp_path_factory.mktemp("exports")
-    s = dataclasses.replace(full_build["settings"], curated_dir=tmp / "curated", restricted_dir=tmp / "restricted")
-    for name in ("aluminium_profile", "nev_battery_pack"):
-        assert ingest_upload(EXAMPLES_DIR / f"{name}.xlsx", s).accepted
-    curated = curate(s, {"tables": full_build["tables"], "summary": full_build["summary"],
-                         "sources": full_build["result"].manifest["sources"]})
-    tables = curated["tables"]
-    inv = build_inventory(s, tables["factor"], None, s.gwp_set)
-    engine = compute(inv["line_emissions"], in_scope(s)["product"], inv["product_summary"], tables["factor"],
-                     tables["factor_gas"], s.gwp_set, iterations=200)
-    result = publish(s, {**tables, **build_marts(engine)}, curated["summary"], curated["sources"])
-    return s, result
+def warehouse(marts_release):
+    return marts_release["settings"], marts_release["result"]
 
 
 def test_national_package_is_approved_redistributable_and_checksummed(warehouse, tmp_path):
