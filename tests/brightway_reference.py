@@ -26,7 +26,7 @@ def _lognormal(values: np.ndarray, gsd2: np.ndarray) -> np.ndarray:
 
 
 def datapackage(network: Network, gwp_set: str, tech_gsd2: np.ndarray | None = None,
-                bio_gsd2: np.ndarray | None = None) -> bwp.Datapackage:
+                bio_gsd2: np.ndarray | None = None, weights: dict[str, float] | None = None) -> bwp.Datapackage:
     """The network as a Brightway datapackage; with GSD^2 arrays (aligned as for our Monte Carlo: A's
     off-diagonal COO entries, B's COO entries) it carries lognormal distributions too."""
     dp = bwp.create_datapackage()
@@ -46,18 +46,19 @@ def datapackage(network: Network, gwp_set: str, tech_gsd2: np.ndarray | None = N
     extra = {"distributions_array": _lognormal(B.data, bio_gsd2)} if bio_gsd2 is not None else {}
     dp.add_persistent_vector(matrix="biosphere_matrix", name="biosphere", indices_array=bidx, data_array=B.data,
                              **extra)
-    w = gwp_weights(network.gases, gwp_set)
+    w = gwp_weights(network.gases, gwp_set, weights)
     cidx = np.array([(k + BIO_OFFSET, k + BIO_OFFSET) for k in range(len(w))], dtype=bwp.INDICES_DTYPE)
     dp.add_persistent_vector(matrix="characterization_matrix", name="gwp", identifier=["gwp"], indices_array=cidx,
                              data_array=w)
     return dp
 
 
-def all_product_scores(network: Network, gwp_set: str, direction: str = "adjoint") -> np.ndarray:
+def all_product_scores(network: Network, gwp_set: str, direction: str = "adjoint",
+                       weights: dict[str, float] | None = None) -> np.ndarray:
     """Per-unit CO2e of every product, Brightway's fastest way (FastScoresOnlyMultiLCA, adjoint)."""
     import bw2calc as bc
 
-    dp = datapackage(network, gwp_set)
+    dp = datapackage(network, gwp_set, weights=weights)
     demands = {str(j): {j: 1.0} for j in range(network.size)}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -77,3 +77,47 @@ def test_validation_refuses_before_writing(warehouse, tmp_path):
     with pytest.raises(ExportValidationError, match="document"):
         validate(missing)
     assert not (tmp_path / "never").exists()
+
+
+def test_olca_export_reimports_with_the_same_values(warehouse, tmp_path):
+    import numpy as np
+    import olca_schema as o
+    from olca_schema.zipio import ZipReader
+
+    from pipelines.engine.network import build
+    from pipelines.exports.olca import export as export_olca
+    from pipelines.release import read_table
+    from tests.brightway_reference import all_product_scores
+
+    s, result = warehouse
+    out = export_olca(s, tmp_path / "olca")
+    again = export_olca(s, tmp_path / "olca2")
+    assert open(out["path"], "rb").read() == open(again["path"], "rb").read()  # same release, same bytes
+    factor = read_table(s, result.version, "factor")
+    approved = factor.filter((pl.col("steward_status") == "approved") & pl.col("redistributable"))
+    expected = dict(approved.select("factor_id", "co2e_kg").rows())
+    units = dict(approved.select("factor_id", "unit").rows())
+    reader = ZipReader(out["path"])
+    try:
+        method = next(reader.read_each(o.ImpactCategory))
+        cf = {f.flow.id: f.value for f in method.impact_factors}
+        processes, bio = [], []
+        for p in reader.read_each(o.Process):
+            fid = p.process_documentation.data_treatment_description.split()[1]
+            ref = [e for e in p.exchanges if e.is_quantitative_reference]
+            assert len(ref) == 1 and ref[0].amount == 1.0 and ref[0].unit.name == units[fid]
+            score = sum(e.amount * cf[e.flow.id] for e in p.exchanges if not e.is_quantitative_reference)
+            assert score == pytest.approx(expected[fid], rel=1e-12, abs=1e-15), fid
+            processes.append(fid)
+            bio += [(fid, e.flow.id, e.amount) for e in p.exchanges if not e.is_quantitative_reference]
+    finally:
+        reader.close()
+    assert sorted(processes) == sorted(expected)  # every approved factor, nothing else (no CPCD, no pending)
+    # Brightway on the re-imported data: its scores are the factors' CO2e
+    net = build(pl.DataFrame({"process_id": processes, "name": processes}),
+                pl.DataFrame(schema={"consumer": pl.String, "provider": pl.String, "amount": pl.Float64}),
+                pl.DataFrame(bio, schema=["process_id", "gas", "amount_kg"], orient="row"))
+    bw = all_product_scores(net, "AR6", weights=cf)
+    want = np.array([expected[p] for p in net.process_ids])
+    nz = np.abs(want) > 0
+    assert np.max(np.abs(bw[nz] - want[nz]) / np.abs(want[nz])) < 1e-9

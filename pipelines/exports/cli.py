@@ -30,3 +30,16 @@ def register(app: typer.Typer, console: Console) -> None:
             raise typer.Exit(1) from None
         console.print(f"wrote {out}: {package['factors']} factors from release {package['release']['version']} "
                       f"(left out: {package['left_out']})")
+
+    @export_app.command("olca")
+    def olca(out: Path = typer.Option(..., help="directory for the JSON-LD zip"),
+             release: Optional[str] = typer.Option(None, help="release version (default: latest)")) -> None:
+        """Approved factors as openLCA JSON-LD process datasets, with the release's GWP100 as an LCIA method."""
+        from pipelines.exports.olca import export
+
+        try:
+            result = export(settings(), out, release)
+        except FileNotFoundError as exc:
+            console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(1) from None
+        console.print(f"wrote {result['path']}: {result['processes']} processes from release {result['release']}")
