@@ -121,3 +121,40 @@ def test_olca_export_reimports_with_the_same_values(warehouse, tmp_path):
     want = np.array([expected[p] for p in net.process_ids])
     nz = np.abs(want) > 0
     assert np.max(np.abs(bw[nz] - want[nz]) / np.abs(want[nz])) < 1e-9
+
+
+def test_pact_documents_validate_and_carry_the_marts(warehouse, tmp_path):
+    import jsonschema
+
+    from pipelines.exports.pact import SCHEMA_FILE, PactExportError, export as export_pact, validate as validate_pact
+    from pipelines.release import read_table
+
+    s, result = warehouse
+    schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    marts = read_table(s, result.version, "product_footprint")
+    markers = [m for m in restricted_markers(s) if "示例" not in m or "有限公司" not in m]  # its own name may appear
+    for p in marts.iter_rows(named=True):
+        path = export_pact(s, p["product_key"], tmp_path / "pact")
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        jsonschema.Draft7Validator(schema, format_checker=jsonschema.FormatChecker()).validate(doc)
+        assert doc["specVersion"] == "2.3.0" and "v2.3.0" in doc["comment"]
+        pcf = doc["pcf"]
+        assert float(pcf["pCfIncludingBiogenic"]) == pytest.approx(p["co2e_kg"], abs=1e-6)
+        assert float(pcf["pCfExcludingBiogenic"]) == pytest.approx(p["co2e_kg"] - p["co2e_biogenic_kg"], abs=1e-6)
+        assert pcf["primaryDataShare"] == pytest.approx(100 * p["primary_data_share"], abs=0.01)
+        assert pcf["dqi"]["reliabilityDQR"] == pytest.approx(1 + (p["dq_reliability"] - 1) / 2, abs=1e-3)
+        assert all(1 <= pcf["dqi"][k] <= 3 for k in pcf["dqi"] if k.endswith("DQR"))
+        text = path.read_text(encoding="utf-8")
+        for marker in markers:  # suppliers, evidence, contacts, addresses never travel
+            if marker not in (doc["companyName"], p["uscc"], p["product_name"]):
+                assert marker not in text, marker
+        assert export_pact(s, p["product_key"], tmp_path / "again").read_bytes() == path.read_bytes()
+    good = json.loads(next((tmp_path / "pact").glob("*.json")).read_text(encoding="utf-8"))
+    for broken, words in ((dict(good, specVersion="2.0"), "specVersion"),
+                          (dict(good, pcf=dict(good["pcf"], pCfExcludingBiogenic="-1")), "pCfExcludingBiogenic"),
+                          (dict(good, pcf=dict(good["pcf"], declaredUnit="piece")), "declaredUnit"),
+                          (dict(good, pcf=dict(good["pcf"], dqi=dict(good["pcf"]["dqi"], temporalDQR=4))), "temporalDQR")):
+        with pytest.raises(PactExportError, match=words):
+            validate_pact(broken)
+    with pytest.raises(PactExportError, match="not in release"):
+        export_pact(s, "NO-SUCH-PRODUCT", tmp_path / "x")

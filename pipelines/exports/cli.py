@@ -43,3 +43,17 @@ def register(app: typer.Typer, console: Console) -> None:
             console.print(f"[red]{exc}[/red]")
             raise typer.Exit(1) from None
         console.print(f"wrote {result['path']}: {result['processes']} processes from release {result['release']}")
+
+    @export_app.command("pact")
+    def pact(product_id: str = typer.Argument(..., help="product_id (or product_key) as in latest.product_footprint"),
+             out: Path = typer.Option(..., help="directory for the JSON document"),
+             release: Optional[str] = typer.Option(None, help="release version (default: latest)")) -> None:
+        """A PACT v2.3.0 ProductFootprint for one product, validated against the schema before writing."""
+        from pipelines.exports.pact import PactExportError, export
+
+        try:
+            path = export(settings(), product_id, out, release)
+        except PactExportError as exc:
+            console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(1) from None
+        console.print(f"wrote {path}")
