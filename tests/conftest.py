@@ -19,6 +19,17 @@ def _sources_dir() -> Path:
     return settings().sources_dir
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_zones(tmp_path_factory):
+    """No test writes into the project's data/restricted or data/curated: both default to temporary
+    directories for the whole session (a test that needs its own still sets them)."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("PCF_RESTRICTED_DIR", str(tmp_path_factory.mktemp("restricted_default")))
+    mp.setenv("PCF_CURATED_DIR", str(tmp_path_factory.mktemp("curated_default")))
+    yield
+    mp.undo()
+
+
 @pytest.fixture(scope="session")
 def sources_dir() -> Path:
     path = _sources_dir()

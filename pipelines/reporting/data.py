@@ -1,0 +1,125 @@
+"""What a report, a label and a disclosure page show for one product, gathered from a named release.
+
+Public part (marts of the release: the label and the disclosure site use only this): the footprint row,
+stages, gases, benchmark, significant contributors' stages and shares, the GWP set and the sources used.
+Enterprise part (the report is the enterprise's own document, produced for it and its verifier): its
+name, the product's reference period, and the inventory lines per declared unit from its restricted
+inventory. The site never calls `enterprise_part`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from pipelines.config import Settings
+from pipelines.enterprise import store
+from pipelines.release import latest_release, read_table, release_dir
+
+STAGES = ("raw_material", "production", "distribution", "use", "end_of_life")
+
+
+class ReportError(ValueError):
+    pass
+
+
+def site_base_url() -> str:
+    return os.environ.get("PCF_SITE_BASE_URL", "https://pcf.example.org").rstrip("/")
+
+
+def slug(product_key: str) -> str:
+    return product_key.removeprefix("product:").replace("/", "-").replace(":", "-")
+
+
+def page_url(product_key: str) -> str:
+    return f"{site_base_url()}/products/{slug(product_key)}.html"
+
+
+@dataclass
+class ProductData:
+    version: str
+    created_at: str
+    footprint: dict
+    stages: pl.DataFrame
+    gases: pl.DataFrame
+    contributions: pl.DataFrame
+    benchmark: dict | None
+    sources: pl.DataFrame
+    enterprise: dict = field(default_factory=dict)
+    lines: pl.DataFrame | None = None
+
+    @property
+    def key(self) -> str:
+        return self.footprint["product_key"]
+
+    @property
+    def url(self) -> str:
+        return page_url(self.key)
+
+
+def resolve_version(settings: Settings, version: str | None) -> str:
+    if version:
+        if not (release_dir(settings, version) / "manifest.json").exists():
+            raise ReportError(f"release {version!r} not found")
+        return version
+    latest = latest_release(settings)
+    if latest is None:
+        raise ReportError("no release yet: run `pcf build`")
+    return latest["version"]
+
+
+def product_keys(settings: Settings, version: str) -> list[str]:
+    manifest = json.loads((release_dir(settings, version) / "manifest.json").read_text(encoding="utf-8"))
+    if "product_footprint" not in manifest["tables"]:
+        return []
+    return read_table(settings, version, "product_footprint")["product_key"].to_list()
+
+
+def public_part(settings: Settings, version: str, product: str) -> ProductData:
+    manifest = json.loads((release_dir(settings, version) / "manifest.json").read_text(encoding="utf-8"))
+    if "product_footprint" not in manifest["tables"]:
+        raise ReportError(f"release {version} has no product marts")
+    fp = read_table(settings, version, "product_footprint").filter(
+        (pl.col("product_id") == product) | (pl.col("product_key") == product))
+    if fp.height == 0:
+        raise ReportError(f"product {product!r} is not in release {version}'s product_footprint")
+    if fp.height > 1:
+        raise ReportError(f"product id {product!r} is ambiguous: give the product_key ({', '.join(fp['product_key'])})")
+    row = fp.row(0, named=True)
+    key = row["product_key"]
+    mine = pl.col("product_key") == key
+    contributions = read_table(settings, version, "product_contribution").filter(mine)
+    used = sorted(set(contributions["factor_source_id"].drop_nulls().to_list()))
+    sources = read_table(settings, version, "source").filter(pl.col("source_id").is_in(used)).select(
+        "source_id", "source_version", "title", "publisher", "licence").sort("source_id")
+    bench = read_table(settings, version, "product_benchmark").filter(mine)
+    order = {s: i for i, s in enumerate(STAGES)}
+    stages = read_table(settings, version, "product_footprint_stage").filter(mine).sort(
+        pl.col("stage").replace_strict(order, default=99, return_dtype=pl.Int64))
+    return ProductData(version, manifest["created_at"], row, stages,
+                       read_table(settings, version, "product_footprint_gas").filter(mine), contributions,
+                       bench.row(0, named=True) if bench.height else None, sources)
+
+
+def enterprise_part(settings: Settings, data: ProductData) -> ProductData:
+    """The enterprise's own name, period and inventory lines (restricted zone): for its report only."""
+    uscc, pid = data.footprint["uscc"], data.footprint["product_id"]
+    ent = store.read_current(settings, "enterprise").filter(pl.col("uscc") == uscc)
+    prod = store.read_current(settings, "product").filter((pl.col("uscc") == uscc) & (pl.col("product_id") == pid))
+    data.enterprise = {
+        "name": ent["enterprise_name"][0] if ent.height else uscc,
+        "uscc": uscc,
+        "address": ent["address"][0] if ent.height else None,
+        "period_start": prod["period_start"][0] if prod.height else None,
+        "period_end": prod["period_end"][0] if prod.height else None,
+        "reporting_year": ent["reporting_year"][0] if ent.height else None,
+    }
+    inv = settings.restricted_dir / "inventory" / "line_emissions.parquet"
+    if inv.exists():
+        data.lines = pl.read_parquet(inv).filter((pl.col("uscc") == uscc) & (pl.col("product_id") == pid)).sort(
+            pl.col("stage").replace_strict({s: i for i, s in enumerate(STAGES)}, default=99, return_dtype=pl.Int64),
+            "line_id")
+    return data
