@@ -337,6 +337,10 @@ from pipelines.exports.cli import register as _register_exports  # noqa: E402
 
 _register_exports(app, console)
 
+from pipelines.reporting.cli import register as _register_reporting  # noqa: E402
+
+_register_reporting(app, console)
+
 ingest_app = typer.Typer(no_args_is_help=True, help="Ingest uploads")
 app.add_typer(ingest_app, name="ingest")
 

@@ -1,0 +1,110 @@
+"""The China PCF label: green, a footprint motif, the figure in kg CO2e per declared unit, and under it a QR
+code to the product's disclosure page (PCF_SITE_BASE_URL). SVG (text as text, QR as one path) and PNG
+(drawn with Pillow at 4x, the CJK font embedded by rasterising), both deterministic.
+
+Layout follows what the national guidance describes for the label (a green mark, "碳足迹" / "CARBON
+FOOTPRINT", the value and unit, the QR code to the certification or disclosure record); the exact
+artwork of an official mark is not reproduced.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+from pathlib import Path
+
+import segno
+from PIL import Image, ImageDraw, ImageFont
+
+from pipelines.config import Settings
+from pipelines.reporting.data import ProductData, public_part, resolve_version
+from pipelines.reporting.fonts import cjk_font
+
+GREEN, LIGHT, WHITE = "#2e7d32", "#e8f5e9", "#ffffff"
+W, H = 240, 340  # label size in SVG user units (px)
+
+
+def _figure(d: ProductData) -> tuple[str, str]:
+    value = d.footprint["co2e_kg"]
+    shown = f"{value:.4g}" if value < 1000 else f"{value:,.0f}"
+    return shown, f"kgCO2e / {d.footprint['declared_unit']}"  # no subscript: the CJK font has no '₂'
+
+
+def _foot(x: float, y: float, s: float, mirror: bool = False) -> str:
+    """A footprint: a sole (ellipse) and five toes, as SVG shapes."""
+    m = -1 if mirror else 1
+    toes = [(-10, -26, 5), (-3, -30, 4.2), (4, -30, 3.8), (10, -27, 3.3), (14, -22, 2.8)]
+    parts = [f"<ellipse cx='{x}' cy='{y}' rx='{11 * s}' ry='{19 * s}' fill='{WHITE}'/>"]
+    parts += [f"<circle cx='{x + m * dx * s}' cy='{y + dy * s}' r='{r * s}' fill='{WHITE}'/>" for dx, dy, r in toes]
+    return "".join(parts)
+
+
+def qr(d: ProductData) -> segno.QRCode:
+    return segno.make(d.url, error="m", micro=False)
+
+
+def render_svg(d: ProductData) -> str:
+    shown, unit = _figure(d)
+    code = qr(d)
+    size = 150
+    scale = size / code.symbol_size(scale=1, border=2)[0]
+    qr_svg = io.BytesIO()
+    code.save(qr_svg, kind="svg", scale=scale, border=2, xmldecl=False, svgns=False, nl=False, dark="#000", light="#fff")
+    inner = qr_svg.getvalue().decode()
+    return f"""<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" font-family="Noto Sans CJK SC, Noto Sans SC, sans-serif">
+<title>{html.escape(d.footprint['product_name'])}: {shown} {html.escape(unit)}</title>
+<rect x="2" y="2" width="{W - 4}" height="{H - 4}" rx="16" fill="{WHITE}" stroke="{GREEN}" stroke-width="4"/>
+<rect x="2" y="2" width="{W - 4}" height="118" rx="16" fill="{GREEN}"/>
+<rect x="2" y="100" width="{W - 4}" height="20" fill="{GREEN}"/>
+{_foot(52, 58, 1.0)}{_foot(84, 42, 0.85, mirror=True)}
+<text x="{W - 20}" y="50" text-anchor="end" font-size="26" fill="{WHITE}" font-weight="bold">碳足迹</text>
+<text x="{W - 20}" y="72" text-anchor="end" font-size="11" fill="{WHITE}" letter-spacing="1">CARBON FOOTPRINT</text>
+<text x="{W / 2}" y="108" text-anchor="middle" font-size="10" fill="{LIGHT}">GB/T 24067-2024</text>
+<text x="{W / 2}" y="152" text-anchor="middle" font-size="34" fill="{GREEN}" font-weight="bold">{shown}</text>
+<text x="{W / 2}" y="172" text-anchor="middle" font-size="12" fill="#333">{html.escape(unit)}</text>
+<g transform="translate({(W - size) / 2},{H - size - 12})">{inner}</g>
+</svg>
+"""
+
+
+def render_png(d: ProductData, zoom: int = 4) -> Image.Image:
+    shown, unit = _figure(d)
+    img = Image.new("RGB", (W * zoom, H * zoom), WHITE)
+    dr = ImageDraw.Draw(img)
+    z = zoom
+    dr.rounded_rectangle((2 * z, 2 * z, (W - 2) * z, (H - 2) * z), radius=16 * z, fill=WHITE, outline=GREEN, width=4 * z)
+    dr.rounded_rectangle((2 * z, 2 * z, (W - 2) * z, 120 * z), radius=16 * z, fill=GREEN)
+    dr.rectangle((2 * z, 100 * z, (W - 2) * z, 120 * z), fill=GREEN)
+    for cx, cy, s, mirror in ((52, 58, 1.0, False), (84, 42, 0.85, True)):
+        m = -1 if mirror else 1
+        dr.ellipse(((cx - 11 * s) * z, (cy - 19 * s) * z, (cx + 11 * s) * z, (cy + 19 * s) * z), fill=WHITE)
+        for dx, dy, r in ((-10, -26, 5), (-3, -30, 4.2), (4, -30, 3.8), (10, -27, 3.3), (14, -22, 2.8)):
+            x, y, rr = cx + m * dx * s, cy + dy * s, r * s
+            dr.ellipse(((x - rr) * z, (y - rr) * z, (x + rr) * z, (y + rr) * z), fill=WHITE)
+    font = lambda px: ImageFont.truetype(str(cjk_font()), px * z)  # noqa: E731
+    dr.text(((W - 20) * z, 50 * z), "碳足迹", font=font(26), fill=WHITE, anchor="rs")
+    dr.text(((W - 20) * z, 72 * z), "CARBON FOOTPRINT", font=font(11), fill=WHITE, anchor="rs")
+    dr.text((W / 2 * z, 108 * z), "GB/T 24067-2024", font=font(10), fill=LIGHT, anchor="ms")
+    dr.text((W / 2 * z, 152 * z), shown, font=font(34), fill=GREEN, anchor="ms")
+    dr.text((W / 2 * z, 172 * z), unit, font=font(12), fill="#333333", anchor="ms")
+    size = 150
+    code = qr(d)
+    buf = io.BytesIO()
+    modules = code.symbol_size(scale=1, border=2)[0]
+    code.save(buf, kind="png", scale=max(1, round(size * z / modules)), border=2)
+    q = Image.open(buf).convert("RGB").resize((size * z, size * z), Image.NEAREST)
+    img.paste(q, (int((W - size) / 2 * z), int((H - size - 12) * z)))
+    return img
+
+
+def write_label(settings: Settings, product: str, out: Path, version: str | None = None) -> dict:
+    version = resolve_version(settings, version)
+    d = public_part(settings, version, product)  # public data only: the label is printed on the product
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = f"{d.footprint['product_id']}.label"
+    svg = out / f"{stem}.svg"
+    svg.write_text(render_svg(d), encoding="utf-8")
+    png = out / f"{stem}.png"
+    render_png(d).save(png, format="PNG", optimize=False)
+    return {"svg": svg, "png": png, "url": d.url, "version": version}

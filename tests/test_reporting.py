@@ -1,0 +1,148 @@
+"""What people look at, seen as a person sees it: the report PDF rendered to PNG with its figures and
+chart, the label's QR code decoded from the PNG, the disclosure site rendered in headless Chromium, and
+nothing confidential in the site. Screenshots are kept in test-artifacts/."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from pipelines.config import PROJECT_ROOT
+from pipelines.exports.restricted import restricted_markers
+from pipelines.reporting.data import page_url, slug
+
+ARTIFACTS = PROJECT_ROOT / "test-artifacts"
+PACK = "LFP-PACK-61"
+
+
+@pytest.fixture(scope="module")
+def s(marts_release):
+    ARTIFACTS.mkdir(exist_ok=True)
+    return marts_release["settings"]
+
+
+def _footprint(marts_release, product_id: str) -> dict:
+    return marts_release["marts"]["product_footprint"].filter(pl.col("product_id") == product_id).row(0, named=True)
+
+
+def _non_white_share(png: Path) -> float:
+    from PIL import Image
+
+    img = Image.open(png).convert("L")
+    hist = img.histogram()
+    return 1 - sum(hist[245:]) / (img.width * img.height)
+
+
+@pytest.mark.parametrize("lang, headings", [
+    ("zh", ["一、概况", "二、目的", "三、范围", "四、清单分析", "五、影响评价", "六、结果解释", "显著贡献项", "改进建议"]),
+    ("en", ["1 Overview", "2 Purpose", "3 Scope", "4 Inventory analysis", "5 Impact assessment", "6 Interpretation"]),
+])
+def test_report_pdf_and_html_show_the_six_parts_and_the_figures(s, marts_release, tmp_path, lang, headings):
+    import pypdfium2 as pdfium
+
+    from pipelines.reporting.report import write_report
+
+    fp = _footprint(marts_release, PACK)
+    r = write_report(s, PACK, lang, tmp_path)
+    doc = pdfium.PdfDocument(str(r["pdf"]))
+    text = "".join(doc[i].get_textpage().get_text_range() for i in range(len(doc)))
+    for h in headings:
+        assert h in text, h
+    assert f"{fp['co2e_kg']:.5g}" in text                     # the total, as in the marts
+    assert marts_release["result"].version in text              # the release that reproduces it
+    images = sum(1 for i in range(len(doc)) for o in doc[i].get_objects() if o.type == pdfium.raw.FPDF_PAGEOBJ_IMAGE)
+    assert images >= 1                                          # the stage chart
+    for i in range(len(doc)):
+        png = ARTIFACTS / f"report-{PACK}-{lang}-p{i + 1}.png"
+        doc[i].render(scale=1.5).to_pil().save(png)
+        assert _non_white_share(png) > 0.01
+    html = r["html"].read_text(encoding="utf-8")
+    assert all(h in html for h in headings) and "data:image/png;base64," in html and "@font-face" in html
+    again = write_report(s, PACK, lang, tmp_path / "again")
+    assert again["pdf"].read_bytes() == r["pdf"].read_bytes()  # same release, same document
+
+
+def test_label_qr_code_opens_the_product_page(s, marts_release, tmp_path, monkeypatch):
+    import zxingcpp
+    from PIL import Image
+
+    from pipelines.reporting.label import write_label
+
+    monkeypatch.setenv("PCF_SITE_BASE_URL", "https://pcf.cq.example.cn/disclosure")
+    fp = _footprint(marts_release, "AP-6063")
+    r = write_label(s, "AP-6063", tmp_path)
+    decoded = [b.text for b in zxingcpp.read_barcodes(Image.open(r["png"]))]
+    assert decoded == [f"https://pcf.cq.example.cn/disclosure/products/{slug(fp['product_key'])}.html"] == [r["url"]]
+    svg = r["svg"].read_text(encoding="utf-8")
+    assert f"{fp['co2e_kg']:.4g}" in svg and "碳足迹" in svg and "kgCO2e / 1 kg" in svg
+    shutil.copy(r["png"], ARTIFACTS / "label-AP-6063.png")
+    assert write_label(s, "AP-6063", tmp_path / "again")["png"].read_bytes() == r["png"].read_bytes()
+
+
+@pytest.fixture(scope="module")
+def site(s, tmp_path_factory):
+    from pipelines.reporting.site import write_site
+
+    out = tmp_path_factory.mktemp("site")
+    return out, write_site(s, out)
+
+
+def test_site_pages_and_nothing_confidential(s, marts_release, site):
+    out, result = site
+    marts = marts_release["marts"]["product_footprint"]
+    assert result["products"] == marts.height
+    published = set(marts["product_name"]) | set(marts["uscc"])
+    markers = [m for m in restricted_markers(s) if m not in published]
+    assert "示例电芯厂" in markers and "pcf@example.com" in markers  # supplier, contact: in the zone, not public
+    for path in out.rglob("*"):
+        if path.suffix in (".html", ".svg", ".txt"):
+            text = path.read_text(encoding="utf-8")
+            for m in markers:
+                assert m not in text, (path.name, m)
+    # restricted line detail never reaches a page: the battery pack's item names and quantities
+    lines = pl.read_parquet(s.restricted_dir / "inventory" / "line_emissions.parquet")
+    pack = (out / "products" / f"{slug(marts.filter(pl.col('product_id') == PACK)['product_key'][0])}.html").read_text(encoding="utf-8")
+    for item in lines.filter(pl.col("product_id") == PACK)["item"]:
+        assert item not in pack, item
+    fp = _footprint(marts_release, PACK)
+    assert f"{fp['co2e_kg']:.4g} kg CO2e" in pack and "<svg" in pack and "data:image/png;base64," in pack
+    assert (out / "assets" / "NotoSansCJKsc-subset.otf").stat().st_size < 2_000_000
+    assert "Open Font License" in (out / "assets" / "FONT-LICENSE.txt").read_text(encoding="utf-8")
+
+
+def _chromium() -> str | None:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not found and os.environ.get("PCF_REQUIRE_CHROMIUM") == "1":
+        pytest.fail("Chromium is required here (PCF_REQUIRE_CHROMIUM=1) but not installed")
+    return found
+
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--allow-file-access-from-files"]
+
+
+def test_site_in_headless_chromium(site, marts_release, tmp_path):
+    chromium = _chromium()
+    if not chromium:
+        pytest.skip("Chromium not installed (the CI installs it)")
+    out, _ = site
+    marts = marts_release["marts"]["product_footprint"]
+    key = marts.filter(pl.col("product_id") == PACK)["product_key"][0]
+    run = lambda *args: subprocess.run([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", *args],  # noqa: E731
+                                       capture_output=True, text=True, timeout=120)
+    for name, page in (("site-index", out / "index.html"), ("site-product", out / "products" / f"{slug(key)}.html")):
+        png = ARTIFACTS / f"{name}.png"
+        run("--window-size=1280,1400", f"--screenshot={png}", page.as_uri())
+        assert png.exists() and _non_white_share(png) > 0.02, name
+    dom = run("--virtual-time-budget=5000", "--dump-dom", (out / "products" / f"{slug(key)}.html").as_uri()).stdout
+    fp = _footprint(marts_release, PACK)
+    assert f"{fp['co2e_kg']:.4g} kg CO2e" in dom and "stage-chart" in dom
+    dom = run("--virtual-time-budget=5000", "--dump-dom", (out / "factors.html").as_uri() + "#diesel").stdout
+    assert "match(es)" in dom and dom.count("<tr>") > 2  # the search ran in the browser and found diesel factors
+    assert page_url(key).endswith(f"/products/{slug(key)}.html")
