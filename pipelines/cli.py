@@ -102,8 +102,11 @@ def build(
                 if "status" in meta and meta["status"].value == "missing":
                     progress.console.print(f"[yellow]{label}: {meta['message'].value}[/yellow]")
             for ev in result.get_asset_check_evaluations():
-                colour = "green" if ev.passed else ("red" if ev.severity.value == "ERROR" else "yellow")
-                progress.console.print(f"  check {ev.check_name}: [{colour}]{'passed' if ev.passed else 'FAILED'}[/{colour}]")
+                blocking = ev.severity.value == "ERROR"
+                colour = "green" if ev.passed else ("red" if blocking else "yellow")
+                word = "passed" if ev.passed else ("FAILED" if blocking else "warning")
+                why = f" ({ev.description})" if not ev.passed and ev.description else ""
+                progress.console.print(f"  check {ev.asset_key.to_user_string()}.{ev.check_name}: [{colour}]{word}[/{colour}]{why}")
             if label == "factor_release":
                 outcome = result.output_for_node("factor_release")
             if label == "product_marts":
