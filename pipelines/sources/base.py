@@ -75,9 +75,10 @@ class SourceBatch:
 
 
 def raw_file_record(spec: SourceSpec, path: Path, root: Path, rows: int, encoding: str = "utf-8",
-                    error: str | None = None) -> dict:
+                    error: str | None = None, sha256: str | None = None) -> dict:
+    """`sha256`: the hash of the bytes actually parsed, when the caller read them (no second read)."""
     return {
-        "source_id": spec.source_id, "raw_file": relative_name(path, root), "raw_sha256": sha256_file(path),
+        "source_id": spec.source_id, "raw_file": relative_name(path, root), "raw_sha256": sha256 or sha256_file(path),
         "bytes": path.stat().st_size, "rows": rows, "encoding": encoding, "error": error,
     }
 

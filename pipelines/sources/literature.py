@@ -7,6 +7,8 @@ rows; every cell that cannot be read becomes an error on its row, naming the col
 
 from __future__ import annotations
 
+import hashlib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import polars as pl
@@ -40,7 +42,7 @@ OPTIONAL = ["classification_scheme", "classification_code", "activity_key", "fac
 ALL_COLUMNS = REQUIRED + OPTIONAL
 
 
-def _read(path: Path) -> pl.DataFrame:
+def _read(path: Path, data: bytes | None = None) -> pl.DataFrame:
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         try:
             frame = pl.read_excel(path, engine="calamine", infer_schema_length=0)
@@ -48,7 +50,7 @@ def _read(path: Path) -> pl.DataFrame:
             raise InputError(f"{path.name}: cannot read as an Excel workbook ({type(exc).__name__}: {exc})",
                              None, "file.unreadable") from None
         return frame.select(pl.all().cast(pl.String))
-    data = path.read_bytes()
+    data = path.read_bytes() if data is None else data
     try:
         # Polars validates UTF-8 itself (and skips a BOM): no separate decode pass over the file.
         return pl.read_csv(data, infer_schema=False, truncate_ragged_lines=False)
@@ -71,13 +73,18 @@ def _date_expr(col: str) -> pl.Expr:
 
 def stage_file(path: Path, raw_root: Path, spec: SourceSpec = SPEC) -> tuple[pl.DataFrame, dict]:
     """One template file -> staged rows (errors included) and its raw-file record."""
-    try:
-        frame = _read(path)
-    except InputError as exc:
-        raw = raw_file_record(spec, path, raw_root, count_data_lines(path) if path.suffix == ".csv" else 0,
-                              error=str(exc))
-        return staged_frame(file_error_rows(spec, raw, exc, raw["rows"])), raw
-    raw = raw_file_record(spec, path, raw_root, frame.height, "utf-8")
+    # One read: the SHA-256 is of exactly the bytes parsed, computed in a thread while Polars parses them
+    # (hashlib releases the GIL).
+    data = path.read_bytes()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        digest = pool.submit(lambda: hashlib.sha256(data).hexdigest())
+        try:
+            frame = _read(path, data)
+        except InputError as exc:
+            raw = raw_file_record(spec, path, raw_root, count_data_lines(path) if path.suffix == ".csv" else 0,
+                                  error=str(exc), sha256=digest.result())
+            return staged_frame(file_error_rows(spec, raw, exc, raw["rows"])), raw
+        raw = raw_file_record(spec, path, raw_root, frame.height, "utf-8", sha256=digest.result())
     frame = frame.rename({c: c.strip() for c in frame.columns})
     missing = [c for c in REQUIRED if c not in frame.columns]
     for c in ALL_COLUMNS:
