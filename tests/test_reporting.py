@@ -136,9 +136,11 @@ def test_site_in_headless_chromium(site, marts_release, tmp_path):
     key = marts.filter(pl.col("product_id") == PACK)["product_key"][0]
     run = lambda *args: subprocess.run([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", *args],  # noqa: E731
                                        capture_output=True, text=True, timeout=120)
-    for name, page in (("site-index", out / "index.html"), ("site-product", out / "products" / f"{slug(key)}.html")):
+    for name, url in (("site-index", (out / "index.html").as_uri()),
+                      ("site-product", (out / "products" / f"{slug(key)}.html").as_uri()),
+                      ("site-factors-diesel", (out / "factors.html").as_uri() + "#diesel")):
         png = ARTIFACTS / f"{name}.png"
-        run("--window-size=1280,1400", f"--screenshot={png}", page.as_uri())
+        run("--window-size=1280,1400", "--virtual-time-budget=5000", f"--screenshot={png}", url)
         assert png.exists() and _non_white_share(png) > 0.02, name
     dom = run("--virtual-time-budget=5000", "--dump-dom", (out / "products" / f"{slug(key)}.html").as_uri()).stdout
     fp = _footprint(marts_release, PACK)

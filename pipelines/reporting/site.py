@@ -36,7 +36,7 @@ CSS = """body{font-family:"Noto Sans CJK SC","Noto Sans SC",system-ui,sans-serif
 h1{color:#1b5e20}a{color:#1b5e20}table{border-collapse:collapse;margin:.6rem 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}
 th{background:#eef5ee}.figure{font-size:2.6rem;color:#2e7d32;font-weight:bold}.stage{display:inline-block;padding:.3rem .6rem;
 border:2px solid #2e7d32;border-radius:6px;margin:.15rem}.stage.out{border-color:#bbb;color:#999}.cols{display:flex;gap:2rem;flex-wrap:wrap}
-input{font-size:1rem;padding:.4rem;width:22rem}footer{margin-top:2rem;color:#666;font-size:.85rem}"""
+input{font-size:1rem;padding:.4rem;width:22rem;font-family:inherit}#rows td:last-child{font-size:.8rem;color:#555}footer{margin-top:2rem;color:#666;font-size:.85rem}"""
 
 
 def _page(title: str, body: str, depth: int = 0) -> str:
@@ -111,7 +111,9 @@ def index_page(products: list[ProductData]) -> str:
 
 def factors_page(factors: pl.DataFrame, version: str) -> str:
     cols = ["factor_id", "name_zh", "name_en", "co2e_kg", "unit", "geography_code", "reference_year", "source_id", "document"]
-    data = json.dumps(factors.select(cols).rows(), ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
+    shown = factors.with_columns(pl.col("co2e_kg").round_sig_figs(6),  # display: 2390, not 2389.9999999999995
+                                 pl.col("unit").str.replace_all(r"\*\*", "").str.replace_all(r"\*", "·"))
+    data = json.dumps(shown.select(cols).rows(), ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
     body = f"""<h1>因子库 Factor catalogue</h1>
 <p>{factors.height} approved, redistributable factors of release {html.escape(version)} (kg CO2e per unit).</p>
 <p><input id="q" placeholder="名称、地区、来源 name, geography, source" oninput="f()"> <span id="n"></span></p>
