@@ -126,6 +126,9 @@ def product_marts(context: dg.AssetExecutionContext, curated_factors: dict) -> d
     if engine and (lines["match_method"] == "supplier_product").any():
         write_inventory(s, engine["inventory"])  # lines drawing on other enterprise products now carry their CO2e
     fresh = build_marts(engine)
+    if not fresh:  # products in force but no line with a usable amount: nothing to publish
+        context.log.info("no product with usable lines: no product marts")
+        return {}
     latest = latest_release(s)
     previous = previous_marts(release_dir(s, latest["version"]) if latest else None)
     marts, changes = merge_with_previous(fresh, previous)

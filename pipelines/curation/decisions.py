@@ -91,7 +91,7 @@ def content_hashes(factor: pl.DataFrame) -> pl.DataFrame:
     cols = [c for c in CONTENT_COLUMNS if c in factor.columns]
     con = duckdb.connect()
     try:
-        con.register("f", factor.select("factor_id", *cols).to_arrow())
+        con.register("f", factor.select("factor_id", *cols))
         parts = ", ".join(f"coalesce(cast({c} as varchar), '\u2400')" for c in cols)
         return con.execute(f"select factor_id, sha256(concat_ws('\u241f', {parts})) as content_sha256 from f").pl()
     finally:
