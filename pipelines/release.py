@@ -17,7 +17,6 @@ not published: the same inputs make no new release.
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import hashlib
 import json
 import os
@@ -31,6 +30,7 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.config import PROJECT_ROOT, Settings
+from pipelines.filelock import exclusive
 from pipelines.parsing import sha256_file
 
 RELEASE_TABLES = ("factor", "factor_gas", "factor_lineage", "quarantine", "source", "raw_file", "gwp", "geography",
@@ -74,6 +74,19 @@ def list_releases(settings: Settings) -> list[dict]:
     return manifests
 
 
+def read_manifest(settings: Settings, version: str | None = None) -> dict:
+    """The manifest of release `version`, or of the latest one; FileNotFoundError when there is none."""
+    if version is None:
+        latest = latest_release(settings)
+        if latest is None:
+            raise FileNotFoundError("no release yet: run `pcf build`")
+        return latest
+    path = release_dir(settings, version) / MANIFEST
+    if not path.is_file():
+        raise FileNotFoundError(f"release {version!r} not found")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
 def latest_release(settings: Settings) -> dict | None:
     releases = list_releases(settings)
     return releases[-1] if releases else None
@@ -110,13 +123,8 @@ def publish(settings: Settings, tables: dict[str, pl.DataFrame], summary: dict, 
             force: bool = False) -> PublishResult:
     """One writer at a time (an exclusive lock on data/curated/.publish.lock, whoever calls: a Dagster run,
     the CLI, a test); readers never take it."""
-    settings.curated_dir.mkdir(parents=True, exist_ok=True)
-    with open(settings.curated_dir / ".publish.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            return _publish(settings, tables, summary, sources, force)
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    with exclusive(settings.curated_dir / ".publish.lock"):
+        return _publish(settings, tables, summary, sources, force)
 
 
 def _publish(settings: Settings, tables: dict[str, pl.DataFrame], summary: dict, sources: list[dict],

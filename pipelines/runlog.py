@@ -18,12 +18,12 @@ So a run that stops at a blocking check still leaves its summary, saying which c
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import json
 import os
 from pathlib import Path
 
 from pipelines.config import Settings
+from pipelines.filelock import exclusive
 
 BUILD_TAG = "pcf/build_id"
 
@@ -46,8 +46,7 @@ def _update(settings: Settings, key: str, change) -> dict:
     target = runs_dir(settings)
     target.mkdir(parents=True, exist_ok=True)
     path = target / f"{key}.json"
-    with open(target / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with exclusive(target / ".lock"):
         summary = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {
             "run": key, "started_at": _now().isoformat(), "status": "running", "checks": []}
         change(summary)

@@ -5,7 +5,6 @@ as asset checks (critical ones blocking: the release is not published when they 
 import dataclasses
 
 import dagster as dg
-import polars as pl
 
 from pipelines import runlog
 from pipelines.config import GWP_SETS, settings

@@ -15,12 +15,10 @@ decision per factor wins.
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import getpass
 import hashlib
 import json
 import os
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -28,6 +26,7 @@ import duckdb
 import polars as pl
 
 from pipelines.config import Settings
+from pipelines.filelock import exclusive
 
 ACTIONS = ("approve", "reject", "override", "deprecate")
 STATUS_BY_ACTION = {"approve": "approved", "reject": "rejected", "override": "approved", "deprecate": "deprecated"}
@@ -98,20 +97,9 @@ def content_hashes(factor: pl.DataFrame) -> pl.DataFrame:
         con.close()
 
 
-@contextmanager
-def _locked(path: Path):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_suffix(".lock"), "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
 def append(settings: Settings, decision: Decision) -> Decision:
     path = log_path(settings)
-    with _locked(path):
+    with exclusive(path.with_suffix(".lock")):
         with open(path, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(asdict(decision), ensure_ascii=False, sort_keys=True) + "\n")
             fh.flush()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
-import scipy.sparse as sp
 
 from pipelines.engine import foreground, incremental, montecarlo
 from pipelines.engine.network import build, gwp_weights, Solver, solve_footprints

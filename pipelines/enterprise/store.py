@@ -15,8 +15,6 @@ Writers take an exclusive lock on the zone; the DuckDB file is rebuilt to a temp
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
 import os
 from pathlib import Path
@@ -25,20 +23,14 @@ import duckdb
 import polars as pl
 
 from pipelines.config import Settings
+from pipelines.filelock import exclusive
 
 TABLES = ("enterprise", "facility", "product", "activity", "allocation", "quarantine")
 CURRENT_STATUSES = ("accepted", "partial")
 
 
-@contextlib.contextmanager
 def locked(settings: Settings):
-    settings.restricted_dir.mkdir(parents=True, exist_ok=True)
-    with open(settings.restricted_dir / ".lock", "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    return exclusive(settings.restricted_dir / ".lock")
 
 
 def upload_dir(settings: Settings, upload_id: str) -> Path:

@@ -27,7 +27,7 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.config import Settings
-from pipelines.release import read_table, release_dir, write_parquet
+from pipelines.release import read_manifest, read_table, write_parquet
 from pipelines.schema import FACTOR_COLUMNS, FACTOR_PURPOSES, SYSTEM_BOUNDARIES
 
 SCHEMA_VERSION = "1.0.0"
@@ -158,19 +158,22 @@ def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def export(settings: Settings, out: Path, version: str | None = None,
-           restricted_markers: list[str] | None = None) -> dict:
-    from pipelines.release import latest_release
-
-    manifest = (json.loads((release_dir(settings, version) / "manifest.json").read_text(encoding="utf-8"))
-                if version else latest_release(settings))
-    if manifest is None:
-        raise FileNotFoundError("no release to export: run `pcf build`")
+def approved_factors(settings: Settings, version: str | None = None) -> tuple[dict, pl.DataFrame, pl.DataFrame, dict]:
+    """-> the release's manifest, its factor table, the national table (approved, redistributable) and the
+    counts left out by reason. The one selection every public output uses (package, openLCA, site)."""
+    manifest = read_manifest(settings, version)
     version = manifest["version"]
     factor = read_table(settings, version, "factor")
     decisions = (read_table(settings, version, "steward_decision") if "steward_decision" in manifest["tables"]
                  else pl.DataFrame())
     table, left_out = build_table(factor, decisions, version)
+    return manifest, factor, table, left_out
+
+
+def export(settings: Settings, out: Path, version: str | None = None,
+           restricted_markers: list[str] | None = None) -> dict:
+    manifest, _factor, table, left_out = approved_factors(settings, version)
+    version = manifest["version"]
     validate(table, restricted_markers)
     out = Path(out)
     staging = out.parent / f".{out.name}.staging-{os.getpid()}"

@@ -27,7 +27,7 @@ import olca_schema as o
 import polars as pl
 
 from pipelines.config import Settings
-from pipelines.exports.national import build_table
+from pipelines.exports.national import approved_factors
 from pipelines.release import read_table
 
 NAMESPACE = uuid.UUID("6f1c2a1e-5b7d-4c0a-9a64-70636677682d")  # fixed: ids are stable across exports
@@ -153,16 +153,9 @@ def write_zip(entities: list, path: Path) -> Path:
 
 
 def export(settings: Settings, out: Path, version: str | None = None) -> dict:
-    from pipelines.release import latest_release
-
-    manifest = latest_release(settings) if version is None else {"version": version, **json.loads(
-        (settings.releases_dir / version / "manifest.json").read_text(encoding="utf-8"))}
-    if manifest is None:
-        raise FileNotFoundError("no release to export: run `pcf build`")
+    # approved and redistributable, as for the national package
+    manifest, factor, eligible, _ = approved_factors(settings, version)
     version = manifest["version"]
-    factor = read_table(settings, version, "factor")
-    decisions = read_table(settings, version, "steward_decision") if "steward_decision" in manifest["tables"] else pl.DataFrame()
-    eligible, _ = build_table(factor, decisions, version)  # approved and redistributable, as for the national package
     chosen = factor.filter(pl.col("factor_id").is_in(eligible["factor_id"].implode()))
     entities = build_entities(chosen, read_table(settings, version, "factor_gas"), manifest.get("gwp_set") or settings.gwp_set,
                               version, manifest["created_at"])

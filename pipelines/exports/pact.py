@@ -22,6 +22,7 @@ Field choices (docs/exports.md):
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import uuid
 from functools import lru_cache
@@ -31,8 +32,8 @@ import jsonschema
 import polars as pl
 
 from pipelines.config import Settings
-from pipelines.enterprise import store
-from pipelines.release import latest_release, read_table, release_dir
+from pipelines.release import latest_release
+from pipelines.reporting.data import ReportError, enterprise_part, public_part
 
 SPEC_VERSION = "2.3.0"
 SCHEMA_FILE = Path(__file__).with_name("pact_2_3_0_product_footprint.schema.json")
@@ -76,14 +77,11 @@ def _iso(date) -> str:
 
 
 def build_document(settings: Settings, version: str, product_id: str) -> dict:
-    fp = read_table(settings, version, "product_footprint").filter(
-        (pl.col("product_id") == product_id) | (pl.col("product_key") == product_id))
-    if fp.height == 0:
-        raise PactExportError(f"product {product_id!r} is not in release {version}'s product_footprint")
-    if fp.height > 1:
-        raise PactExportError(f"product id {product_id!r} is ambiguous: give the product_key "
-                              f"({', '.join(fp['product_key'])})")
-    p = fp.row(0, named=True)
+    try:  # the marts of the release, and the enterprise's own name, period and lines (its disclosure)
+        data = enterprise_part(settings, public_part(settings, version, product_id))
+    except ReportError as exc:
+        raise PactExportError(str(exc)) from None
+    p = data.footprint
     amount_text, _, label = p["declared_unit"].partition(" ")
     unit = PACT_UNITS.get(label.strip())
     if unit is None:
@@ -91,30 +89,17 @@ def build_document(settings: Settings, version: str, product_id: str) -> dict:
                               f"(allowed: {', '.join(sorted(set(PACT_UNITS.values())))})")
     if p["gwp_set"] not in ("AR5", "AR6"):
         raise PactExportError(f"GWP set {p['gwp_set']} is not one PACT v{SPEC_VERSION} accepts (AR5, AR6)")
-    stages = read_table(settings, version, "product_footprint_stage").filter(pl.col("product_key") == p["product_key"])
-    contrib = read_table(settings, version, "product_contribution").filter(pl.col("product_key") == p["product_key"])
-    sources = read_table(settings, version, "source")
-    manifest = json.loads((release_dir(settings, version) / "manifest.json").read_text(encoding="utf-8"))
-    # The enterprise's own identity and period (its disclosure, at its request): from its upload in force.
-    ent = store.read_current(settings, "enterprise").filter(pl.col("uscc") == p["uscc"])
-    prod = store.read_current(settings, "product").filter((pl.col("uscc") == p["uscc"]) & (pl.col("product_id") == p["product_id"]))
-    company = ent["enterprise_name"][0] if ent.height else p["uscc"]
-    if prod.height and prod["period_start"][0] is not None:
-        start, end = prod["period_start"][0], prod["period_end"][0]
+    stages, contrib, ent = data.stages, data.contributions, data.enterprise
+    company = ent["name"]
+    if ent["period_start"] is not None:
+        start, end = ent["period_start"], ent["period_end"]
     else:
-        import datetime as dt
-        year = int(ent["reporting_year"][0]) if ent.height else int(manifest["created_at"][:4])
+        year = int(ent["reporting_year"]) if ent["reporting_year"] else int(data.created_at[:4])
         start, end = dt.date(year, 1, 1), dt.date(year, 12, 31)
-    import datetime as dt
     end_exclusive = end + dt.timedelta(days=1)  # PACT: end of the period, exclusive
-    bases = []
-    inv = settings.restricted_dir / "inventory" / "line_emissions.parquet"
-    if inv.exists():
-        lines = pl.read_parquet(inv).filter((pl.col("uscc") == p["uscc"]) & (pl.col("product_id") == p["product_id"]))
-        bases = sorted({b for b in lines["allocation_basis"].drop_nulls().to_list() if b not in ("direct", "none")})
-    used = sorted(set(contrib["factor_source_id"].drop_nulls().to_list()) - {"supplier", "enterprise product"})
-    secondary = [{"name": r["source_id"], "version": r["source_version"]}
-                 for r in sources.filter(pl.col("source_id").is_in(used)).sort("source_id").iter_rows(named=True)]
+    lines = data.lines if data.lines is not None else pl.DataFrame({"allocation_basis": []}, schema={"allocation_basis": pl.String})
+    bases = sorted({b for b in lines["allocation_basis"].drop_nulls().to_list() if b not in ("direct", "none")})
+    secondary = [{"name": r["source_id"], "version": r["source_version"]} for r in data.sources.iter_rows(named=True)]
     packaging = contrib.filter(pl.col("kind") == "packaging")["co2e_kg"].sum()
     total, biogenic = float(p["co2e_kg"]), float(p["co2e_biogenic_kg"] or 0.0)
     coverage = 100.0 * (1 - (p["lines_unmatched"] or 0) / p["lines"]) if p["lines"] else 0.0
@@ -158,7 +143,7 @@ def build_document(settings: Settings, version: str, product_id: str) -> dict:
         "id": str(uuid.uuid5(NAMESPACE, f"{p['product_key']}@{version}")),
         "specVersion": SPEC_VERSION,
         "version": 1,
-        "created": manifest["created_at"].replace("+00:00", "Z"),
+        "created": data.created_at.replace("+00:00", "Z"),
         "status": "Active",
         "companyName": company,
         "companyIds": [f"urn:pathfinder:company:customcode:vendor-assigned:uscc:{p['uscc']}"],

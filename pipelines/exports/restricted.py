@@ -3,7 +3,6 @@ that is to leave the restricted zone, the export is refused."""
 
 from __future__ import annotations
 
-import polars as pl
 
 from pipelines.config import Settings
 from pipelines.enterprise import store

@@ -9,7 +9,6 @@ inventory. The site never calls `enterprise_part`.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 
@@ -17,7 +16,7 @@ import polars as pl
 
 from pipelines.config import Settings
 from pipelines.enterprise import store
-from pipelines.release import latest_release, read_table, release_dir
+from pipelines.release import read_manifest, read_table
 
 STAGES = ("raw_material", "production", "distribution", "use", "end_of_life")
 
@@ -61,25 +60,21 @@ class ProductData:
 
 
 def resolve_version(settings: Settings, version: str | None) -> str:
-    if version:
-        if not (release_dir(settings, version) / "manifest.json").exists():
-            raise ReportError(f"release {version!r} not found")
-        return version
-    latest = latest_release(settings)
-    if latest is None:
-        raise ReportError("no release yet: run `pcf build`")
-    return latest["version"]
+    try:
+        return read_manifest(settings, version)["version"]
+    except FileNotFoundError as exc:
+        raise ReportError(str(exc)) from None
 
 
 def product_keys(settings: Settings, version: str) -> list[str]:
-    manifest = json.loads((release_dir(settings, version) / "manifest.json").read_text(encoding="utf-8"))
+    manifest = read_manifest(settings, version)
     if "product_footprint" not in manifest["tables"]:
         return []
     return read_table(settings, version, "product_footprint")["product_key"].to_list()
 
 
 def public_part(settings: Settings, version: str, product: str) -> ProductData:
-    manifest = json.loads((release_dir(settings, version) / "manifest.json").read_text(encoding="utf-8"))
+    manifest = read_manifest(settings, version)
     if "product_footprint" not in manifest["tables"]:
         raise ReportError(f"release {version} has no product marts")
     fp = read_table(settings, version, "product_footprint").filter(

@@ -22,6 +22,8 @@ from pipelines.reporting.fonts import cjk_font
 
 GREEN, LIGHT, WHITE = "#2e7d32", "#e8f5e9", "#ffffff"
 W, H = 240, 340  # label size in SVG user units (px)
+TOES = ((-10, -26, 5), (-3, -30, 4.2), (4, -30, 3.8), (10, -27, 3.3), (14, -22, 2.8))  # (dx, dy, r) from the sole
+FEET = ((52, 58, 1.0, False), (84, 42, 0.85, True))  # (x, y, scale, mirrored)
 
 
 def _figure(d: ProductData) -> tuple[str, str]:
@@ -33,9 +35,8 @@ def _figure(d: ProductData) -> tuple[str, str]:
 def _foot(x: float, y: float, s: float, mirror: bool = False) -> str:
     """A footprint: a sole (ellipse) and five toes, as SVG shapes."""
     m = -1 if mirror else 1
-    toes = [(-10, -26, 5), (-3, -30, 4.2), (4, -30, 3.8), (10, -27, 3.3), (14, -22, 2.8)]
     parts = [f"<ellipse cx='{x}' cy='{y}' rx='{11 * s}' ry='{19 * s}' fill='{WHITE}'/>"]
-    parts += [f"<circle cx='{x + m * dx * s}' cy='{y + dy * s}' r='{r * s}' fill='{WHITE}'/>" for dx, dy, r in toes]
+    parts += [f"<circle cx='{x + m * dx * s}' cy='{y + dy * s}' r='{r * s}' fill='{WHITE}'/>" for dx, dy, r in TOES]
     return "".join(parts)
 
 
@@ -56,7 +57,7 @@ def render_svg(d: ProductData) -> str:
 <rect x="2" y="2" width="{W - 4}" height="{H - 4}" rx="16" fill="{WHITE}" stroke="{GREEN}" stroke-width="4"/>
 <rect x="2" y="2" width="{W - 4}" height="118" rx="16" fill="{GREEN}"/>
 <rect x="2" y="100" width="{W - 4}" height="20" fill="{GREEN}"/>
-{_foot(52, 58, 1.0)}{_foot(84, 42, 0.85, mirror=True)}
+{"".join(_foot(x, y, s, m) for x, y, s, m in FEET)}
 <text x="{W - 20}" y="50" text-anchor="end" font-size="26" fill="{WHITE}" font-weight="bold">碳足迹</text>
 <text x="{W - 20}" y="72" text-anchor="end" font-size="11" fill="{WHITE}" letter-spacing="1">CARBON FOOTPRINT</text>
 <text x="{W / 2}" y="108" text-anchor="middle" font-size="10" fill="{LIGHT}">GB/T 24067-2024</text>
@@ -75,10 +76,10 @@ def render_png(d: ProductData, zoom: int = 4) -> Image.Image:
     dr.rounded_rectangle((2 * z, 2 * z, (W - 2) * z, (H - 2) * z), radius=16 * z, fill=WHITE, outline=GREEN, width=4 * z)
     dr.rounded_rectangle((2 * z, 2 * z, (W - 2) * z, 120 * z), radius=16 * z, fill=GREEN)
     dr.rectangle((2 * z, 100 * z, (W - 2) * z, 120 * z), fill=GREEN)
-    for cx, cy, s, mirror in ((52, 58, 1.0, False), (84, 42, 0.85, True)):
+    for cx, cy, s, mirror in FEET:
         m = -1 if mirror else 1
         dr.ellipse(((cx - 11 * s) * z, (cy - 19 * s) * z, (cx + 11 * s) * z, (cy + 19 * s) * z), fill=WHITE)
-        for dx, dy, r in ((-10, -26, 5), (-3, -30, 4.2), (4, -30, 3.8), (10, -27, 3.3), (14, -22, 2.8)):
+        for dx, dy, r in TOES:
             x, y, rr = cx + m * dx * s, cy + dy * s, r * s
             dr.ellipse(((x - rr) * z, (y - rr) * z, (x + rr) * z, (y + rr) * z), fill=WHITE)
     font = lambda px: ImageFont.truetype(str(cjk_font()), px * z)  # noqa: E731

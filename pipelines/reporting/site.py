@@ -22,8 +22,7 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.config import Settings
-from pipelines.exports.national import build_table
-from pipelines.release import read_table
+from pipelines.exports.national import approved_factors
 from pipelines.reporting.chart import stage_chart
 from pipelines.reporting.data import STAGES, ProductData, product_keys, public_part, resolve_version, slug
 from pipelines.reporting.label import render_png, render_svg
@@ -50,7 +49,7 @@ def _page(title: str, body: str, depth: int = 0) -> str:
 """
 
 
-def product_page(d: ProductData) -> str:
+def product_page(d: ProductData, label_png: bytes) -> str:
     fp = d.footprint
     names = STAGE_NAMES["zh"]
     present = d.stages["stage"].to_list()
@@ -62,7 +61,7 @@ def product_page(d: ProductData) -> str:
     boundary = " → ".join(f"<span class='stage{'' if s in present else ' out'}'>{'✓' if s in present else '—'} "
                           f"{html.escape(names[s])}</span>" for s in STAGES)
     bench = d.benchmark or {}
-    label_png = base64.b64encode(_png_bytes(d)).decode()
+    label_b64 = base64.b64encode(label_png).decode()
     body = f"""<h1>{html.escape(fp['product_name'])}</h1>
 <p>{html.escape(fp['product_id'])} · {html.escape(fp['category'] or '')} · 统一社会信用代码 {html.escape(fp['uscc'])}</p>
 <div class="cols"><div>
@@ -78,21 +77,13 @@ def product_page(d: ProductData) -> str:
 <tr><th>方法 Method</th><td>GB/T 24067-2024 (ISO 14067), IPCC {fp['gwp_set']} GWP100</td></tr>
 <tr><th>数据库版本 Release</th><td>{html.escape(d.version)} ({html.escape(d.created_at)})</td></tr>
 </table></div>
-<div><img alt="PCF label" width="240" src="data:image/png;base64,{label_png}"></div></div>
+<div><img alt="PCF label" width="240" src="data:image/png;base64,{label_b64}"></div></div>
 <h2>各阶段 By stage</h2>
 <figure id="stage-chart">{svg}</figure>
 <table><tr><th>阶段 Stage</th><th>kg CO2e</th><th>占比 Share</th></tr>{rows}</table>
 <footer>Computed by the PCF Factor Warehouse from release {html.escape(d.version)}; factor sources:
 {html.escape('; '.join(f"{r['source_id']} {r['source_version']}" for r in d.sources.iter_rows(named=True)) or '—')}.</footer>"""
     return _page(f"{fp['product_name']} — 产品碳足迹", body, depth=1)
-
-
-def _png_bytes(d: ProductData) -> bytes:
-    import io
-
-    buf = io.BytesIO()
-    render_png(d, zoom=2).save(buf, format="PNG")
-    return buf.getvalue()
 
 
 def index_page(products: list[ProductData]) -> str:
@@ -138,17 +129,16 @@ def write_site(settings: Settings, out: Path, version: str | None = None, progre
     products = []
     for key in keys:
         d = public_part(settings, version, key)
-        (out / "products" / f"{slug(key)}.html").write_text(product_page(d), encoding="utf-8")
         stem = slug(key)
+        png = out / "labels" / f"{stem}.label.png"
+        render_png(d).save(png, format="PNG")  # rendered once: the file and the page's embedded copy
         (out / "labels" / f"{stem}.label.svg").write_text(render_svg(d), encoding="utf-8")
-        render_png(d).save(out / "labels" / f"{stem}.label.png", format="PNG")
+        (out / "products" / f"{stem}.html").write_text(product_page(d, png.read_bytes()), encoding="utf-8")
         products.append(d)
         if progress:
             progress()
     (out / "index.html").write_text(index_page(products), encoding="utf-8")
-    decisions = read_table(settings, version, "steward_decision") if (settings.releases_dir / version / "steward_decision.parquet").exists() \
-        else pl.DataFrame()
-    factors, _ = build_table(read_table(settings, version, "factor"), decisions, version)
+    _manifest, _factor, factors, _ = approved_factors(settings, version)
     (out / "factors.html").write_text(factors_page(factors.sort("factor_id"), version), encoding="utf-8")
     # The pages carry their font: a subset of Noto Sans CJK SC with every character they use (OFL 1.1).
     text = "".join(p.read_text(encoding="utf-8") for p in sorted(out.rglob("*.html")))
