@@ -28,11 +28,20 @@ def load_source(source_id: str, settings: Settings) -> SourceBatch:
 def conservation(raw_files: pl.DataFrame, lineage: pl.DataFrame, quarantine_lineage: pl.DataFrame) -> dict:
     """Counted conservation: every raw row is curated (feeds a factor) or quarantined, none lost."""
     raw_rows = int(raw_files["rows"].sum() or 0)
-    curated = lineage.select("raw_sha256", "raw_row").unique()
-    quarantined = quarantine_lineage.select("raw_sha256", "raw_row").unique().join(
-        curated, on=["raw_sha256", "raw_row"], how="anti")
-    return {"raw_rows": raw_rows, "curated_raw_rows": curated.height, "quarantined_raw_rows": quarantined.height,
-            "balanced": raw_rows == curated.height + quarantined.height}
+    # A raw row is (file hash, row number); the few file hashes are numbered so that the key is one
+    # integer (distinct over 1,000,000 integers: 3 ms; over (string, integer) pairs: 65 ms).
+    files = pl.concat([lineage["raw_sha256"].unique(), quarantine_lineage["raw_sha256"].unique()]).unique().sort()
+    codes = dict(zip(files.to_list(), range(len(files))))
+
+    def row_keys(frame: pl.DataFrame) -> pl.Series:
+        return frame.select(pl.col("raw_sha256").replace_strict(codes, return_dtype=pl.Int64) * (1 << 32)
+                            + pl.col("raw_row").cast(pl.Int64)).to_series().unique()
+
+    curated = row_keys(lineage)
+    quarantined = row_keys(quarantine_lineage)
+    quarantined = quarantined.filter(~quarantined.is_in(curated))
+    return {"raw_rows": raw_rows, "curated_raw_rows": curated.len(), "quarantined_raw_rows": quarantined.len(),
+            "balanced": raw_rows == curated.len() + quarantined.len()}
 
 
 @dataclass

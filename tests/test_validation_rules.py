@@ -75,3 +75,18 @@ def test_provenance_missing_in_an_external_source_row():
     }])
     q = validate(staged, "AR6", 2025).quarantine
     assert q["rule_id"].to_list() == ["provenance.required"] and q["column_name"].to_list() == ["document"]
+
+
+def test_conservation_counts_raw_rows_by_file_and_row():
+    from pipelines.warehouse import conservation
+
+    raw_files = pl.DataFrame({"raw_sha256": ["a" * 64, "b" * 64], "rows": [3, 2]})
+    lineage = pl.DataFrame({"raw_sha256": ["a" * 64, "a" * 64, "b" * 64, "a" * 64],  # row a1 feeds two factors
+                            "raw_row": [1, 2, 1, 1]})
+    quarantined = pl.DataFrame({"raw_sha256": ["a" * 64, "b" * 64, "b" * 64], "raw_row": [3, 2, 1]})  # b1 also curated
+    assert conservation(raw_files, lineage, quarantined) == {
+        "raw_rows": 5, "curated_raw_rows": 3, "quarantined_raw_rows": 2, "balanced": True}
+    lost = conservation(raw_files, lineage, quarantined.head(2))  # b2 neither curated nor quarantined
+    assert lost["quarantined_raw_rows"] == 1 and not lost["balanced"]
+    # same row numbers in another file are other rows
+    assert conservation(raw_files, lineage.filter(pl.col("raw_sha256") == "a" * 64), quarantined)["curated_raw_rows"] == 2
