@@ -84,3 +84,21 @@ def test_one_broken_source_does_not_stop_the_build(make_settings, raw_copy, sour
     assert q["rule_id"].to_list() == ["file.encoding"]
     assert tables["factor"].filter(pl.col("source_id") == "uk_desnz_ghg_cf_2024").height > 2000
     assert summary["balanced"]
+
+
+def test_file_changing_while_read_is_refused_and_accounted_for(raw_copy, monkeypatch):
+    path = raw_copy / "literature" / "growing.csv"
+    write_rows(path, [row(record_id="g-1"), row(record_id="g-2")])
+    real = literature._identity
+    calls = []
+
+    def appended_meanwhile(p):  # the second look at the file (after parsing) sees another size
+        calls.append(p)
+        size, mtime, inode = real(p)
+        return (size + 10 * (len(calls) % 2 == 0), mtime, inode)
+
+    monkeypatch.setattr(literature, "_identity", appended_meanwhile)
+    staged, raw = literature.stage_file(path, raw_copy)
+    assert staged["error_rule"].to_list() == ["file.unreadable"]
+    assert "changed while it was being read" in staged["error_message"][0]
+    assert staged["lineage"].list.len().to_list() == [2] and raw["rows"] == 2

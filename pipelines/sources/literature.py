@@ -7,13 +7,13 @@ rows; every cell that cannot be read becomes an error on its row, naming the col
 
 from __future__ import annotations
 
-import hashlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import polars as pl
 
-from pipelines.parsing import InputError, count_data_lines, decode_bytes, number_expr, parse_number_columns
+from pipelines.parsing import (InputError, count_data_lines, decode_bytes, number_expr, parse_number_columns,
+                              sha256_file)
 from pipelines.rules import first_failure
 from pipelines.schema import GAS_STRUCT, STAGED_GAS_COLUMNS, STAGED_SCHEMA, staged_frame
 from pipelines.sources.base import SourceBatch, SourceSpec, file_error_rows, raw_file_record, raw_files_frame
@@ -42,7 +42,7 @@ OPTIONAL = ["classification_scheme", "classification_code", "activity_key", "fac
 ALL_COLUMNS = REQUIRED + OPTIONAL
 
 
-def _read(path: Path, data: bytes | None = None) -> pl.DataFrame:
+def _read(path: Path) -> pl.DataFrame:
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         try:
             frame = pl.read_excel(path, engine="calamine", infer_schema_length=0)
@@ -50,13 +50,12 @@ def _read(path: Path, data: bytes | None = None) -> pl.DataFrame:
             raise InputError(f"{path.name}: cannot read as an Excel workbook ({type(exc).__name__}: {exc})",
                              None, "file.unreadable") from None
         return frame.select(pl.all().cast(pl.String))
-    data = path.read_bytes() if data is None else data
     try:
-        # Polars validates UTF-8 itself (and skips a BOM): no separate decode pass over the file.
-        return pl.read_csv(data, infer_schema=False, truncate_ragged_lines=False)
+        # Polars maps the file and validates UTF-8 itself (and skips a BOM): no copy, no decode pass.
+        return pl.read_csv(path, infer_schema=False, truncate_ragged_lines=False)
     except pl.exceptions.ComputeError as exc:
         if "utf-8" in str(exc).lower() or "utf8" in str(exc).lower():
-            decode_bytes(data, path.name, allow_gbk=False)  # raises the precise encoding error
+            decode_bytes(path.read_bytes(), path.name, allow_gbk=False)  # raises the precise encoding error
         raise InputError(f"{path.name}: not a well-formed CSV ({exc})", None, "file.unreadable") from None
     except Exception as exc:
         raise InputError(f"{path.name}: not a well-formed CSV ({exc})", None, "file.unreadable") from None
@@ -71,15 +70,24 @@ def _date_expr(col: str) -> pl.Expr:
                        as_serial.cast(pl.Date))
 
 
+def _identity(path: Path) -> tuple[int, int, int]:
+    st = path.stat()
+    return st.st_size, st.st_mtime_ns, st.st_ino
+
+
 def stage_file(path: Path, raw_root: Path, spec: SourceSpec = SPEC) -> tuple[pl.DataFrame, dict]:
     """One template file -> staged rows (errors included) and its raw-file record."""
-    # One read: the SHA-256 is of exactly the bytes parsed, computed in a thread while Polars parses them
-    # (hashlib releases the GIL).
-    data = path.read_bytes()
+    # The SHA-256 is computed in a thread while Polars parses (hashlib releases the GIL). Both read the
+    # file from the page cache; a file that changes meanwhile (size, mtime or inode differ afterwards)
+    # is refused, so that the hash and the parsed rows come from the same content.
+    before = _identity(path)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        digest = pool.submit(lambda: hashlib.sha256(data).hexdigest())
+        digest = pool.submit(sha256_file, path)
         try:
-            frame = _read(path, data)
+            frame = _read(path)
+            if _identity(path) != before:
+                raise InputError(f"{path.name}: the file changed while it was being read; run again once it is "
+                                 "complete", None, "file.unreadable")
         except InputError as exc:
             raw = raw_file_record(spec, path, raw_root, count_data_lines(path) if path.suffix == ".csv" else 0,
                                   error=str(exc), sha256=digest.result())
