@@ -58,15 +58,19 @@ def number_expr(column: str) -> pl.Expr:
 
 def parse_number_columns(frame: pl.DataFrame, columns: list[str], prefix: str = "_n_") -> pl.DataFrame:
     """number_expr for whole columns, fast path first: a plain cast, then the slow clean-up (full-width
-    digits, thousands separators) only on the cells the cast could not read."""
+    digits, thousands separators, surrounding blanks) only on the cells the cast could not read. A cell
+    that is blank once stripped becomes null in the text column too (an empty cell, not a bad number)."""
     out = []
     for column in columns:
         text = frame[column]
         direct = text.cast(pl.Float64, strict=False)
         retry = (direct.is_null() & text.is_not_null()).arg_true()
         if len(retry):
-            fixed = frame[retry].select(number_expr(column)).to_series()
-            direct = direct.scatter(retry, fixed)
+            fixed = frame[retry].select(number_expr(column), (pl.col(column).str.strip_chars() == "").alias("_blank"))
+            direct = direct.scatter(retry, fixed[column])
+            blank = retry.filter(fixed["_blank"])
+            if len(blank):
+                out.append(text.scatter(blank, None))
         out.append(direct.alias(prefix + column))
     return frame.with_columns(out)
 

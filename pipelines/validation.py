@@ -131,10 +131,10 @@ def validate(staged: pl.DataFrame, gwp_set: str, assessment_year: int) -> Valida
     staged = staged.with_row_index("_row")
     units = _unit_table([u for u in staged["unit_raw"].unique().to_list() if u is not None])
     geos = _geo_table([g for g in staged["geography_raw"].unique().to_list() if g is not None])
-    gas = _gas_check(staged, gwp_set)
-    frame = (staged.join(units, on="unit_raw", how="left", maintain_order="left")
-             .join(geos, on="geography_raw", how="left", maintain_order="left")
-             .join(gas, on="_row", how="left", maintain_order="left"))
+    gas = _gas_check(staged, gwp_set)  # one row per staged row, in staged order: placed beside, not joined
+    frame = (staged.with_columns(gas["missing_gwp"], gas["published_sum"])
+             .join(units, on="unit_raw", how="left", maintain_order="left")
+             .join(geos, on="geography_raw", how="left", maintain_order="left"))
     allowed = pl.DataFrame(
         [{"activity_category": c, "unit_dimension": d, "_dim_ok": dimension_allowed(c, d)}
          for c in ACTIVITY_CATEGORIES for d in units["unit_dimension"].drop_nulls().unique().to_list()],

@@ -5,7 +5,8 @@ import math
 import polars as pl
 import pytest
 
-from pipelines.parsing import InputError, decode_bytes, number_expr, parse_date, parse_number, parse_year
+from pipelines.parsing import (InputError, decode_bytes, number_expr, parse_date, parse_number, parse_number_columns,
+                              parse_year)
 from pipelines.units import UnitError, convert, dimension_allowed, unit_info
 
 
@@ -56,6 +57,14 @@ def test_vectorised_numbers_agree_with_scalar():
     values = ["1,234.5", "１２", "abc", "3.5", "1,23", None]
     got = pl.DataFrame({"v": values}).select(number_expr("v"))["v"].to_list()
     assert got == [1234.5, 12.0, None, 3.5, None, None]
+
+
+def test_number_columns_clean_only_what_the_cast_cannot_read():
+    frame = pl.DataFrame({"v": ["1.5", " 2 ", "", "  ", "１２．５", "1,234.5", "abc", None, "\u3000"]})
+    out = parse_number_columns(frame, ["v"])
+    assert out["_n_v"].to_list() == [1.5, 2.0, None, None, 12.5, 1234.5, None, None, None]
+    # blank cells become empty (null), a bad number keeps its text for the error message
+    assert out["v"].to_list() == ["1.5", " 2 ", None, None, "１２．５", "1,234.5", "abc", None, None]
 
 
 def test_excel_serial_dates():

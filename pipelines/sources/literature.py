@@ -98,10 +98,12 @@ def stage_file(path: Path, raw_root: Path, spec: SourceSpec = SPEC) -> tuple[pl.
     for c in ALL_COLUMNS:
         if c not in frame.columns:
             frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(c))
-    # Trim cells and read empty ones as null; only columns that have such cells pay for it.
+    # Trim text cells and read empty ones as null; only columns that have such cells pay for it (numbers
+    # are cleaned while parsed, on the few cells the plain cast cannot read).
+    text_columns = [c for c in ALL_COLUMNS if c not in NUMERIC]
     untidy = frame.select((pl.col(c).str.starts_with(" ") | pl.col(c).str.ends_with(" ") | (pl.col(c) == "")).any()
-                          for c in ALL_COLUMNS).row(0, named=True)
-    frame = frame.with_columns(pl.col(c).str.strip_chars().replace("", None) for c in ALL_COLUMNS if untidy[c])
+                          for c in text_columns).row(0, named=True)
+    frame = frame.with_columns(pl.col(c).str.strip_chars().replace("", None) for c in text_columns if untidy[c])
     parsed = parse_number_columns(frame, NUMERIC)
     # Errors, first failing check wins (the validation step adds the rule checks on readable rows).
     checks: list[tuple[pl.Expr, str, str, pl.Expr]] = []
