@@ -51,8 +51,10 @@ def _read(path: Path) -> pl.DataFrame:
                              None, "file.unreadable") from None
         return frame.select(pl.all().cast(pl.String))
     try:
-        # Polars maps the file and validates UTF-8 itself (and skips a BOM): no copy, no decode pass.
-        return pl.read_csv(path, infer_schema=False, truncate_ragged_lines=False)
+        # Polars maps the file and validates UTF-8 itself (and skips a BOM): no copy, no decode pass. Its
+        # parallel reader returns ~100 chunks per column; one rechunk here (0.05 s at 1M rows) spares the
+        # steps below from realigning them again and again.
+        return pl.read_csv(path, infer_schema=False, truncate_ragged_lines=False).rechunk()
     except pl.exceptions.ComputeError as exc:
         if "utf-8" in str(exc).lower() or "utf8" in str(exc).lower():
             decode_bytes(path.read_bytes(), path.name, allow_gbk=False)  # raises the precise encoding error
@@ -105,6 +107,10 @@ def stage_file(path: Path, raw_root: Path, spec: SourceSpec = SPEC) -> tuple[pl.
                           for c in text_columns).row(0, named=True)
     frame = frame.with_columns(pl.col(c).str.strip_chars().replace("", None) for c in text_columns if untidy[c])
     parsed = parse_number_columns(frame, NUMERIC)
+    # Dates parsed once, and only in columns that hold any (validity dates are usually left empty).
+    parsed = parsed.with_columns(
+        (_date_expr(c) if parsed[c].null_count() < parsed.height else pl.lit(None, dtype=pl.Date)).alias(f"_d_{c}")
+        for c in ("valid_from", "valid_to"))
     # Errors, first failing check wins (the validation step adds the rule checks on readable rows).
     checks: list[tuple[pl.Expr, str, str, pl.Expr]] = []
     for c in NUMERIC:
@@ -114,7 +120,7 @@ def stage_file(path: Path, raw_root: Path, spec: SourceSpec = SPEC) -> tuple[pl.
                    pl.format("reference_year: '{}' looks like an Excel serial date; enter the year as YYYY",
                              pl.col("reference_year"))))
     for c in ("valid_from", "valid_to"):
-        checks.append((pl.col(c).is_not_null() & _date_expr(c).is_null(), "date.invalid", c,
+        checks.append((pl.col(c).is_not_null() & pl.col(f"_d_{c}").is_null(), "date.invalid", c,
                        pl.format("{}: expected a date YYYY-MM-DD, got '{}'", pl.lit(c), pl.col(c))))
     if missing:
         file_message = (f"{path.name}: missing column(s) {', '.join(missing)}; template columns are "
@@ -142,7 +148,7 @@ def stage_file(path: Path, raw_root: Path, spec: SourceSpec = SPEC) -> tuple[pl.
         .then(pl.lit("per_gas")).otherwise(pl.lit("co2e_only")).alias("gas_basis"),
         pl.col("geography").alias("geography_raw"),
         pl.col("_n_reference_year").cast(pl.Int32, strict=False).alias("reference_year"),
-        _date_expr("valid_from").alias("valid_from"), _date_expr("valid_to").alias("valid_to"),
+        pl.col("_d_valid_from").alias("valid_from"), pl.col("_d_valid_to").alias("valid_to"),
         "technology", "system_boundary", "data_type", "publisher", "document", "locator",
         pl.when(~is_doi).then(doi_url).alias("url"),
         pl.when(is_doi).then(doi_url.str.replace(r"^https?://(?:dx\.)?doi\.org/", "")).alias("doi"),
