@@ -39,27 +39,30 @@ def harmonise(passed: pl.DataFrame, gwp_set: str, assessment_year: int) -> Harmo
     keyed = passed.with_columns(ids["factor_id"])
     scale = pl.col("value_scale").fill_null(1.0) * pl.col("unit_factor")
 
-    # factor_gas: the six main gases from their columns, the others from the list column.
-    main = keyed.select("factor_id", scale.alias("_scale"), *[pl.col(c).alias(g) for g, c in STAGED_GAS_COLUMNS.items()]) \
-        .unpivot(index=["factor_id", "_scale"], variable_name="gas", value_name="amount").drop_nulls("amount") \
-        .with_columns(pl.lit(False).alias("as_co2e"))
+    # factor_gas: the six main gases from their columns, the others from the list column. One slice per
+    # main gas, in column order (the rows an unpivot would give), so that the gas name, its GWP and the
+    # biogenic flag are constants per slice rather than looked up on millions of rows.
     others = (keyed.filter(pl.col("gases").list.len() > 0).select("factor_id", "gases", scale.alias("_scale"))
               .explode("gases").unnest("gases").select("factor_id", "_scale", "gas", "amount", "as_co2e"))
-    gases = pl.concat([main, others])
     gwps = {g: _gwp_or_none(g, gwp_set) for g in [*GAS_COLUMNS, *others["gas"].unique().to_list()]}
-    factor_gas = gases.select(
-        "factor_id", "gas",
-        (pl.col("amount") * pl.col("_scale")).alias("amount_kg"),
+    lazy = keyed.lazy()
+    main = [lazy.filter(pl.col(c).is_not_null()).select(
+        "factor_id", pl.lit(g).alias("gas"), (pl.col(c) * scale).alias("amount_kg"),
+        pl.lit(gwps[g], dtype=pl.Float64).alias("gwp"), pl.lit(g in BIOGENIC_GASES).alias("biogenic"))
+        for g, c in STAGED_GAS_COLUMNS.items()]
+    other = others.lazy().select(
+        "factor_id", "gas", (pl.col("amount") * pl.col("_scale")).alias("amount_kg"),
         pl.when(pl.col("as_co2e")).then(pl.lit(1.0)).otherwise(
             pl.col("gas").replace_strict(gwps, default=None, return_dtype=pl.Float64)).alias("gwp"),
-    ).with_columns(
-        (pl.col("amount_kg") * pl.col("gwp")).alias("co2e_kg"),
-        pl.lit(gwp_set).alias("gwp_set"),
-        pl.col("gas").is_in(list(BIOGENIC_GASES)).alias("biogenic"),
-    ).cast(FACTOR_GAS_SCHEMA)  # type: ignore[arg-type]
+        pl.col("gas").is_in(list(BIOGENIC_GASES)).alias("biogenic"))
+    factor_gas = pl.concat([*main, other]).select(
+        "factor_id", "gas", "amount_kg", "gwp", (pl.col("amount_kg") * pl.col("gwp")).alias("co2e_kg"),
+        pl.lit(gwp_set).alias("gwp_set"), "biogenic",
+    ).collect().cast(FACTOR_GAS_SCHEMA)  # type: ignore[arg-type]
 
     # Per factor, vectorised over the gas columns; only the few rows with other gases are grouped.
-    other_co2e = factor_gas.filter(~pl.col("gas").is_in(list(GAS_COLUMNS))).group_by("factor_id").agg(
+    other_co2e = factor_gas.slice(factor_gas.height - others.height).filter(
+        ~pl.col("gas").is_in(list(GAS_COLUMNS))).group_by("factor_id").agg(
         pl.col("co2e_kg").sum().alias("fgas_co2e_kg"))
     main_kg = {g: pl.col(c) * scale for g, c in STAGED_GAS_COLUMNS.items()}
     any_gas = pl.any_horizontal([pl.col(c).is_not_null() for c in STAGED_GAS_COLUMNS.values()]) | \
