@@ -27,6 +27,7 @@ import polars as pl
 
 from pipelines.config import Settings
 from pipelines.filelock import exclusive
+from pipelines.sqlmodels import as_arrow_batches
 
 ACTIONS = ("approve", "reject", "override", "deprecate")
 STATUS_BY_ACTION = {"approve": "approved", "reject": "rejected", "override": "approved", "deprecate": "deprecated"}
@@ -90,7 +91,7 @@ def content_hashes(factor: pl.DataFrame) -> pl.DataFrame:
     cols = [c for c in CONTENT_COLUMNS if c in factor.columns]
     con = duckdb.connect()
     try:
-        con.register("f", factor.select("factor_id", *cols))
+        con.register("f", as_arrow_batches(factor.select("factor_id", *cols)))
         parts = ", ".join(f"coalesce(cast({c} as varchar), '\u2400')" for c in cols)
         return con.execute(f"select factor_id, sha256(concat_ws('\u241f', {parts})) as content_sha256 from f").pl()
     finally:
@@ -126,8 +127,10 @@ def read_log(settings: Settings) -> pl.DataFrame:
 def apply(factor: pl.DataFrame, factor_gas: pl.DataFrame, log: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """-> factor and factor_gas with decisions applied, and the decision table (every logged decision,
     whether it applied, and why not)."""
-    hashes = content_hashes(factor)
-    factor = factor.join(hashes, on="factor_id", how="left", maintain_order="left")
+    # Only factors that have a decision need their content hash (a 1M-factor upload with no decisions
+    # yet costs nothing here).
+    hashes = content_hashes(factor.filter(pl.col("factor_id").is_in(log["factor_id"].unique().implode()))) \
+        if log.height else pl.DataFrame(schema={"factor_id": pl.String, "content_sha256": pl.String})
     decided = log.join(hashes.rename({"content_sha256": "current_sha256"}), on="factor_id", how="left")
     decided = decided.with_columns(
         pl.when(pl.col("current_sha256").is_null()).then(pl.lit("factor not in this build"))
@@ -160,7 +163,7 @@ def apply(factor: pl.DataFrame, factor_gas: pl.DataFrame, log: pl.DataFrame) -> 
         .when(pl.col("factor_id").is_in(stale_ids))
         .then(pl.concat_str([pl.col("qa_flags"), pl.lit("steward.decision_stale")], separator=";", ignore_nulls=True))
         .otherwise(pl.col("qa_flags")).alias("qa_flags"),
-    ).drop("content_sha256")
+    )
     # An overridden factor is a CO2e value now: its per-gas rows would contradict it.
     factor_gas = factor_gas.filter(~pl.col("factor_id").is_in(list(override_value)))
     return factor, factor_gas, decisions
