@@ -241,3 +241,30 @@ def test_queue_flags_pinned_with_small_cases():
     assert pending.row(0, named=True)["reasons"] == "pending: needs a steward's decision; new: not in the baseline release"
     peers = build_queue(frame({"x": 1.0, "y": 20.0, "z": 1.1}, "pending"), None, no_decisions)
     assert peers.filter(pl.col("factor_id") == "x")["peers"][0] == "src 2024: 20.0; src 2024: 1.1"  # by source, newest year, factor id
+
+
+def test_review_page_is_capped_flagged_first_and_queue_keeps_upload_order(monkeypatch):
+    from pipelines.curation.queue import build_queue, render_html
+
+    ids = [f"f{i:04d}" for i in range(50)]
+    factor = pl.DataFrame({
+        "factor_id": ids, "source_id": "literature", "name_zh": ids, "name_en": None, "activity_key": None,
+        "factor_purpose": "life_cycle", "unit": "kg", "geography_code": "CN", "reference_year": 2024,
+        "co2e_kg": 1.0, "qa_flags": None, "url": "https://example.org", "doi": None, "locator": "t1",
+        "document": "d", "dqr": [5.0 if i in (7, 40) else 2.0 for i in range(50)], "steward_status": "pending",
+    }).cast({"qa_flags": pl.String, "doi": pl.String, "name_en": pl.String, "activity_key": pl.String})
+    factor = factor.reverse()  # upload order is not id order
+    no_decisions = pl.DataFrame(schema={"factor_id": pl.String, "applied": pl.Boolean, "not_applied_because": pl.String,
+                                        "log_line": pl.Int64, "action": pl.String, "steward": pl.String, "at": pl.String,
+                                        "reason": pl.String, "content_sha256": pl.String})
+    queue = build_queue(factor, None, no_decisions)
+    assert queue["factor_id"].to_list() == factor["factor_id"].to_list()
+    monkeypatch.setenv("PCF_REVIEW_PAGE_ROWS", "5")
+    page = render_html(queue, "no earlier release")
+    assert "Showing 5 of 50" in page and "literature: 50" in page
+    shown = [i for i in ids if f"<td>{i}</td>" in page]
+    assert set(shown) == {"f0040", "f0007", "f0049", "f0048", "f0047"}  # both flagged (quality.low), then upload order
+    at = [page.index(f"<td>{i}</td>") for i in ("f0040", "f0007", "f0049", "f0048", "f0047")]
+    assert at == sorted(at)
+    monkeypatch.setenv("PCF_REVIEW_PAGE_ROWS", "100")
+    assert "Showing" not in render_html(queue, "no earlier release")
