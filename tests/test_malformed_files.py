@@ -102,3 +102,12 @@ def test_file_changing_while_read_is_refused_and_accounted_for(raw_copy, monkeyp
     assert staged["error_rule"].to_list() == ["file.unreadable"]
     assert "changed while it was being read" in staged["error_message"][0]
     assert staged["lineage"].list.len().to_list() == [2] and raw["rows"] == 2
+
+
+def test_excel_csv_utf8_with_bom_reads_like_plain_utf8(raw_copy):
+    # Excel's "CSV UTF-8" starts with a byte-order mark; the first column must still be `record_id`.
+    write_rows(raw_copy / "literature" / "excel_bom.csv", [row(record_id="bom-1"), row(record_id="bom-2")],
+               encoding="utf-8-sig")
+    _batch, staged = _stage(raw_copy)
+    rows = staged.filter(pl.col("raw_file").str.ends_with("excel_bom.csv"))
+    assert rows["natural_key"].to_list() == ["bom-1", "bom-2"] and rows["error_rule"].null_count() == 2
