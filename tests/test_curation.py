@@ -268,3 +268,38 @@ def test_review_page_is_capped_flagged_first_and_queue_keeps_upload_order(monkey
     assert at == sorted(at)
     monkeypatch.setenv("PCF_REVIEW_PAGE_ROWS", "100")
     assert "Showing" not in render_html(queue, "no earlier release")
+
+
+def test_cli_decides_on_a_whole_reviewed_file_at_once(zone, monkeypatch):
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    s = zone
+    _write(s.raw_dir / "literature" / "paper_b.csv", [{**r, "record_id": f"B-{r['record_id']}"} for r in _rows()])
+    curated, _ = build(s)
+    for key, value in (("PCF_RAW_DIR", s.raw_dir), ("PCF_SOURCES_DIR", s.sources_dir), ("PCF_CURATED_DIR", s.curated_dir)):
+        monkeypatch.setenv(key, str(value))
+    monkeypatch.setenv("PCF_STEWARD", "steward-c")
+    runner = CliRunner()
+    lineage = read_table(s, latest_release(s)["version"], "factor_lineage")
+    from_b = set(lineage.filter(pl.col("raw_file").str.ends_with("paper_b.csv"))["factor_id"])
+    in_queue = set(curated["review_queue"]["factor_id"])
+    assert from_b and from_b <= in_queue and in_queue - from_b  # the other file's factors wait too
+
+    unconfirmed = runner.invoke(app, ["approve", "--raw-file", "literature/paper_b.csv", "--reason", "checked", "--no-apply"])
+    assert unconfirmed.exit_code == 2 and f"{len(from_b)} factor(s)" in unconfirmed.output and "--yes" in unconfirmed.output
+    assert read_log(s).height == 0  # nothing recorded without --yes
+    both = runner.invoke(app, ["approve", sorted(from_b)[0], "--source", "literature", "--reason", "x", "--no-apply"])
+    assert both.exit_code == 2 and "not both" in both.output
+
+    out = runner.invoke(app, ["approve", "--raw-file", "paper_b.csv", "--reason", "checked against Table 3 of paper B",
+                              "--yes", "--no-apply"])
+    assert out.exit_code == 0, out.output
+    log = read_log(s)
+    assert set(log["factor_id"]) == from_b and set(log["steward"]) == {"steward-c"} and log.height == len(from_b)
+    curated, _ = build(s)  # replayed: the file's factors leave the queue, the other file's stay
+    assert not from_b & set(curated["review_queue"]["factor_id"])
+    assert in_queue - from_b <= set(curated["review_queue"]["factor_id"])
+    nothing = runner.invoke(app, ["reject", "--raw-file", "paper_b.csv", "--reason", "x", "--yes", "--no-apply"])
+    assert nothing.exit_code == 1 and "no factor" in nothing.output

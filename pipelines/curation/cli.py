@@ -72,7 +72,8 @@ def register(app: typer.Typer, console: Console, materialise_after_decision) -> 
 
     def _decide(action: str, factor_ids: list[str], reason: str, steward: Optional[str], apply_now: bool,
                 value: float | None = None, unit: str | None = None, source_doc: str | None = None) -> None:
-        from pipelines.curation.decisions import Decision, DecisionError, append, content_hashes, current_steward, now_utc
+        from pipelines.curation.decisions import (Decision, DecisionError, append_many, content_hashes, current_steward,
+                                                  now_utc)
         from pipelines.release import latest_release, read_table
 
         s = settings()
@@ -105,36 +106,95 @@ def register(app: typer.Typer, console: Console, materialise_after_decision) -> 
             except DecisionError as exc:
                 console.print(f"[red]{exc}[/red]")
                 raise typer.Exit(2) from None
-            written.append(append(s, d))
-        for d in written:
+            written.append(d)
+        append_many(s, written)  # all or nothing: one locked write after every decision validated
+        for d in written[:20]:
             console.print(f"{d.action} {d.factor_id} by {d.steward}: recorded ({d.decision_id}, content "
                           f"{d.content_sha256[:12]})" + (f" value {d.value_co2e_kg:.6g} kg CO2e/{d.unit}" if d.value_co2e_kg is not None else ""))
+        if len(written) > 20:
+            console.print(f"... {len(written)} decisions recorded in all")
         if apply_now:
             materialise_after_decision()
         else:
             console.print("recorded only: the next `pcf build` applies it")
 
+    def _selected(factor_ids: list[str] | None, source: str | None, raw_file: str | None, flag: str | None,
+                  unflagged: bool, yes: bool) -> list[str]:
+        """Factor ids given, or selected from the last review queue by source, raw file and flags (a
+        steward who has checked a whole uploaded file decides on it at once; --yes confirms the count)."""
+        filters = source or raw_file or flag or unflagged
+        if factor_ids and filters:
+            console.print("[red]give factor ids or queue filters, not both[/red]")
+            raise typer.Exit(2)
+        if factor_ids:
+            return list(dict.fromkeys(factor_ids))
+        if not filters:
+            console.print("[red]no factor: give factor ids, or select from the review queue with --source, "
+                          "--raw-file, --flag or --unflagged[/red]")
+            raise typer.Exit(2)
+        from pipelines.release import latest_release, read_table
+
+        s = settings()
+        path = s.curated_dir / "review" / "queue.parquet"
+        latest = latest_release(s)
+        if not path.exists() or latest is None:
+            console.print("[yellow]no review queue yet: run `pcf build`[/yellow]")
+            raise typer.Exit(2)
+        q = pl.read_parquet(path)
+        if source:
+            q = q.filter(pl.col("source_id") == source)
+        if flag:
+            q = q.filter(pl.col("flags").str.contains(flag, literal=True))
+        if unflagged:
+            q = q.filter(pl.col("flags") == "")
+        if raw_file:
+            files = read_table(s, latest["version"], "factor_lineage").filter(
+                (pl.col("raw_file") == raw_file) | pl.col("raw_file").str.ends_with("/" + raw_file))
+            q = q.filter(pl.col("factor_id").is_in(files["factor_id"].implode()))
+        ids = q["factor_id"].to_list()
+        if not ids:
+            console.print("[yellow]no factor in the review queue matches[/yellow]")
+            raise typer.Exit(1)
+        if not yes:
+            console.print(f"{len(ids)} factor(s) in the review queue match, e.g. {', '.join(ids[:5])}; "
+                          "add --yes to record a decision for each")
+            raise typer.Exit(2)
+        return ids
+
+    ids_arg = typer.Argument(None, help="factor id(s) from the latest release (or select with the options below)")
+    source_opt = typer.Option(None, "--source", help="select from the review queue: this source_id")
+    raw_file_opt = typer.Option(None, "--raw-file", help="select from the review queue: factors from this raw file "
+                                                         "(e.g. literature/paper.csv)")
+    flag_opt = typer.Option(None, "--flag", help="select from the review queue: factors with this flag")
+    unflagged_opt = typer.Option(False, "--unflagged", help="select from the review queue: factors without flags")
+    yes_opt = typer.Option(False, "--yes", help="confirm a selection made with the options above")
     reason_opt = typer.Option(..., "--reason", help="why (required; kept in the log)")
     steward_opt = typer.Option(None, help="who decides (default: PCF_STEWARD or the login name)")
     apply_opt = typer.Option(True, "--apply/--no-apply", help="recompute and publish now (default) or only record")
 
     @app.command()
-    def approve(factor_ids: list[str] = typer.Argument(..., help="factor id(s) from the latest release"),
-                reason: str = reason_opt, steward: Optional[str] = steward_opt, apply_now: bool = apply_opt) -> None:
+    def approve(factor_ids: Optional[list[str]] = ids_arg, reason: str = reason_opt,
+                source: Optional[str] = source_opt, raw_file: Optional[str] = raw_file_opt,
+                flag: Optional[str] = flag_opt, unflagged: bool = unflagged_opt, yes: bool = yes_opt,
+                steward: Optional[str] = steward_opt, apply_now: bool = apply_opt) -> None:
         """Approve factor(s) as they are now (a later change sends them back to the queue)."""
-        _decide("approve", factor_ids, reason, steward, apply_now)
+        _decide("approve", _selected(factor_ids, source, raw_file, flag, unflagged, yes), reason, steward, apply_now)
 
     @app.command()
-    def reject(factor_ids: list[str] = typer.Argument(...), reason: str = reason_opt,
+    def reject(factor_ids: Optional[list[str]] = ids_arg, reason: str = reason_opt,
+               source: Optional[str] = source_opt, raw_file: Optional[str] = raw_file_opt,
+               flag: Optional[str] = flag_opt, unflagged: bool = unflagged_opt, yes: bool = yes_opt,
                steward: Optional[str] = steward_opt, apply_now: bool = apply_opt) -> None:
         """Reject factor(s): not used in matching, never exported."""
-        _decide("reject", factor_ids, reason, steward, apply_now)
+        _decide("reject", _selected(factor_ids, source, raw_file, flag, unflagged, yes), reason, steward, apply_now)
 
     @app.command()
-    def deprecate(factor_ids: list[str] = typer.Argument(...), reason: str = reason_opt,
+    def deprecate(factor_ids: Optional[list[str]] = ids_arg, reason: str = reason_opt,
+                  source: Optional[str] = source_opt, raw_file: Optional[str] = raw_file_opt,
+                  flag: Optional[str] = flag_opt, unflagged: bool = unflagged_opt, yes: bool = yes_opt,
                   steward: Optional[str] = steward_opt, apply_now: bool = apply_opt) -> None:
         """Deprecate factor(s): superseded, kept for lineage, no longer used in matching."""
-        _decide("deprecate", factor_ids, reason, steward, apply_now)
+        _decide("deprecate", _selected(factor_ids, source, raw_file, flag, unflagged, yes), reason, steward, apply_now)
 
     @app.command()
     def override(factor_id: str = typer.Argument(...),

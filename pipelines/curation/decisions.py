@@ -99,13 +99,20 @@ def content_hashes(factor: pl.DataFrame) -> pl.DataFrame:
 
 
 def append(settings: Settings, decision: Decision) -> Decision:
+    return append_many(settings, [decision])[0]
+
+
+def append_many(settings: Settings, decisions: list[Decision]) -> list[Decision]:
+    """One lock, one write, one fsync for a batch (a steward approving a whole reviewed file)."""
     path = log_path(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = "".join(json.dumps(asdict(d), ensure_ascii=False, sort_keys=True) + "\n" for d in decisions)
     with exclusive(path.with_suffix(".lock")):
         with open(path, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(asdict(decision), ensure_ascii=False, sort_keys=True) + "\n")
+            fh.write(lines)
             fh.flush()
             os.fsync(fh.fileno())
-    return decision
+    return decisions
 
 
 def read_log(settings: Settings) -> pl.DataFrame:
