@@ -17,6 +17,7 @@ from rich.table import Table
 
 from pipelines.runlog import BUILD_TAG
 
+from pipelines.asset_store import FrameStoreIOManager
 from pipelines.config import GWP_SETS, settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="PCF Factor Warehouse")
@@ -62,7 +63,7 @@ def build(
 
     s = settings()
     instance = _instance()
-    resources = {"io_manager": dg.FilesystemIOManager(base_dir=str(s.asset_store_dir))}
+    resources = {"io_manager": FrameStoreIOManager(base_dir=str(s.asset_store_dir))}
     steps = [(a.key.to_user_string(), [a.key]) for a in source_assets]
     steps += [("validated_factors", [validated_factors.key]),
               ("harmonised_factors + checks", [harmonised_factors.key]),
@@ -148,7 +149,7 @@ def _materialise_inventory(instance, from_curation: bool = False) -> None:
     if not (s.asset_store_dir / needed).exists():
         console.print("[yellow]no factor build yet: run `pcf build` (it applies the decision log)[/yellow]")
         return
-    resources = {"io_manager": dg.FilesystemIOManager(base_dir=str(s.asset_store_dir))}
+    resources = {"io_manager": FrameStoreIOManager(base_dir=str(s.asset_store_dir))}
     keys = [enterprise_inventory, product_marts, factor_release]
     selection = dg.AssetSelection.assets(*keys)
     if from_curation:

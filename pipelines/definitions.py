@@ -11,6 +11,7 @@ from pipelines.assets.curation import curated_factors, curation_checks
 from pipelines.assets.factors import factor_checks, harmonised_factors, validated_factors
 from pipelines.assets.release import factor_release
 from pipelines.assets.sources import freshness_checks, source_assets
+from pipelines.asset_store import FrameStoreIOManager
 from pipelines.config import settings
 
 warehouse_assets = [*source_assets, validated_factors, harmonised_factors, curated_factors, enterprise_inventory,
@@ -34,5 +35,5 @@ defs = dg.Definitions(
     jobs=[factor_warehouse_job, enterprise_intake_job],
     sensors=[enterprise_upload_sensor, raw_files_sensor],
     schedules=[nightly_schedule],
-    resources={"io_manager": dg.FilesystemIOManager(base_dir=str(settings().asset_store_dir))},
+    resources={"io_manager": FrameStoreIOManager(base_dir=str(settings().asset_store_dir))},
 )

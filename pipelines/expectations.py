@@ -48,6 +48,24 @@ def _context():
     return gx, context
 
 
+COLUMN_ARGS = ("column", "column_list", "column_A", "column_B", "column_set")
+
+
+def suite_columns(suite: dict, frame: pl.DataFrame) -> pl.DataFrame:
+    """Only the columns the suite's expectations name cross over to pandas (at 1,000,000 factors the whole
+    60-column table costs 1.3 s to convert); a table-level expectation about columns gets them all."""
+    if any(e["type"].startswith("expect_table_column") for e in suite["expectations"]):
+        return frame
+    named: list[str] = []
+    for e in suite["expectations"]:
+        for arg in COLUMN_ARGS:
+            value = e["kwargs"].get(arg)
+            for c in ([value] if isinstance(value, str) else value or []):
+                if c not in named:
+                    named.append(c)
+    return frame.select([c for c in frame.columns if c in named]) if named else frame
+
+
 def run_suite(suite: dict, frame: pl.DataFrame) -> SuiteResult:
     gx, context = _context()
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
@@ -65,7 +83,7 @@ def run_suite(suite: dict, frame: pl.DataFrame) -> SuiteResult:
         batch_def = asset.get_batch_definition("whole")
     except Exception:
         batch_def = asset.add_batch_definition_whole_dataframe("whole")
-    batch = batch_def.get_batch(batch_parameters={"dataframe": frame.to_pandas()})
+    batch = batch_def.get_batch(batch_parameters={"dataframe": suite_columns(suite, frame).to_pandas()})
     gx_suite = gx.ExpectationSuite(name=f"{name}-run")
     for exp in suite["expectations"]:
         gx_suite.add_expectation(ExpectationConfiguration(type=exp["type"], kwargs=exp["kwargs"]).to_domain_obj())

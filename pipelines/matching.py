@@ -20,6 +20,7 @@ so the choice is deterministic.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pint
@@ -64,11 +65,24 @@ SET_ASIDE_FOR_PCF = {"scope2_location": "life_cycle"}
 
 
 class FactorIndex:
-    """The release's factors indexed by id, activity key and name (names compared case-insensitively)."""
+    """The release's factors indexed by id, activity key and name (names compared case-insensitively).
 
-    def __init__(self, factors: pl.DataFrame, products: pl.DataFrame | None = None):
+    `lookups`: the factor refs and item names the lines will ask for. Given, only factors that one of them
+    can reach are indexed (a vectorised filter first): indexing every factor of a release with a
+    1,000,000-row literature upload as Python dicts took 8.6 s for a few dozen lines."""
+
+    def __init__(self, factors: pl.DataFrame, products: pl.DataFrame | None = None,
+                 lookups: Iterable[str] | None = None):
         usable = factors.filter(~pl.col("steward_status").is_in(["rejected", "deprecated"])) \
             if "steward_status" in factors.columns else factors
+        if lookups is not None:
+            wanted = {str(x) for x in lookups if x is not None}
+            names = sorted({x.strip().lower() for x in wanted})
+            reach = [pl.col("factor_id").is_in(sorted(wanted))]
+            reach += [pl.col(c).is_in(sorted(wanted)) for c in ("activity_key",) if c in usable.columns]
+            reach += [pl.col(c).cast(pl.String).str.strip_chars().str.to_lowercase().is_in(names)
+                      for c in ("name_zh", "name_en") if c in usable.columns]
+            usable = usable.filter(pl.any_horizontal(reach).fill_null(False))
         self.rows = usable.select([c for c in MATCH_COLUMNS if c in usable.columns]).to_dicts()
         self.by_id = {r["factor_id"]: r for r in self.rows}
         self.by_key: dict[str, list[dict]] = {}

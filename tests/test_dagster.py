@@ -7,6 +7,7 @@ import shutil
 import dagster as dg
 import pytest
 
+from pipelines.asset_store import FrameStoreIOManager
 from pipelines.definitions import warehouse_checks
 from pipelines.definitions import defs, nightly_schedule, warehouse_assets
 from pipelines.release import list_releases
@@ -36,7 +37,7 @@ def env(tmp_path, monkeypatch, sources_dir):
 
 def _run(tmp_path, run_config=None):
     return dg.materialize([*warehouse_assets, *warehouse_checks], instance=dg.DagsterInstance.ephemeral(),
-                          resources={"io_manager": dg.FilesystemIOManager(base_dir=str(tmp_path / "assets"))},
+                          resources={"io_manager": FrameStoreIOManager(base_dir=str(tmp_path / "assets"))},
                           run_config=run_config, raise_on_error=False)
 
 

@@ -74,3 +74,20 @@ def test_regional_steward_factor_takes_precedence_at_its_geography():
     # elsewhere the regional factor does not apply: Sichuan falls back to China
     m = match_line(ELECTRICITY, FactorIndex(_factors(*rows)), "510000", 2024)
     assert (m.factor_id, m.precedence) == ("L-CN-23", None)
+
+
+def test_index_limited_to_the_lines_lookups_matches_as_the_full_index():
+    rows = [*GRID,
+            ("M-1", " Steel Sheet ", "kg", 2.1, None, "CN", 2022, "life_cycle", "lit"),   # name with blanks and case
+            ("M-2", "铝锭", "t", 16000.0, "material.aluminium", "CN", 2023, "life_cycle", "cpcd"),
+            ("X-9", "unrelated", "kg", 9.0, "material.other", "CN", 2023, "life_cycle", "lit")]
+    lines = [ELECTRICITY,
+             {"kind": "material", "unit": "t", "amount": 1.0, "item": "steel sheet"},
+             {"kind": "material", "unit": "t", "amount": 1.0, "item": "原铝", "factor_ref": "material.aluminium"},
+             {"kind": "material", "unit": "t", "amount": 1.0, "item": "x", "factor_ref": "M-2"},
+             {"kind": "material", "unit": "t", "amount": 1.0, "item": "nothing like it"}]
+    full = FactorIndex(_factors(*rows))
+    limited = FactorIndex(_factors(*rows), lookups=[v for line in lines for v in (line["item"], line.get("factor_ref"))])
+    assert sorted(r["factor_id"] for r in limited.rows) == ["L-CN-19", "L-CN-23", "M-1", "M-2", "S-CN-22", "S-CQ-22"]
+    for line in lines:
+        assert match_line(line, limited, "500000", 2024) == match_line(line, full, "500000", 2024)

@@ -71,7 +71,8 @@ def build_inventory(settings: Settings, factors: pl.DataFrame, release_version: 
     facilities, enterprises = scope["facility"], scope["enterprise"]
     if products.is_empty() or activities.is_empty():
         return {"line_emissions": pl.DataFrame(), "product_summary": pl.DataFrame()}
-    index = FactorIndex(factors, products)
+    lookups = [*activities["item"].to_list(), *(activities["factor_ref"].to_list() if "factor_ref" in activities.columns else [])]
+    index = FactorIndex(factors, products, lookups)
     facility_geo = {(r["upload_id"], r["facility_id"]): r["geography_code"] for r in facilities.iter_rows(named=True)}
     years = {r["upload_id"]: r["reporting_year"] for r in enterprises.iter_rows(named=True)}
     product_by = {(r["upload_id"], r["product_id"]): r for r in products.iter_rows(named=True)}
