@@ -14,7 +14,8 @@ import polars as pl
 import pytest
 
 from pipelines.config import PROJECT_ROOT, settings
-from pipelines.curation.decisions import Decision, DecisionError, append, content_hashes, log_path, read_log
+from pipelines.curation.decisions import (Decision, DecisionError, append, append_many, content_hashes, log_path,
+                                          read_log)
 from pipelines.curation.run import curate
 from pipelines.release import latest_release, publish, read_table
 from pipelines.sources import SOURCES
@@ -164,6 +165,32 @@ def test_a_malformed_log_line_is_named(zone):
                                 "at": "t", "reason": "ok"}) + "\n", encoding="utf-8")
     with pytest.raises(DecisionError, match=r"line 1: action 'bless'"):
         read_log(zone)
+
+
+def test_log_read_whole_agrees_with_line_by_line_and_defers_to_it(zone):
+    from pipelines.curation.decisions import _read_log_fast, _read_log_lines
+
+    base = {"factor_id": "F1", "content_sha256": "x", "steward": "a", "at": "t", "reason": "ok"}
+    good = [Decision("approve", **base), Decision("override", **{**base, "factor_id": "F2"}, value_co2e_kg=2,
+                                                  unit="kg", source="doc"),
+            Decision("reject", **{**base, "reason": "同一因子重复 duplicate"})]
+    append_many(zone, good)
+    path = log_path(zone)
+    assert _read_log_fast(path).equals(_read_log_lines(path)) and read_log(zone).height == 3
+    assert read_log(zone)["decision_id"].to_list() == [d.decision_id for d in good]
+    bad_lines = [
+        {**base, "action": "override", "value_co2e_kg": float("nan"), "source": "doc"},  # NaN value
+        {**base, "action": "approve", "reason": "   "},                                 # blank reason
+        {**base, "action": "approve", "extra": 1},                                       # unknown field
+        {"action": "approve", "factor_id": "F1"},                                        # missing fields
+    ]
+    for bad in bad_lines:
+        path.write_text(json.dumps(vars(good[0])) + "\n" + json.dumps(bad) + "\n", encoding="utf-8")
+        assert _read_log_fast(path) is None  # not clearly fine: the line-by-line reader decides
+        with pytest.raises(DecisionError, match=r"line 2"):
+            read_log(zone)
+    path.write_text(json.dumps(vars(good[0])) + "\n\n" + json.dumps(vars(good[2])) + "\n", encoding="utf-8")
+    assert read_log(zone)["log_line"].to_list() == [1, 3]  # blank lines keep the numbering
 
 
 def test_regional_factors_are_published_approved(zone):

@@ -90,6 +90,7 @@ def register(app: typer.Typer, console: Console, materialise_after_decision) -> 
         hashes = dict(content_hashes(found).rows())
         units = dict(found.select("factor_id", "unit").rows())
         written = []
+        steward = steward or current_steward()  # once: a login lookup per decision cost 7 s for 1M
         for fid in factor_ids:
             v = value
             if action == "override" and unit and unit != units[fid]:
@@ -101,7 +102,7 @@ def register(app: typer.Typer, console: Console, materialise_after_decision) -> 
                                   f"{units[fid]} ({exc})[/red]")
                     raise typer.Exit(2) from None
             try:
-                d = Decision(action, fid, hashes[fid], steward or current_steward(), now_utc(), reason,
+                d = Decision(action, fid, hashes[fid], steward, now_utc(), reason,
                              v, units[fid] if action == "override" else None, source_doc)
             except DecisionError as exc:
                 console.print(f"[red]{exc}[/red]")
