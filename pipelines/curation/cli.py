@@ -8,6 +8,7 @@ from the stored harmonised factors through Dagster (unless --no-apply, to batch 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Optional
 
 import polars as pl
@@ -24,6 +25,19 @@ def _fmt(x) -> str:
 
 def register(app: typer.Typer, console: Console, materialise_after_decision) -> None:
 
+    def _queue(source: str | None, flag: str | None) -> tuple[Path, pl.DataFrame]:
+        """The last run's review queue, narrowed to a source and a flag."""
+        path = settings().curated_dir / "review" / "queue.parquet"
+        if not path.exists():
+            console.print("[yellow]no review queue yet: run `pcf build`[/yellow]")
+            raise typer.Exit(2)
+        q = pl.read_parquet(path)
+        if source:
+            q = q.filter(pl.col("source_id") == source)
+        if flag:
+            q = q.filter(pl.col("flags").str.contains(flag, literal=True))
+        return path, q
+
     @app.command()
     def review(source: Optional[str] = typer.Option(None, help="only this source_id"),
                flag: Optional[str] = typer.Option(None, help="outlier | change.large | provenance.weak | quality.low"),
@@ -34,15 +48,7 @@ def register(app: typer.Typer, console: Console, materialise_after_decision) -> 
                detail: bool = typer.Option(False, "--detail", help="one block per factor with all the evidence"),
                as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
         """The review queue of the last run (also data/curated/review/index.html), filterable."""
-        path = settings().curated_dir / "review" / "queue.parquet"
-        if not path.exists():
-            console.print("[yellow]no review queue yet: run `pcf build`[/yellow]")
-            raise typer.Exit(2)
-        q = pl.read_parquet(path)
-        if source:
-            q = q.filter(pl.col("source_id") == source)
-        if flag:
-            q = q.filter(pl.col("flags").str.contains(flag, literal=True))
+        path, q = _queue(source, flag)
         if geography:
             q = q.filter(pl.col("geography_code") == geography)
         if status:
@@ -133,23 +139,19 @@ def register(app: typer.Typer, console: Console, materialise_after_decision) -> 
             console.print("[red]no factor: give factor ids, or select from the review queue with --source, "
                           "--raw-file, --flag or --unflagged[/red]")
             raise typer.Exit(2)
-        from pipelines.release import latest_release, read_table
+        from pipelines.release import read_manifest, read_table
 
-        s = settings()
-        path = s.curated_dir / "review" / "queue.parquet"
-        latest = latest_release(s)
-        if not path.exists() or latest is None:
-            console.print("[yellow]no review queue yet: run `pcf build`[/yellow]")
-            raise typer.Exit(2)
-        q = pl.read_parquet(path)
-        if source:
-            q = q.filter(pl.col("source_id") == source)
-        if flag:
-            q = q.filter(pl.col("flags").str.contains(flag, literal=True))
+        _path, q = _queue(source, flag)
         if unflagged:
             q = q.filter(pl.col("flags") == "")
         if raw_file:
-            files = read_table(s, latest["version"], "factor_lineage").filter(
+            s = settings()
+            try:
+                version = read_manifest(s)["version"]
+            except FileNotFoundError as exc:
+                console.print(f"[yellow]{exc}[/yellow]")
+                raise typer.Exit(2) from None
+            files = read_table(s, version, "factor_lineage").filter(
                 (pl.col("raw_file") == raw_file) | pl.col("raw_file").str.ends_with("/" + raw_file))
             q = q.filter(pl.col("factor_id").is_in(files["factor_id"].implode()))
         ids = q["factor_id"].to_list()
@@ -173,29 +175,19 @@ def register(app: typer.Typer, console: Console, materialise_after_decision) -> 
     steward_opt = typer.Option(None, help="who decides (default: PCF_STEWARD or the login name)")
     apply_opt = typer.Option(True, "--apply/--no-apply", help="recompute and publish now (default) or only record")
 
-    @app.command()
-    def approve(factor_ids: Optional[list[str]] = ids_arg, reason: str = reason_opt,
-                source: Optional[str] = source_opt, raw_file: Optional[str] = raw_file_opt,
-                flag: Optional[str] = flag_opt, unflagged: bool = unflagged_opt, yes: bool = yes_opt,
-                steward: Optional[str] = steward_opt, apply_now: bool = apply_opt) -> None:
-        """Approve factor(s) as they are now (a later change sends them back to the queue)."""
-        _decide("approve", _selected(factor_ids, source, raw_file, flag, unflagged, yes), reason, steward, apply_now)
+    def _status_command(action: str, doc: str) -> None:
+        def command(factor_ids: Optional[list[str]] = ids_arg, reason: str = reason_opt,
+                    source: Optional[str] = source_opt, raw_file: Optional[str] = raw_file_opt,
+                    flag: Optional[str] = flag_opt, unflagged: bool = unflagged_opt, yes: bool = yes_opt,
+                    steward: Optional[str] = steward_opt, apply_now: bool = apply_opt) -> None:
+            _decide(action, _selected(factor_ids, source, raw_file, flag, unflagged, yes), reason, steward, apply_now)
 
-    @app.command()
-    def reject(factor_ids: Optional[list[str]] = ids_arg, reason: str = reason_opt,
-               source: Optional[str] = source_opt, raw_file: Optional[str] = raw_file_opt,
-               flag: Optional[str] = flag_opt, unflagged: bool = unflagged_opt, yes: bool = yes_opt,
-               steward: Optional[str] = steward_opt, apply_now: bool = apply_opt) -> None:
-        """Reject factor(s): not used in matching, never exported."""
-        _decide("reject", _selected(factor_ids, source, raw_file, flag, unflagged, yes), reason, steward, apply_now)
+        command.__doc__ = doc
+        app.command(name=action)(command)
 
-    @app.command()
-    def deprecate(factor_ids: Optional[list[str]] = ids_arg, reason: str = reason_opt,
-                  source: Optional[str] = source_opt, raw_file: Optional[str] = raw_file_opt,
-                  flag: Optional[str] = flag_opt, unflagged: bool = unflagged_opt, yes: bool = yes_opt,
-                  steward: Optional[str] = steward_opt, apply_now: bool = apply_opt) -> None:
-        """Deprecate factor(s): superseded, kept for lineage, no longer used in matching."""
-        _decide("deprecate", _selected(factor_ids, source, raw_file, flag, unflagged, yes), reason, steward, apply_now)
+    _status_command("approve", "Approve factor(s) as they are now (a later change sends them back to the queue).")
+    _status_command("reject", "Reject factor(s): not used in matching, never exported.")
+    _status_command("deprecate", "Deprecate factor(s): superseded, kept for lineage, no longer used in matching.")
 
     @app.command()
     def override(factor_id: str = typer.Argument(...),

@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 from rich.console import Console
 
+from pipelines.cli_errors import exit_on
 from pipelines.config import settings
 
 
@@ -23,11 +24,8 @@ def register(app: typer.Typer, console: Console) -> None:
         from pipelines.exports.restricted import restricted_markers
 
         s = settings()
-        try:
+        with exit_on(console, ExportValidationError, FileNotFoundError):
             package = export(s, out, release, restricted_markers(s))
-        except (ExportValidationError, FileNotFoundError) as exc:
-            console.print(f"[red]{exc}[/red]")
-            raise typer.Exit(1) from None
         console.print(f"wrote {out}: {package['factors']} factors from release {package['release']['version']} "
                       f"(left out: {package['left_out']})")
 
@@ -37,11 +35,8 @@ def register(app: typer.Typer, console: Console) -> None:
         """Approved factors as openLCA JSON-LD process datasets, with the release's GWP100 as an LCIA method."""
         from pipelines.exports.olca import export
 
-        try:
+        with exit_on(console, FileNotFoundError):
             result = export(settings(), out, release)
-        except FileNotFoundError as exc:
-            console.print(f"[red]{exc}[/red]")
-            raise typer.Exit(1) from None
         console.print(f"wrote {result['path']}: {result['processes']} processes from release {result['release']}")
 
     @export_app.command("pact")
@@ -51,9 +46,6 @@ def register(app: typer.Typer, console: Console) -> None:
         """A PACT v2.3.0 ProductFootprint for one product, validated against the schema before writing."""
         from pipelines.exports.pact import PactExportError, export
 
-        try:
+        with exit_on(console, PactExportError):
             path = export(settings(), product_id, out, release)
-        except PactExportError as exc:
-            console.print(f"[red]{exc}[/red]")
-            raise typer.Exit(1) from None
         console.print(f"wrote {path}")

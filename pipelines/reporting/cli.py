@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
 
+from pipelines.cli_errors import exit_on
 from pipelines.config import settings
 
 
@@ -23,12 +24,9 @@ def register(app: typer.Typer, console: Console) -> None:
         from pipelines.reporting.data import ReportError
         from pipelines.reporting.report import write_report
 
-        try:
+        with exit_on(console, ReportError):
             with console.status("writing the report"):
                 r = write_report(settings(), product_id, lang, out, release)
-        except ReportError as exc:
-            console.print(f"[red]{exc}[/red]")
-            raise typer.Exit(1) from None
         console.print(f"wrote {r['html']} and {r['pdf']} ({r['co2e_kg']:.4g} kg CO2e, release {r['version']})")
 
     @app.command()
@@ -39,11 +37,8 @@ def register(app: typer.Typer, console: Console) -> None:
         from pipelines.reporting.data import ReportError
         from pipelines.reporting.label import write_label
 
-        try:
+        with exit_on(console, ReportError):
             r = write_label(settings(), product_id, out, release)
-        except ReportError as exc:
-            console.print(f"[red]{exc}[/red]")
-            raise typer.Exit(1) from None
         console.print(f"wrote {r['svg']} and {r['png']}; QR: {r['url']}")
 
     @app.command()
@@ -54,13 +49,10 @@ def register(app: typer.Typer, console: Console) -> None:
         from pipelines.reporting.site import write_site
 
         s = settings()
-        try:
+        with exit_on(console, ReportError):
             version = resolve_version(s, release)
             with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                           console=console) as progress:
                 task = progress.add_task("product pages", total=len(product_keys(s, version)))
                 r = write_site(s, out, version, progress=lambda: progress.advance(task))
-        except ReportError as exc:
-            console.print(f"[red]{exc}[/red]")
-            raise typer.Exit(1) from None
         console.print(f"wrote {r['index']}: {r['products']} product pages, {r['factors']} factors (release {r['version']})")
