@@ -92,10 +92,11 @@ def build(
             try:
                 result = dg.materialize([*warehouse_assets, *warehouse_checks], selection=selection, instance=instance,
                                         resources=resources, raise_on_error=True, tags={BUILD_TAG: build_id},
-                                        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
+                                        run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}})
             except Exception as exc:  # a blocking check or a step failed: nothing is published
                 progress.stop()
-                console.print(f"[red]{label} failed: {type(exc).__name__}: {exc}[/red]")
+                console.print(f"{label} failed: {type(exc).__name__}: {exc}", style="red", markup=False)
+                _print_held_changes()
                 console.print("[yellow]The previous release stays current.[/yellow]")
                 raise typer.Exit(1) from None
             for mat in result.get_asset_materialization_events():
@@ -119,6 +120,18 @@ def build(
     if upload_files():
         _print_enterprise_summary()
     _print_status()
+
+
+def _print_held_changes() -> None:
+    """Changes the release guard holds (written by the curation step): which source, how many, what to do."""
+    path = settings().curated_dir / "review" / "release_guard.json"
+    held = [c for c in json.loads(path.read_text(encoding="utf-8")) if c.get("held")] if path.exists() else []
+    for c in held:
+        console.print(f"release guard: {c['summary']}" + (f"; decided: {c['decision']}" if c.get("decision") else ""),
+                      style="red", markup=False)
+    if held:
+        console.print("A steward decides: pcf review --flag release.guard, then pcf approve|reject --change SOURCE "
+                      "--reason ...", markup=False)
 
 
 def _materialise_upload(path: Path, instance) -> dict:
@@ -158,8 +171,9 @@ def _materialise_inventory(instance, from_curation: bool = False) -> None:
         result = dg.materialize([*warehouse_assets, *warehouse_checks], instance=instance, resources=resources,
                                 selection=selection, raise_on_error=True,
                                 run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
-    except Exception as exc:  # a blocking check (licence gate) failed: nothing published
-        console.print(f"[red]not published: {type(exc).__name__}: {exc}[/red]")
+    except Exception as exc:  # a blocking check (licence gate, release guard) failed: nothing published
+        console.print(f"not published: {type(exc).__name__}: {exc}", style="red", markup=False)
+        _print_held_changes()
         raise typer.Exit(1) from None
     for mat in result.get_asset_materialization_events():
         meta = mat.materialization.metadata
@@ -268,13 +282,27 @@ def diff(old: str, new: str, limit: int = typer.Option(20, help="rows shown per 
             raise typer.Exit(2)
     result = release_diff(settings(), old, new)
     if as_json:
-        print(json.dumps({k: v.to_dicts() for k, v in result.items()}, ensure_ascii=False, default=str, indent=1))
+        out = {"old": old, "new": new, "counts": {k: v.height for k, v in result.items()},
+               **{k: v.to_dicts() for k, v in result.items()}}
+        print(json.dumps(out, ensure_ascii=False, default=str, indent=1))
         return
-    for name, frame in result.items():
-        console.print(f"[bold]{name}: {frame.height}[/bold]")
+    counts = {k: v.height for k, v in result.items()}
+    console.print(f"{old} -> {new}: {counts['added']} added ({counts['series']} of them the next year of a series), "
+                  f"{counts['removed']} removed, {counts['changed']} changed (published value, gases, unit or geography), "
+                  f"{counts['co2e_recomputed']} with only the CO2e recomputed (GWP set)", markup=False)
+    sections = {
+        "changed": ("factor_id", "source_id", "name", "old_published_co2e_kg", "new_published_co2e_kg", "old_unit_label",
+                    "new_unit_label", "changed_fields", "old_co2e_kg", "new_co2e_kg", "new_gwp_set"),
+        "series": ("factor_id", "source_id", "name", "previous_year", "previous_value", "year", "value", "unit_label",
+                   "relative_change"),
+        "added": ("factor_id", "source_id", "name_zh", "name_en", "reference_year", "co2e_kg", "unit"),
+        "removed": ("factor_id", "source_id", "name_zh", "name_en", "reference_year", "co2e_kg", "unit"),
+        "co2e_recomputed": ("factor_id", "source_id", "name", "old_co2e_kg", "new_co2e_kg", "old_gwp_set", "new_gwp_set"),
+    }
+    for name, cols in sections.items():
+        frame = result[name]
+        console.print(f"{name}: {frame.height}", style="bold", markup=False)
         if frame.height:
-            cols = [c for c in ("factor_id", "source_id", "natural_key", "name", "name_zh", "old_co2e_kg", "new_co2e_kg",
-                                "relative_change", "co2e_kg", "unit") if c in frame.columns]
             table = Table(*cols)
             for row in frame.select(cols).head(limit).iter_rows():
                 table.add_row(*["" if x is None else (f"{x:.6g}" if isinstance(x, float) else str(x)) for x in row])

@@ -9,7 +9,11 @@ columns come from do not split them).
 
 from __future__ import annotations
 
+import csv
+import re
+import unicodedata
 from functools import lru_cache
+from pathlib import Path
 
 import globalwarmingpotentials as gwp_package
 
@@ -18,23 +22,42 @@ from pipelines.config import GWP_SETS
 AR6_CH4_FOSSIL = 29.8   # IPCC AR6 WGI (2021), Table 7.15
 AR6_CH4_NON_FOSSIL = 27.0  # IPCC AR6 WGI (2021), Table 7.15
 
-# Source names of gases -> package species names.
-GAS_ALIASES = {
-    "Carbon dioxide": "CO2", "CO2": "CO2",
-    "Methane": "CH4", "CH4": "CH4",
-    "Nitrous oxide": "N2O", "N2O": "N2O", "Dinitrogen monoxide": "N2O",
-    "Sulfur hexafluoride": "SF6", "SF6": "SF6",
-    "Nitrogen trifluoride": "NF3", "NF3": "NF3",
-    "Carbon tetrafluoride": "CF4", "CF4": "CF4", "PFC-14": "CF4",
-    "Hexafluoroethane": "C2F6", "C2F6": "C2F6", "PFC-116": "C2F6",
-    "Perfluoropropane": "C3F8", "C3F8": "C3F8", "PFC-218": "C3F8",
-    "Perfluorocyclobutane": "cC4F8", "c-C4F8": "cC4F8", "PFC-318": "cC4F8",
-    "HFC-23": "HFC23", "HFC-32": "HFC32", "HFC-125": "HFC125", "HFC-134a": "HFC134a",
-    "HFC-143a": "HFC143a", "HFC-236fa": "HFC236fa", "HFC-152a": "HFC152a", "HFC-227ea": "HFC227ea",
-    "Trifluoromethane": "HFC23", "Difluoromethane": "HFC32", "Pentafluoroethane": "HFC125",
-    "1,1,1,2-Tetrafluoroethane": "HFC134a", "1,1,1-Trifluoroethane": "HFC143a",
-    "1,1,1,3,3,3-Hexafluoropropane": "HFC236fa",
-}
+# Gas names as sources write them -> species codes: one steward-editable table (IPCC name, formula, CAS,
+# Chinese name, trade and refrigerant names), pipelines/reference/gas_synonyms.csv; the package's own
+# species codes match too. Names compare normalised (case, spaces, hyphens, commas, brackets ignored).
+SYNONYMS_FILE = Path(__file__).parent / "reference" / "gas_synonyms.csv"
+_NORMALISE = re.compile(r"[\s\-_,.()\[\]'\"/]+")
+
+
+def normalise_name(name: str) -> str:
+    return _NORMALISE.sub("", unicodedata.normalize("NFKC", str(name))).lower()
+
+
+@lru_cache(maxsize=1)
+def synonym_table() -> dict[str, str]:
+    """normalised name -> species code."""
+    table: dict[str, str] = {}
+    species_codes = set().union(*(gwp_package.data[k] for k in gwp_package.data)) | {"CO2"}
+    for code in species_codes:
+        table[normalise_name(code)] = code
+    with open(SYNONYMS_FILE, encoding="utf-8") as fh:
+        rows = csv.DictReader(line for line in fh if not line.startswith("#"))
+        for row in rows:
+            names = [row["species"], row["ipcc_name"], row["formula"], row["cas"], row["name_zh"],
+                     *(row["synonyms"] or "").split("|")]
+            for name in names:
+                if name and name.strip():
+                    key = normalise_name(name)
+                    # a formula shared by several origins (CH4) keeps the first (unspecified) species
+                    table.setdefault(key, row["species"])
+    return table
+
+
+def resolve_gas(name: str) -> str | None:
+    """A source's gas name -> species code, or None when no name in the table matches."""
+    if name is None:
+        return None
+    return synonym_table().get(normalise_name(name))
 
 
 class GwpError(KeyError):
@@ -59,15 +82,42 @@ def gwp_table(gwp_set: str) -> dict[str, float]:
 
 def gwp(gas: str, gwp_set: str) -> float:
     table = gwp_table(gwp_set)
-    species = GAS_ALIASES.get(gas, gas)
+    species = gas if gas in table else resolve_gas(gas)
+    if species is None:
+        raise GwpError(f"gas {gas!r} is not a known gas name")
     if species not in table:
-        raise GwpError(f"gas {gas!r} has no GWP100 in {gwp_set}")
+        raise GwpError(f"gas {gas!r} ({species}) has no GWP100 in {gwp_set}")
     return table[species]
 
 
 def canonical_gas(name: str) -> str:
-    """Source gas name -> the code used in factor_gas (CO2_fossil, CH4, N2O, SF6, HFC134a ...)."""
-    return GAS_ALIASES.get(name, name)
+    """Source gas name -> the code used in factor_gas (CO2_fossil, CH4, N2O, SF6, HFC134a ...); a name no
+    table entry knows is kept as written (validation quarantines it with advice)."""
+    return resolve_gas(name) or name
+
+
+def sets_with(species: str) -> list[str]:
+    """The GWP sets that give this species a GWP100."""
+    return [s for s in GWP_SETS if species in gwp_table(s)]
+
+
+def gas_advice(names: list[str], gwp_set: str) -> str:
+    """What resolves a row whose gases have no GWP in the selected set."""
+    parts = []
+    unknown = [n for n in names if resolve_gas(n) is None]
+    if unknown:
+        parts.append(f"gas name(s) {', '.join(repr(n) for n in unknown)} not in the gas synonym table: add each as a "
+                     f"synonym of its species in pipelines/reference/gas_synonyms.csv (IPCC name, formula, CAS or "
+                     f"trade name), then rebuild")
+    for name in names:
+        species = resolve_gas(name)
+        if species is None:
+            continue
+        others = [s for s in sets_with(species) if s != gwp_set]
+        parts.append(f"{name!r} is {species}, which {gwp_set} gives no GWP100"
+                     + (f" (IPCC assessed it in {', '.join(others)} only)" if others else "")
+                     + "; a steward may override the factor's CO2e with a documented value")
+    return "; ".join(parts)
 
 
 def table_rows() -> list[dict]:

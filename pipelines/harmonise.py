@@ -35,8 +35,10 @@ def _gwp_or_none(gas: str, gwp_set: str) -> float | None:
 
 def harmonise(passed: pl.DataFrame, gwp_set: str, assessment_year: int) -> Harmonised:
     passed = passed.drop("_row", "published_sum", "missing_gwp")
-    ids = run_model("intermediate/int_factor_keyed", passed=passed.select("source_id", "natural_key"))
-    keyed = passed.with_columns(ids["factor_id"])
+    ids = run_model("intermediate/int_factor_keyed", passed=passed.select(
+        "source_id", "natural_key", "activity_key", "classification_code", "name_en", "name_zh", "geography_code", "unit",
+        "factor_purpose"))
+    keyed = passed.with_columns(ids["factor_id"], ids["series_id"])
     scale = pl.col("value_scale").fill_null(1.0) * pl.col("unit_factor")
 
     # factor_gas: the six main gases from their columns, the others from the list column. One slice per

@@ -183,23 +183,9 @@ def _fsync_dir(path: Path) -> None:
         pass
 
 
-def diff(settings: Settings, old: str, new: str, rel_tol: float = 1e-12) -> dict[str, pl.DataFrame]:
-    """Factors added, removed and changed between two releases (changed: co2e_kg, unit or geography)."""
-    cols = ["factor_id", "source_id", "natural_key", "name_zh", "name_en", "co2e_kg", "unit", "geography_code",
-            "reference_year", "source_version"]
-    a = read_table(settings, old, "factor").select(cols)
-    b = read_table(settings, new, "factor").select(cols)
-    added = b.join(a, on="factor_id", how="anti").sort("factor_id")
-    removed = a.join(b, on="factor_id", how="anti").sort("factor_id")
-    both = a.join(b, on="factor_id", suffix="_new")
-    changed = both.filter(
-        ((pl.col("co2e_kg") - pl.col("co2e_kg_new")).abs() > rel_tol * pl.col("co2e_kg").abs().clip(lower_bound=1e-300))
-        | (pl.col("unit") != pl.col("unit_new")) | (pl.col("geography_code") != pl.col("geography_code_new"))
-    ).select(
-        "factor_id", "source_id", "natural_key", pl.coalesce("name_zh", "name_en").alias("name"),
-        pl.col("co2e_kg").alias("old_co2e_kg"), pl.col("co2e_kg_new").alias("new_co2e_kg"),
-        ((pl.col("co2e_kg_new") - pl.col("co2e_kg")) / pl.col("co2e_kg").abs()).alias("relative_change"),
-        pl.col("unit"), pl.col("source_version").alias("old_source_version"),
-        pl.col("source_version_new").alias("new_source_version"),
-    ).sort("factor_id")
-    return {"added": added, "removed": removed, "changed": changed}
+def diff(settings: Settings, old: str, new: str) -> dict[str, pl.DataFrame]:
+    """Factors added, removed, changed (published values and units), CO2e recomputed only, and the next
+    values of series, between two releases (pipelines/factor_diff.py)."""
+    from pipelines.factor_diff import compare
+
+    return compare(read_table(settings, old, "factor"), read_table(settings, new, "factor"))

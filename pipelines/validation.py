@@ -29,7 +29,7 @@ import polars as pl
 
 from pipelines import geography
 from pipelines.config import GWP_SETS
-from pipelines.gwp import GwpError, gwp, gwp_table
+from pipelines.gwp import GwpError, gas_advice, gwp, gwp_table
 from pipelines.rules import first_failure
 from pipelines.schema import (ACTIVITY_CATEGORIES, DATA_TYPES, FACTOR_PURPOSES, QUARANTINE_SCHEMA, STAGED_GAS_COLUMNS,
                               SYSTEM_BOUNDARIES)
@@ -140,6 +140,11 @@ def validate(staged: pl.DataFrame, gwp_set: str, assessment_year: int) -> Valida
          for c in ACTIVITY_CATEGORIES for d in units["unit_dimension"].drop_nulls().unique().to_list()],
         schema={"activity_category": pl.String, "unit_dimension": pl.String, "_dim_ok": pl.Boolean})
     frame = frame.join(allowed, on=["activity_category", "unit_dimension"], how="left", maintain_order="left")
+    # advice that resolves a gas without GWP (unknown name: the synonym table; known species: why not)
+    missing = [m for m in frame["missing_gwp"].unique().to_list() if m]
+    advice = {m: gas_advice(m.split(","), gwp_set) for m in missing}
+    frame = frame.with_columns(pl.col("missing_gwp").replace_strict(advice, default=None, return_dtype=pl.String)
+                               .alias("_gas_advice"))
 
     main_gases = [pl.col(c) for c in STAGED_GAS_COLUMNS.values()]
     has_value = (pl.col("co2e_published").is_not_null() | pl.any_horizontal([c.is_not_null() for c in main_gases])
@@ -186,7 +191,7 @@ def validate(staged: pl.DataFrame, gwp_set: str, assessment_year: int) -> Valida
         (neg & ~pl.col("removal_declared").fill_null(False), pl.lit("value.negative"), pl.lit("value"),
          pl.lit("negative factor without a declared removal (set removal=true for a removal factor)")),
         (pl.col("missing_gwp").fill_null("") != "", pl.lit("gwp.missing_for_set"), pl.lit("gases"),
-         pl.format("no GWP100 in {} for {}; choose another GWP set to use this factor", pl.lit(gwp_set), pl.col("missing_gwp"))),
+         pl.format("no GWP100 in {} for {}: {}", pl.lit(gwp_set), pl.col("missing_gwp"), pl.col("_gas_advice"))),
         (sum_bad, pl.lit("gwp.sum_mismatch"), pl.lit("co2e"),
          pl.format("published CO2e {} differs from the sum over gases x {} GWP100 = {}", total,
                    pl.col("published_gwp_set"), pl.col("published_sum").round(6))),
@@ -233,7 +238,7 @@ def validate(staged: pl.DataFrame, gwp_set: str, assessment_year: int) -> Valida
     quarantine_lineage = bad.select("lineage")
     passed = frame.filter(pl.col("_rule").is_null()).drop(
         "_rule", "_col", "_msg", "_dup", "error_rule",
-        "error_column", "error_message", "unit_error", "geo_error", "_dim_ok")
+        "error_column", "error_message", "unit_error", "geo_error", "_dim_ok", "_gas_advice")
     result = ValidationResult(passed, quarantine)
     result.quarantine_lineage = quarantine_lineage  # type: ignore[attr-defined]
     return result

@@ -114,6 +114,7 @@ def build_tables(batches: list[SourceBatch], settings: Settings) -> tuple[dict[s
 def source_manifest(batches: list[SourceBatch]) -> list[dict]:
     return [
         {"source_id": b.spec.source_id, "source_version": b.source_record()["source_version"], "status": b.status,
+         "edition": b.edition, "edition_meta": b.edition_meta, "authority": b.spec.authority, "message": b.message,
          "licence": b.spec.licence, "redistributable": b.spec.redistributable,
          "files": [{"raw_file": f, "sha256": s} for f, s in b.raw_files.select("raw_file", "raw_sha256").rows()]}
         for b in sorted(batches, key=lambda b: b.spec.source_id)

@@ -59,8 +59,12 @@ def test_new_source_version_gives_new_release_diff_and_old_release_stays_queryab
     assert changed.height == 1
     r = changed.row(0, named=True)
     assert (r["old_co2e_kg"], r["new_co2e_kg"]) == (0.5227, 0.53)
-    assert r["relative_change"] == pytest.approx(0.0073/0.5227)
+    assert r["relative_change_co2e"] == pytest.approx(0.0073/0.5227)
+    assert r["changed_fields"] == "published_co2e_kg,co2_fossil_kg"
     assert d["added"].height == 1 and d["removed"].height == 0
+    # the new 2024 row is the next value of the Chongqing series, not an unrelated addition
+    series = d["series"].row(0, named=True)
+    assert d["series"].height == 1 and (series["previous_year"], series["year"]) == (2022, 2024)
     con = connect_readonly(s)
     old = con.execute("select co2e_kg from v0001.factor where natural_key like '2022:provincial_average:CN-CQ%'").fetchone()
     new = con.execute("select co2e_kg from latest.factor where natural_key like '2022:provincial_average:CN-CQ%'").fetchone()

@@ -8,6 +8,7 @@ import polars as pl
 from pipelines import runlog
 from pipelines.config import settings
 from pipelines.curation.decisions import DecisionError
+from pipelines.curation.guard import GUARD_SCHEMA
 from pipelines.curation.run import curate
 
 
@@ -49,4 +50,21 @@ def licence_gate(context: dg.AssetCheckExecutionContext, curated_factors: dict) 
     return result
 
 
-curation_checks = [licence_gate]
+@dg.asset_check(asset=curated_factors, blocking=True,
+                description="Release guard: no source loses or changes more than PCF_RELEASE_GUARD_SHARE of its factors "
+                            "(or disappears) against the current release unless a steward approved that change "
+                            "(`pcf approve --change SOURCE`). pipelines/curation/guard.py.")
+def release_guard(context: dg.AssetCheckExecutionContext, curated_factors: dict) -> dg.AssetCheckResult:
+    guard: pl.DataFrame = curated_factors.get("release_guard", pl.DataFrame(schema=GUARD_SCHEMA))
+    held = guard.filter(pl.col("held"))
+    summaries = held["summary"].to_list()
+    meta = {"held": held.height, "changes": dg.MetadataValue.json(guard.drop("signature").to_dicts())}
+    runlog.record_check(settings(), runlog.run_key(context), "release_guard", held.height == 0, True,
+                        {"held": held.height, "changes": summaries})
+    return dg.AssetCheckResult(
+        passed=held.height == 0, metadata=meta,
+        description=None if held.height == 0 else
+        "held for a steward (pcf review --flag release.guard; pcf approve|reject --change SOURCE): " + " | ".join(summaries))
+
+
+curation_checks = [licence_gate, release_guard]

@@ -142,6 +142,7 @@ def register(app: typer.Typer, console: Console, materialise_after_decision) -> 
         from pipelines.release import read_manifest, read_table
 
         _path, q = _queue(source, flag)
+        q = q.filter(~pl.col("factor_id").str.starts_with("change:"))  # held changes: decided with --change
         if unflagged:
             q = q.filter(pl.col("flags") == "")
         if raw_file:
@@ -175,11 +176,50 @@ def register(app: typer.Typer, console: Console, materialise_after_decision) -> 
     steward_opt = typer.Option(None, help="who decides (default: PCF_STEWARD or the login name)")
     apply_opt = typer.Option(True, "--apply/--no-apply", help="recompute and publish now (default) or only record")
 
+    change_opt = typer.Option(None, "--change", help="a change held by the release guard, by source_id "
+                                                    "(pcf review --flag release.guard): decide on it as a whole")
+
+    def _decide_change(action: str, source_id: str, reason: str, steward: Optional[str], apply_now: bool) -> None:
+        """Approve or reject a change the release guard holds: bound to that change's signature."""
+        from pipelines.curation.decisions import Decision, DecisionError, append, current_steward, now_utc
+        from pipelines.curation.guard import CHANGE_PREFIX
+
+        if action not in ("approve", "reject"):
+            console.print("[red]--change takes approve or reject[/red]")
+            raise typer.Exit(2)
+        path = settings().curated_dir / "review" / "release_guard.json"
+        held = json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
+        change_id = source_id if source_id.startswith(CHANGE_PREFIX) else CHANGE_PREFIX + source_id
+        item = next((c for c in held if c["change_id"] == change_id), None)
+        if item is None:
+            console.print(f"no change held for {source_id!r} by the last run; held: "
+                          f"{', '.join(c['source_id'] for c in held) or 'none'}", style="red", markup=False)
+            raise typer.Exit(2)
+        try:
+            d = append(settings(), Decision(action, change_id, item["signature"], steward or current_steward(), now_utc(),
+                                            reason))
+        except DecisionError as exc:
+            console.print(str(exc), style="red", markup=False)
+            raise typer.Exit(2) from None
+        console.print(f"{action} {change_id} by {d.steward}: recorded ({d.decision_id}); the change: {item['summary']}",
+                      markup=False)
+        if apply_now:
+            materialise_after_decision()
+        else:
+            console.print("recorded only: the next `pcf build` applies it")
+
     def _status_command(action: str, doc: str) -> None:
         def command(factor_ids: Optional[list[str]] = ids_arg, reason: str = reason_opt,
                     source: Optional[str] = source_opt, raw_file: Optional[str] = raw_file_opt,
                     flag: Optional[str] = flag_opt, unflagged: bool = unflagged_opt, yes: bool = yes_opt,
+                    change: Optional[str] = change_opt,
                     steward: Optional[str] = steward_opt, apply_now: bool = apply_opt) -> None:
+            if change:
+                if factor_ids or source or raw_file or flag or unflagged:
+                    console.print("[red]--change decides on a whole held change: give no factor ids or filters[/red]")
+                    raise typer.Exit(2)
+                _decide_change(action, change, reason, steward, apply_now)
+                return
             _decide(action, _selected(factor_ids, source, raw_file, flag, unflagged, yes), reason, steward, apply_now)
 
         command.__doc__ = doc

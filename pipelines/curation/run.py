@@ -2,29 +2,68 @@
 
 from __future__ import annotations
 
+import json
+
 import polars as pl
 
 from pipelines.config import Settings
 from pipelines.curation.decisions import apply, read_log
+from pipelines.curation.guard import CHANGE_PREFIX, assess, queue_items
 from pipelines.curation.queue import baseline_release, build_queue, write_queue
+from pipelines.release import latest_release
 
 
 def curate(settings: Settings, harmonised: dict) -> dict:
-    """-> {"tables", "summary", "sources", "review_queue", "review_page"}: the decision log applied (raises
-    DecisionError on a malformed log line), the review queue built against the baseline release and written."""
+    """-> {"tables", "summary", "sources", "review_queue", "review_page", "release_guard"}: the decision log
+    applied (raises DecisionError on a malformed log line), the release guard assessed against the current
+    release, the review queue built against the baseline release and written."""
     log = read_log(settings)
     tables = dict(harmonised["tables"])
     factor, factor_gas, decisions = apply(tables["factor"], tables["factor_gas"], log)
+    current = latest_release(settings)
+    current_factor = pl.read_parquet(settings.releases_dir / current["version"] / "factor.parquet") \
+        if current and (settings.releases_dir / current["version"] / "factor.parquet").exists() else None
+    guard = assess(factor, tables["quarantine"], current_factor, current["version"] if current else None,
+                   harmonised["sources"], decisions)
+    decisions = _change_decisions(decisions, guard)
     tables.update(factor=factor, factor_gas=factor_gas, steward_decision=decisions)
     baseline = baseline_release(settings, factor)
     previous = pl.read_parquet(settings.releases_dir / baseline / "factor.parquet") if baseline else None
     queue = build_queue(factor, previous, decisions)
+    if guard.height:
+        queue = pl.concat([queue_items(guard), queue], how="diagonal_relaxed").select(queue.columns)
     page = write_queue(queue, settings.curated_dir / "review",
                        f"compared with release {baseline}" if baseline else "no earlier release: every factor is new")
     summary = {**harmonised["summary"],
                "decisions_logged": decisions.height, "decisions_applied": int(decisions["applied"].sum() or 0),
                "decisions_stale": int((decisions["not_applied_because"] == "content changed since the decision").sum() or 0),
                "review_queue": queue.height, "review_baseline": baseline,
+               "release_guard_held": guard.filter(pl.col("held"))["summary"].to_list(),
                "steward_status": dict(sorted(factor.group_by("steward_status").len().rows()))}
+    write_guard(settings, guard)
     return {"tables": tables, "summary": summary, "sources": harmonised["sources"], "review_queue": queue,
-            "review_page": page}
+            "review_page": page, "release_guard": guard}
+
+
+def _change_decisions(decisions: pl.DataFrame, guard: pl.DataFrame) -> pl.DataFrame:
+    """Decisions on a held change (factor_id 'change:<source>') apply to that change's signature only."""
+    if not decisions.height:
+        return decisions
+    current = set(guard.select("change_id", "signature").rows()) if guard.height else set()
+    is_change = pl.col("factor_id").str.starts_with(CHANGE_PREFIX)
+    last = decisions.filter(is_change).sort("log_line").group_by("factor_id", maintain_order=True).last()["decision_id"]
+    matches = pl.struct("factor_id", "content_sha256").map_elements(
+        lambda r: (r["factor_id"], r["content_sha256"]) in current, return_dtype=pl.Boolean) if current else pl.lit(False)
+    why = (pl.when(~pl.col("decision_id").is_in(last.implode())).then(pl.lit("superseded by a later decision"))
+           .when(~matches).then(pl.lit("no such change held in this build (published, or the change differs)"))
+           .otherwise(None))
+    return decisions.with_columns(
+        pl.when(is_change).then(why).otherwise(pl.col("not_applied_because")).alias("not_applied_because"),
+    ).with_columns(pl.col("not_applied_because").is_null().alias("applied"))
+
+
+def write_guard(settings: Settings, guard: pl.DataFrame) -> None:
+    """The held changes beside the review queue (what `pcf approve --change` decides on)."""
+    target = settings.curated_dir / "review"
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "release_guard.json").write_text(json.dumps(guard.to_dicts(), ensure_ascii=False, indent=1), encoding="utf-8")

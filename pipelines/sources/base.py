@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,9 @@ class SourceSpec:
     expected_refresh_days: int
     url: str | None = None
     doi: str | None = None
+    # Precedence tier in factor selection (pipelines/selection.py, docs/factor_selection.md):
+    # steward_regional > official_cn > official_other > literature > third_party
+    authority: str = "official_other"
 
     @property
     def steward_default(self) -> str:
@@ -56,6 +60,7 @@ class SourceBatch:
     status: str = "loaded"      # loaded, missing, error
     message: str = ""
     extras: dict[str, pl.DataFrame] = field(default_factory=dict)  # reference tables (fuel_property ...)
+    edition_meta: dict | None = None  # what the edition's own files say of it (sources/editions.py)
 
     @property
     def source_version(self) -> str:
@@ -64,13 +69,16 @@ class SourceBatch:
 
     def source_record(self) -> dict:
         s = self.spec
+        m = self.edition_meta or {}
         return {
             "source_id": s.source_id, "source_version": self.source_version if self.raw_files.height else self.edition,
             "edition": self.edition, "title": s.title, "publisher": s.publisher, "licence": s.licence,
             "redistributable": s.redistributable, "approved_by_source": s.approved_by_source,
-            "location": s.location, "url": s.url, "doi": s.doi, "status": self.status, "message": self.message,
+            "location": s.location, "url": m.get("url") or s.url, "doi": m.get("doi") or s.doi, "status": self.status, "message": self.message,
             "expected_refresh_days": s.expected_refresh_days, "raw_files": self.raw_files.height,
             "raw_rows": int(self.raw_files["rows"].sum() or 0), "staged_rows": self.staged.height,
+            "authority": s.authority,
+            "edition_meta": json.dumps(self.edition_meta, ensure_ascii=False, sort_keys=True) if self.edition_meta else None,
         }
 
 
@@ -138,15 +146,25 @@ def split_factor_unit(text: str) -> tuple[float, bool, str]:
     return MASS_PREFIX_TO_KG[m.group("mass")], bool(m.group("e")), m.group("den")
 
 
+# codes adapters already give (fossil/biogenic origin is the adapter's knowledge, not the name's)
+_KEEP_GAS = {"CO2_fossil", "CO2_biogenic", "CH4_fossil", "CH4_biogenic"}
+
+
 def finish(spec: SourceSpec, edition: str, rows: list[dict], raw_records: list[dict], **extras) -> SourceBatch:
     batch = SourceBatch(spec, edition, staged_frame([]), raw_files_frame(raw_records), extras=extras)
     version = batch.source_version
+    from pipelines.gwp import canonical_gas
+
     for r in rows:
+        if r.get("gases"):  # every source's gas names through the one synonym table
+            r["gases"] = [{**g, "gas": canonical_gas(g["gas"]) if g.get("gas") not in _KEEP_GAS else g["gas"]}
+                          for g in r["gases"]]
         r.setdefault("source_id", spec.source_id)
         r["source_version"] = version
         r.setdefault("licence", spec.licence)
         r.setdefault("redistributable", spec.redistributable)
         r.setdefault("steward_default", spec.steward_default)
+        r.setdefault("authority", spec.authority)
         r.setdefault("publisher", spec.publisher)
         r.setdefault("url", spec.url)
         r.setdefault("doi", spec.doi)

@@ -29,6 +29,7 @@ SPEC = SourceSpec(
     location="embedded",
     dir_glob="embedded",
     expected_refresh_days=3650,
+    authority="official_cn",
 )
 C_TO_CO2 = 44 / 12  # the guidelines' molar-mass ratio
 UNIT_LABEL = {"t": "公吨", "10^4 Nm3": "万标准立方米"}

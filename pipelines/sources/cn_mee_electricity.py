@@ -25,6 +25,7 @@ SPEC = SourceSpec(
     location="external",
     dir_glob="cn_mee_electricity_co2",
     expected_refresh_days=400,
+    authority="official_cn",
 )
 
 REQUIRED = ["year", "factor_kind", "area_zh", "area_en", "area_code", "item_zh", "item_en", "value", "unit",

@@ -27,6 +27,7 @@ SPEC = SourceSpec(
     location="external",
     dir_glob="cpcd_snapshot",
     expected_refresh_days=365,
+    authority="third_party",
 )
 FILES = ("cpcd_core_snapshot.csv", "cpcd_emission_factors_snapshot.csv")  # order = preference
 REQUIRED = ["产品ID", "产品名称", "核算边界", "碳足迹", "数据年份", "数据类型"]

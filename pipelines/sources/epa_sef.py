@@ -1,9 +1,11 @@
 """US EPA Supply Chain GHG Emission Factors by NAICS-6 (USEEIO based), spend-based fallback factors.
 
 Two factors per NAICS code: without margins (cradle to factory gate, producer side) and with margins
-(to the point of sale, purchaser price). Gases from the byGHG file; the published CO2e uses AR4
-GWP100 with "HFCs and PFCs, unspecified" already in CO2e (SOURCE.md, checked). A newer edition
-(epa_sef_v1_3_0 ...) beside this one loads as a new version of the same source.
+(to the point of sale, purchaser price). Gases from the byGHG file, "HFCs and PFCs, unspecified" already
+in CO2e. What differs between editions (version, currency year, data year, GWP basis, publication date,
+DOI, URL) is read from each edition's files (sources/editions.py): v1.2's CO2e is reproduced by AR4
+GWP100 (fitted on the data, as SOURCE.md found), its data year and DOI come from its data.gov record.
+A newer edition (epa_sef_v1_3_0 ...) beside this one loads as a new version of the same source.
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ import re
 from pathlib import Path
 
 from pipelines.parsing import InputError, parse_number, read_csv_strings
+from pipelines.schema import staged_frame
+from pipelines.sources import editions
 from pipelines.sources.base import (SourceBatch, SourceSpec, edition_dirs, file_error_rows, finish, lineage,
-                                    missing_batch, raw_file_record, year_start)
+                                    missing_batch, raw_file_record, raw_files_frame, year_start)
 
 SPEC = SourceSpec(
     source_id="epa_sef_v1_2",
@@ -25,8 +29,7 @@ SPEC = SourceSpec(
     location="external",
     dir_glob="epa_sef_v*",
     expected_refresh_days=730,
-    url="https://pasteur.epa.gov/uploads/10.23719/1528686/",
-    doi="10.23719/1528686",
+    # url, DOI, version, GWP basis, data year, publication date: per edition (sources/editions.py)
 )
 VARIANTS = {
     "without_margins": ("Supply Chain Emission Factors without Margins", "cradle to factory gate, producer price"),
@@ -37,17 +40,31 @@ UNSPECIFIED = "HFCs and PFCs, unspecified"
 CODE, TITLE = "2017 NAICS Code", "2017 NAICS Title"
 
 
+def _column(columns: list[str], *words: str) -> str | None:
+    """The header that contains all `words` (case-insensitive): editions rename headers
+    ('2017 NAICS Code', 'NAICS Code 2017' ...)."""
+    for c in columns:
+        low = c.lower()
+        if all(w in low for w in words) and not ("without" in words and "with margins" in low and "without" not in low):
+            return c
+    return None
+
+
 def load(root: Path) -> SourceBatch:
-    editions = edition_dirs(root, SPEC.dir_glob)
-    if not editions:
-        return missing_batch(SPEC, root / SPEC.dir_glob)
-    directory = editions[-1]  # the newest edition is the current version of this source
+    directory, why = editions.choose(SPEC.source_id, edition_dirs(root, SPEC.dir_glob))
+    if directory is None:
+        return missing_batch(SPEC, root / SPEC.dir_glob) if why == "no edition found" else \
+            SourceBatch(SPEC, "absent", staged_frame([]), raw_files_frame([]), "error", why)
     co2e_files = sorted(directory.glob("SupplyChainGHGEmissionFactors_*_CO2e_*.csv"))
     ghg_files = sorted(directory.glob("SupplyChainGHGEmissionFactors_*_byGHG_*.csv"))
     if not co2e_files:
         return missing_batch(SPEC, directory)
-    m = re.search(r"_v(?P<ver>[\d.]+)_.*USD(?P<year>\d{4})", co2e_files[0].name)
-    edition, price_year = (f"v{m.group('ver')}", m.group("year")) if m else (directory.name, "")
+    try:
+        meta = editions.read(directory)
+    except ValueError as exc:
+        return SourceBatch(SPEC, directory.name, staged_frame([]), raw_files_frame([]), "error", str(exc))
+    editions.from_file_name(meta, co2e_files[0].name)
+    meta.set("version", directory.name, "directory name")
     raws, rows = [], []
     gases: dict[str, dict[str, list]] = {}
     if ghg_files:
@@ -56,11 +73,15 @@ def load(root: Path) -> SourceBatch:
             frame, enc = read_csv_strings(path)
             raw_g = raw_file_record(SPEC, path, root, frame.height, enc)
             raws.append(raw_g)
+            code = _column(frame.columns, "naics", "code")
+            gas_col = _column(frame.columns, "ghg") or "GHG"
             for i, rec in enumerate(frame.iter_rows(named=True), start=1):
-                gases.setdefault(rec[CODE], {k: [] for k in VARIANTS})
+                gases.setdefault(rec[code], {k: [] for k in VARIANTS})
                 for variant, (column, _) in VARIANTS.items():
-                    gases[rec[CODE]][variant].append((rec["GHG"], rec[column], i, raw_g))
-        except InputError as exc:
+                    col = _variant_column(frame.columns, variant)
+                    gases[rec[code]][variant].append((rec[gas_col], rec.get(col), i, raw_g))
+        except (InputError, KeyError) as exc:
+            exc = exc if isinstance(exc, InputError) else InputError(f"byGHG file: no column {exc}", "columns", "file.missing_columns")
             raw_g = raw_file_record(SPEC, path, root, 0, error=str(exc))
             raws.append(raw_g)
             rows += file_error_rows(SPEC, raw_g, exc, 0)
@@ -69,32 +90,82 @@ def load(root: Path) -> SourceBatch:
         frame, enc = read_csv_strings(path)
     except InputError as exc:
         raw = raw_file_record(SPEC, path, root, 0, error=str(exc))
-        return finish(SPEC, edition, rows + file_error_rows(SPEC, raw, exc, 0), raws + [raw])
+        return finish(SPEC, meta.get("version"), rows + file_error_rows(SPEC, raw, exc, 0), raws + [raw])
     raw = raw_file_record(SPEC, path, root, frame.height, enc)
     raws.append(raw)
+    code, title = _column(frame.columns, "naics", "code"), _column(frame.columns, "naics", "title")
+    columns = {v: _variant_column(frame.columns, v) for v in VARIANTS}
+    missing = [n for n, c in (("NAICS code", code), ("NAICS title", title), *columns.items()) if c is None]
+    if missing:
+        exc = InputError(f"{path.name}: no column for {', '.join(missing)} (headers: {', '.join(frame.columns)})",
+                         ",".join(missing), "file.missing_columns")
+        return finish(SPEC, meta.get("version"), rows + file_error_rows(SPEC, raw, exc, frame.height), raws)
+    _edition_gwp_basis(meta, frame, code, columns["without_margins"], gases)
+    if meta.get("data_year") is None and meta.get("currency_year"):
+        meta.set("data_year", meta.get("currency_year"), "assumed: the currency year (no data year in the edition's files; "
+                                                         "state it in edition.json)")
     for i, rec in enumerate(frame.iter_rows(named=True), start=1):
         for variant in VARIANTS:
-            rows.append(_row(rec, i, raw, variant, gases.get(rec[CODE], {}).get(variant, []), edition, price_year))
-    return finish(SPEC, edition, rows, raws)
+            rows.append(_row(rec, i, raw, variant, gases.get(rec[code], {}).get(variant, []), meta, code, title,
+                             columns[variant]))
+    batch = finish(SPEC, meta.get("version"), rows, raws)
+    batch.edition_meta = {**meta.record(), "choice": why}
+    return batch
 
 
-def _row(rec: dict, i: int, raw: dict, variant: str, gas_rows: list, edition: str, price_year: str) -> dict:
-    column, note = VARIANTS[variant]
-    code = rec[CODE]
+def _variant_column(columns: list[str], variant: str) -> str | None:
+    if variant == "without_margins":
+        return _column(columns, "without margins")
+    return next((c for c in columns if "with margins" in c.lower() and "without" not in c.lower()), None)
+
+
+def _edition_gwp_basis(meta, frame, code: str, column: str, gases: dict) -> None:
+    """The GWP set the publisher used: declared, else fitted on the data (CO2e = sum of gases x GWP100)."""
+    if meta.get("gwp_set") or not gases:
+        return
+    sample = []
+    for rec in frame.iter_rows(named=True):
+        try:
+            total = parse_number(rec[column], column)
+            parts = [(GAS_MAP.get(g, g), parse_number(v, "gas"), g == UNSPECIFIED)
+                     for g, v, _i, _r in gases.get(rec[code], {}).get("without_margins", [])]
+        except InputError:
+            continue
+        parts = [(g, a, c) for g, a, c in parts if a is not None]
+        if total is not None and parts:
+            sample.append((total, parts))
+    from pipelines.validation import GWP_SUM_ABS_TOL, GWP_SUM_REL_TOL
+
+    found, how = editions.fit_gwp_set(sample, GWP_SUM_ABS_TOL, GWP_SUM_REL_TOL)
+    if found:
+        meta.set("gwp_set", found, how)
+    else:
+        meta.basis["gwp_set"] = how
+
+
+def _row(rec: dict, i: int, raw: dict, variant: str, gas_rows: list, meta, code_col: str, title_col: str,
+         column: str) -> dict:
+    _column_name, note = VARIANTS[variant]
+    code = rec[code_col]
+    version, currency = meta.get("version"), meta.get("currency_year")
+    year = meta.get("data_year")
     row = {
         "natural_key": f"{code}:{variant}",
         "name_zh": None,
-        "name_en": f"{rec[TITLE]} ({note})",
+        "name_en": f"{rec[title_col]} ({note})",
         "classification_scheme": "NAICS2017", "classification_code": code,
         "activity_category": "spend", "factor_purpose": "spend_eeio",
-        "unit_raw": f"{price_year} USD" if price_year else "USD", "value_scale": 1.0,
-        "published_gwp_set": "AR4", "gas_basis": "per_gas" if gas_rows else "co2e_only",
-        "geography_raw": "US", "reference_year": 2019, "valid_from": year_start(2019),
-        "technology": f"USEEIO v2.0 commodity {rec.get('Reference USEEIO Code')}",
+        "unit_raw": f"{currency} USD" if currency else "USD", "value_scale": 1.0,
+        "published_gwp_set": meta.get("gwp_set") or "unknown", "gas_basis": "per_gas" if gas_rows else "co2e_only",
+        "geography_raw": "US", "reference_year": year, "valid_from": year_start(year),
+        "technology": f"USEEIO commodity {rec.get('Reference USEEIO Code')}" if rec.get("Reference USEEIO Code") else None,
         "system_boundary": "cradle_to_gate", "data_type": "secondary",
-        "document": f"Supply Chain GHG Emission Factors {edition} by NAICS-6 (USD{price_year})",
+        "document": meta.get("document") or f"Supply Chain GHG Emission Factors {version} by NAICS-6"
+                    + (f" (USD{currency})" if currency else ""),
         "locator": f"{raw['raw_file'].split('/')[-1]} NAICS {code}, column '{column}'",
-        "publication_date": "2023-04-12", "removal_declared": False,
+        "publication_date": meta.get("publication_date"), "removal_declared": False,
+        "url": meta.get("url"), "doi": meta.get("doi"),
+        "qa_flags": "edition.data_year_assumed" if str(meta.basis.get("data_year", "")).startswith("assumed") else None,
         "dq_reliability": 2, "dq_completeness": 2, "dq_technological": 4,
         "raw_file": raw["raw_file"], "raw_sha256": raw["raw_sha256"], "raw_row": i,
         "lineage": lineage(raw["raw_file"], raw["raw_sha256"], i)

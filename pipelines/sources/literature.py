@@ -28,6 +28,7 @@ SPEC = SourceSpec(
     location="embedded",
     dir_glob="literature",
     expected_refresh_days=90,
+    authority="literature",
 )
 
 REQUIRED = ["record_id", "name_zh", "name_en", "activity_category", "unit", "geography", "reference_year",
@@ -158,6 +159,7 @@ def stage_file(path: Path, raw_root: Path, spec: SourceSpec = SPEC) -> tuple[pl.
         *(pl.col(f"_n_{c}").cast(pl.Int8, strict=False).alias(c) for c in ("dq_reliability", "dq_completeness", "dq_technological")),
         pl.col("_n_gsd2").alias("gsd2_published"),
         pl.lit(spec.steward_default).alias("steward_default"),
+        pl.lit(spec.authority).alias("authority"),
         pl.lit(None, dtype=pl.String).alias("qa_flags"),
         pl.lit(raw["raw_file"]).alias("raw_file"), pl.lit(raw["raw_sha256"]).alias("raw_sha256"),
         row_no.alias("raw_row"),

@@ -28,6 +28,7 @@ SPEC = SourceSpec(
     dir_glob="owid_ember_electricity_intensity",
     expected_refresh_days=400,
     url="https://ourworldindata.org/grapher/carbon-intensity-electricity",
+    authority="third_party",
 )
 VALUE = "Carbon intensity of electricity - gCO2/kWh"
 

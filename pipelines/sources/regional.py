@@ -25,6 +25,7 @@ SPEC = SourceSpec(
     location="embedded",
     dir_glob="curation/regional",
     expected_refresh_days=365,
+    authority="steward_regional",
 )
 
 
