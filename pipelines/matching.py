@@ -9,13 +9,11 @@ Order of evidence (most specific first):
   3. an explicit factor_id on the line (factor_ref);
   4. an activity key on the line (factor_ref, e.g. electricity.grid_average, fuel.natural_gas);
   5. the item's name equal to a factor's Chinese or English name.
-Within a geography step a regional factor published by the stewards (source regional_steward) takes
-precedence over every other candidate; the line records it (precedence = 'regional_steward').
 Among the candidates of 3-5 only factors whose unit has the line's dimension qualify (after turning a
-transport mass into t·km with the distance). Then geography follows the fallback hierarchy
-province -> grid region -> China -> global; within the first step that has candidates: the factor
-closest in year to the reporting year (not later ones first), then the lower DQR, then the factor_id,
-so the choice is deterministic.
+transport mass into t·km with the distance); they are ranked by the one precedence of
+pipelines/selection.py (purpose, place, steward regional factor, authority, reference year, geography
+specificity, DQR, id; docs/factor_selection.md). The line records the chosen factor, the geography step
+and why it won (selection_rule); a steward's regional factor is marked (precedence = 'regional_steward').
 """
 
 from __future__ import annotations
@@ -26,7 +24,7 @@ from dataclasses import dataclass
 import pint
 import polars as pl
 
-from pipelines import geography, units
+from pipelines import geography, selection, units
 
 GEO_STEP_SCORE = {"requested": 1, "grid_region": 2, "country": 3, "global": 4, "other": 5}
 
@@ -52,16 +50,13 @@ class Match:
     factor_dqr: float | None
     note: str = ""
     precedence: str | None = None       # 'regional_steward' when a steward's regional factor took precedence
+    selection_rule: str = ""            # why this factor: the criterion that beat the runner-up (pipelines/selection.py)
 
 
 MATCH_COLUMNS = ["factor_id", "name_zh", "name_en", "unit", "co2e_kg", "co2e_biogenic_kg", "activity_key",
-                 "geography_code", "reference_year", "source_id", "dqr", "gsd2", "steward_status", "factor_purpose"]
+                 "geography_code", "reference_year", "source_id", "dqr", "gsd2", "steward_status", "factor_purpose",
+                 "authority"]
 
-# A product footprint (GB/T 24067, ISO 14067) needs cradle-to-gate CO2e. Scope 2 factors (MEE/NBS provincial
-# electricity CO2 factors 2021-2022) are CO2-only at the power plant: they serve enterprise inventories.
-# Where a life-cycle factor for the same activity exists (MEE/NBS 2023 electricity carbon-footprint
-# factors, published for product footprints), it is used even at a coarser geography; the note says so.
-SET_ASIDE_FOR_PCF = {"scope2_location": "life_cycle"}
 
 
 class FactorIndex:
@@ -132,56 +127,61 @@ def match_line(line: dict, index: FactorIndex, geography_code: str | None, repor
     ref = line.get("factor_ref")
     if ref and ref.startswith(PRODUCT_REF_PREFIX):
         return _match_product(line, ref, index, geography_code, reporting_year)
-    if ref and ref in index.by_id:
-        candidates, method = [index.by_id[ref]], "factor_id"
-    elif ref and ref in index.by_key:
-        candidates, method = index.by_key[ref], "activity_key"
-    else:
-        candidates, method = index.by_name.get(str(line["item"]).strip().lower(), []), "name"
-    dim = _dimension(unit)
-    fitting = []
-    for c in candidates:
-        try:
-            if _dimension(c["unit"]) == dim and c.get("co2e_kg") is not None:
-                fitting.append(c)
-        except units.UnitError:
-            continue
-    boundary_note = ""
-    purposes = {c.get("factor_purpose") for c in fitting}
-    for weaker, stronger in SET_ASIDE_FOR_PCF.items():
-        if weaker in purposes and stronger in purposes:
-            set_aside = sum(1 for c in fitting if c.get("factor_purpose") == weaker)
-            fitting = [c for c in fitting if c.get("factor_purpose") != weaker]
-            boundary_note = (f"; {set_aside} {weaker} (CO2-only) factor(s) set aside for the {stronger} factor "
-                             f"a product footprint needs")
-    if not fitting:
+    candidates, method, ref = candidates_for(line, index)
+    ordered, dim, boundary_note = rank_candidates(candidates, unit, geography_code, reporting_year)
+    if not ordered:
         why = (f"no factor for {method} '{ref or line['item']}'" if not candidates
                else f"{len(candidates)} candidate(s) for '{ref or line['item']}' but none in a unit of dimension {dim}")
         return Match("unmatched", None, None, None, None, None, None, geography_code, None, None, None, None,
                      5, 5, 5, None, None, why)
-    chosen, step = None, "other"
-    chain = geography.fallback_chain(geography_code) if geography_code else []
-    for geo, basis in chain:
-        here = [c for c in fitting if c["geography_code"] == geo.code]
-        if here:
-            chosen = here
-            step = "requested" if basis == "requested" else (
-                "grid_region" if geo.level == "grid_region" else "country" if geo.level == "country" else
-                "global" if geo.code == "GLO" else "other")
-            break
-    if chosen is None:
-        chosen = fitting
-    # A regional factor published by the stewards wins at its geography step (sources/regional.py).
-    best = min(chosen, key=lambda c: (c.get("source_id") != REGIONAL_SOURCE, abs(reporting_year - (c["reference_year"] or 0)),
-                                      (c["reference_year"] or 0) > reporting_year, c.get("dqr") or 5, c["factor_id"]))
+    best = ordered[0]
+    step = best["_step"]
+    if best.get("factor_purpose") in selection.CO2_ONLY_PURPOSES:
+        boundary_note += ("; CO2-only factor: upstream and non-CO2 gases are not included (no life-cycle factor for "
+                          "this activity in reach)")
     converted = units.convert(amount, unit, best["unit"])
     tech = 2 if method in ("factor_id", "activity_key") else 3
     return Match(method, best["factor_id"], best.get("name_zh") or best.get("name_en"), best["unit"], best["co2e_kg"],
                  best.get("co2e_biogenic_kg"), converted, geography_code, best["geography_code"], step,
                  best["reference_year"], best["source_id"], _temporal(reporting_year, best["reference_year"]),
                  GEO_STEP_SCORE[step], tech, best.get("gsd2"), best.get("dqr"),
-                 f"{len(chosen)} candidate(s) at {best['geography_code']}{boundary_note}",
-                 "regional_steward" if best.get("source_id") == REGIONAL_SOURCE else None)
+                 f"{len(ordered)} candidate(s); chosen at {best['geography_code']}{boundary_note}",
+                 "regional_steward" if best.get("source_id") == REGIONAL_SOURCE else None,
+                 selection.reason(ordered))
+
+
+def rank_candidates(candidates: list[dict], unit: str, geography_code: str | None,
+                    reporting_year: int) -> tuple[list[dict], str, str]:
+    """-> (the candidates whose unit fits, ranked by pipelines/selection.py, each a copy with its geography
+    step; the line's dimension; a note on factors set aside for their purpose)."""
+    dim = _dimension(unit)
+    steps: dict[str, str] = {}
+    for geo, basis in (geography.fallback_chain(geography_code) if geography_code else []):
+        steps.setdefault(geo.code, "requested" if basis == "requested" else
+                         "grid_region" if geo.level == "grid_region" else "country" if geo.level == "country" else
+                         "global" if geo.code == "GLO" else "other")
+    fitting = []
+    for c in candidates:
+        try:
+            if _dimension(c["unit"]) == dim and c.get("co2e_kg") is not None:
+                fitting.append({**c, "_step": steps.get(c["geography_code"], "other")})
+        except units.UnitError:
+            continue
+    ordered = selection.rank(fitting, reporting_year)
+    set_aside = sum(1 for c in ordered if c["_key"][0] == 1)
+    note = (f"; {set_aside} scope2_location (CO2-only) factor(s) set aside for the life_cycle factor a product "
+            f"footprint needs") if set_aside else ""
+    return ordered, dim, note
+
+
+def candidates_for(line: dict, index: FactorIndex) -> tuple[list[dict], str, str | None]:
+    """The factors a line reaches: by factor id, activity key or name -> (candidates, method, ref)."""
+    ref = line.get("factor_ref")
+    if ref and ref in index.by_id:
+        return [index.by_id[ref]], "factor_id", ref
+    if ref and ref in index.by_key:
+        return index.by_key[ref], "activity_key", ref
+    return index.by_name.get(str(line["item"]).strip().lower(), []), "name", ref
 
 
 def _unmatched(geography_code: str | None, why: str) -> Match:

@@ -34,12 +34,17 @@ def inventory(full_build, tmp_path_factory):
 def test_lines_matched_with_fallback_and_allocation(inventory):
     _s, factors, t = inventory
     lines = t["line_emissions"]
-    # The plant's electricity, allocated by mass, matched to Chongqing's own grid factor (province level).
+    # The plant's electricity, allocated by mass. Chongqing has MEE CO2-only (Scope 2) factors and a CPCD copy's
+    # life-cycle factor; the precedence (docs/factor_selection.md) gives the official life-cycle factor
+    # (MEE/NBS/NEA 2023 electricity carbon-footprint factor, national) and says why.
     p1 = lines.filter(pl.col("line_id") == "P1").sort("product_id")
     assert p1["allocation_share"].to_list() == pytest.approx([0.25, 0.75])
-    assert set(p1["geography_used"]) == {"500000"} and set(p1["geography_fallback"]) == {"requested"}
+    assert set(p1["geography_used"]) == {"CN"} and set(p1["geography_fallback"]) == {"country"}
     grid = factors.filter(pl.col("factor_id") == p1["factor_id"][0])
-    assert grid["activity_key"].item() == "electricity.grid_average" and grid["geography_code"].item() == "500000"
+    assert grid["activity_key"].item() == "electricity.grid_average" and grid["factor_purpose"].item() == "life_cycle"
+    assert grid["source_id"].item() == "cn_mee_electricity_co2" and grid["reference_year"].item() == 2023
+    assert p1["selection_rule"][0].startswith("won on authority (official_cn before third_party)")
+    assert "scope2_location (CO2-only) factor(s) set aside" in p1["match_note"][0]
     # per declared unit (1 kg of profile): kWh x share / kg produced x factor
     expected = 10_800_000 * 0.75 / 9_000_000 * grid["co2e_kg"].item()
     assert p1.filter(pl.col("product_id") == "AP-6063")["co2e_kg_per_declared_unit"].item() == pytest.approx(expected)

@@ -55,12 +55,13 @@ def test_report_pdf_and_html_show_the_six_parts_and_the_figures(s, marts_release
         assert h in text, h
     assert f"{fp['co2e_kg']:.5g}" in text                     # the total, as in the marts
     assert marts_release["result"].version in text              # the release that reproduces it
+    assert "won on" in text or "the only candidate" in text      # why each significant factor was chosen
     images = sum(1 for i in range(len(doc)) for o in doc[i].get_objects() if o.type == pdfium.raw.FPDF_PAGEOBJ_IMAGE)
     assert images >= 1                                          # the stage chart
     for i in range(len(doc)):
         png = ARTIFACTS / f"report-{PACK}-{lang}-p{i + 1}.png"
         doc[i].render(scale=1.5).to_pil().save(png)
-        assert _non_white_share(png) > 0.01
+        assert _non_white_share(png) > 0.005  # no blank page (the last one may hold a few lines)
     html = r["html"].read_text(encoding="utf-8")
     assert all(h in html for h in headings) and "data:image/png;base64," in html and "@font-face" in html
     again = write_report(s, PACK, lang, tmp_path / "again")

@@ -37,7 +37,7 @@ def compute(lines: pl.DataFrame, products: pl.DataFrame, summary: pl.DataFrame, 
         *[pl.Series(f"gas::{g}", amount * fp.per_gas[k][p_idx]) for k, g in enumerate(net.gases)])
     line_info = lines.select(
         pl.format("{}{}/{}", pl.lit(foreground.PRODUCT_PREFIX), "uscc", "product_id").alias("consumer"), "line_id",
-        "kind", "item", "factor_name", "factor_source_id", "match_method", "match_precedence", "geography_used", "geography_fallback",
+        "kind", "item", "factor_name", "factor_source_id", "match_method", "match_precedence", "selection_rule", "geography_used", "geography_fallback",
         "electricity_contract", "co2e_kg_per_declared_unit", "co2e_market_kg_per_declared_unit")
     contrib = contrib.join(line_info, on=["consumer", "line_id"], how="left")
     market_cut = contrib.group_by("consumer").agg(

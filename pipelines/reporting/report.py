@@ -119,11 +119,12 @@ def build_blocks(d: ProductData, lang: str) -> list[Block]:
     b.append(Block("image", (chart, t["chart"])))
     b.append(Block("h3", t["significant"]))
     sig = d.contributions.filter(pl.col("significant")).sort("co2e_kg", descending=True)
-    b.append(Block("table", ([t["line"], t["stage"], t["factor"], "kg CO2e", t["share"]],
+    b.append(Block("table", ([t["line"], t["stage"], t["factor"], "kg CO2e", t["share"], t["why_factor"]],
                              [[r["line_id"], stage_name.get(r["stage"], r["stage"]),
                                {"supplier_specific": t["supplier_specific"], "supplier_product": t["supplier_product"]}.get(
                                    r["match_method"], r["factor_name"] or "—"), _f(r["co2e_kg"]),
-                               f"{r['share'] * 100:.1f} %"] for r in sig.iter_rows(named=True)])))
+                               f"{r['share'] * 100:.1f} %", r.get("selection_rule") or "—"]
+                              for r in sig.iter_rows(named=True)])))
     b.append(Block("h3", t["quality"]))
     bench = d.benchmark or {}
     b.append(Block("kv", [

@@ -1,7 +1,7 @@
 -- product_contribution: each line of a product (aggregated: stage, kind, item, factor used) with its
 -- CO2e per declared unit, share of the total, and whether it is a significant contributor: the
 -- largest lines that together make up 80 % of the total, plus any single line of 5 % or more
--- (the report's 'significant links'). Published, so nothing confidential: no quantities, not the
+-- (the report's 'significant links'), with the factor used and why it was chosen (selection_rule). Published, so nothing confidential: no quantities, not the
 -- enterprise's own item names, no supplier names (a supplier's own footprint shows as
 -- 'supplier-specific', a supplier's product solved here as 'supplier product'); the full line detail stays in the restricted zone (inventory_line_emissions).
 with lines as (
@@ -16,6 +16,7 @@ with lines as (
         case when match_method = 'supplier_product' then null else factor_source_id end as factor_source_id,
         match_method,
         match_precedence,
+        case when match_method in ('supplier_specific', 'supplier_product') then null else selection_rule end as selection_rule,
         geography_used,
         geography_fallback,
         co2e_kg,
@@ -29,7 +30,7 @@ ranked as (
     from lines
 )
 select
-    product_key, line_id, stage, kind, factor_name, factor_source_id, match_method, match_precedence,
+    product_key, line_id, stage, kind, factor_name, factor_source_id, match_method, match_precedence, selection_rule,
     geography_used, geography_fallback,
     round(co2e_kg, 9)                                              as co2e_kg,
     round(share, 6)                                                as share,
