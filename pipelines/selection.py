@@ -89,3 +89,44 @@ def reason(ordered: list[dict]) -> str:
         "factor id": "equal on every criterion; lowest factor id",
     }[why]
     return f"won on {why} ({detail}) against {runner.get('factor_id')} {runner.get('source_id')}; {len(ordered)} candidates"
+
+
+def explain_lines(settings, line_id: str, product_id: str | None = None, release: str | None = None) -> list[dict]:
+    """For every line with this id (an upload's or a reference model's; narrowed by product), the ranked
+    candidates against a release's factors, as `pcf explain` prints them. Reads the restricted zone: a
+    steward's (or the enterprise's own) view."""
+    import polars as pl
+
+    from pipelines.enterprise.inventory import in_scope
+    from pipelines.matching import FactorIndex, _line_quantity, candidates_for, rank_candidates
+    from pipelines.release import read_manifest, read_table
+
+    manifest = read_manifest(settings, release)
+    scope = in_scope(settings)
+    activities = scope["activity"]
+    if activities.is_empty():
+        return []
+    chosen = activities.filter(pl.col("line_id") == line_id)
+    if product_id and "allocation" in scope and scope["allocation"].height:
+        keep = scope["allocation"].filter((pl.col("line_id") == line_id) & (pl.col("product_id") == product_id))
+        chosen = chosen.join(keep.select("upload_id").unique(), on="upload_id")
+    if chosen.is_empty():
+        return []
+    factors = read_table(settings, manifest["version"], "factor")
+    lookups = [*chosen["item"].to_list(), *(chosen["factor_ref"].to_list() if "factor_ref" in chosen.columns else [])]
+    index = FactorIndex(factors, None, lookups)
+    geo = {(r["upload_id"], r["facility_id"]): r["geography_code"] for r in scope["facility"].iter_rows(named=True)}
+    years = {r["upload_id"]: r["reporting_year"] for r in scope["enterprise"].iter_rows(named=True)}
+    out = []
+    for line in chosen.iter_rows(named=True):
+        site = geo.get((line["upload_id"], line["facility_id"]))
+        g = line.get("origin_geography") if line["kind"] in ("material", "packaging") and line.get("origin_geography") else site
+        year = years[line["upload_id"]]
+        candidates, method, ref = candidates_for(line, index)
+        _amount, unit = _line_quantity(line)
+        ordered, dim, note = rank_candidates(candidates, unit, g, year) if candidates else ([], "", "")
+        out.append({"upload_id": line["upload_id"], "line_id": line_id, "item": line["item"], "unit": line["unit"],
+                    "geography": g, "reporting_year": year, "method": method, "ref": ref, "release": manifest["version"],
+                    "reached": len(candidates), "dimension": dim, "note": note.lstrip("; "),
+                    "ranked": ordered, "reason": reason(ordered)})
+    return out

@@ -239,6 +239,42 @@ def register(app: typer.Typer, console: Console, materialise_after_decision) -> 
         _decide("override", [factor_id], reason, steward, apply_now, value, unit, source)
 
     @app.command()
+    def explain(line_id: str = typer.Argument(..., help="line id of an upload or a reference model (e.g. P1, AL-6063-REF-EXAMPLE:L4)"),
+                product: Optional[str] = typer.Option(None, help="only the lines allocated to this product_id"),
+                release: Optional[str] = typer.Option(None, help="release whose factors compete (default: latest)"),
+                top: int = typer.Option(10, help="candidates shown"),
+                as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
+        """Why a line gets its factor: the ranked candidates and the rule that decided (docs/factor_selection.md).
+        Reads the restricted zone (stewards)."""
+        from pipelines.selection import CRITERIA, describe, explain_lines
+
+        try:
+            found = explain_lines(settings(), line_id, product, release)
+        except FileNotFoundError as exc:
+            console.print(str(exc), style="yellow", markup=False)
+            raise typer.Exit(2) from None
+        if not found:
+            console.print(f"no line {line_id!r} in the uploads in force or the reference models", style="red", markup=False)
+            raise typer.Exit(1)
+        if as_json:
+            keep = ("factor_id", "source_id", "authority", "name_zh", "name_en", "geography_code", "_step", "reference_year",
+                    "factor_purpose", "unit", "co2e_kg", "dqr", "_decided_by")
+            print(json.dumps([{**{k: v for k, v in e.items() if k != "ranked"},
+                               "ranked": [{k: c.get(k) for k in keep} for c in e["ranked"][:top]]} for e in found],
+                             ensure_ascii=False, indent=1, default=str))
+            return
+        for e in found:
+            console.print(f"line {e['line_id']} of {e['upload_id']}: {e['item']!r} in {e['unit']}, {e['geography']}, "
+                          f"{e['reporting_year']}; {e['reached']} factor(s) reached by {e['method']}"
+                          + (f" {e['ref']!r}" if e['ref'] else "") + f"; release {e['release']}", markup=False)
+            table = Table("rank", "factor", "place", "why ahead of the next", "kg CO2e / unit")
+            for i, c in enumerate(e["ranked"][:top], start=1):
+                table.add_row(str(i), describe(c), c["_step"], c["_decided_by"] or "", _fmt(c.get("co2e_kg")))
+            console.print(table)
+            console.print(f"chosen: {e['reason']}" + (f"; {e['note']}" if e["note"] else ""), markup=False)
+        console.print("precedence: " + " > ".join(CRITERIA), markup=False)
+
+    @app.command()
     def runs(last: int = typer.Option(10, help="how many runs"),
              as_json: bool = typer.Option(False, "--json", help="print the full summaries as JSON")) -> None:
         """Run summaries (scheduled runs and builds): status, rows, changes, failed checks, duration."""
