@@ -240,11 +240,18 @@ def _print_status() -> None:
     console.print(table)
     console.print(f"raw rows {v['raw_rows']} = curated {v['curated_raw_rows']} + quarantined {v['quarantined_raw_rows']}"
                   f" ({'balanced' if v['balanced'] else 'NOT BALANCED'}); GWP set {manifest['gwp_set']}")
-    src = Table(title="sources")
-    for col in ("source_id", "version", "status", "redistributable"):
+    src = Table(title="sources (edition loaded and why; what the edition's files say of it)")
+    for col in ("source_id", "version", "status", "authority", "edition loaded", "edition metadata"):
         src.add_column(col)
     for item in manifest["sources"]:
-        src.add_row(item["source_id"], item["source_version"], item["status"], str(item["redistributable"]))
+        meta = item.get("edition_meta") or {}
+        facts = ", ".join(f"{k} {meta[k]}" for k in ("gwp_set", "data_year", "currency_year", "publication_date", "doi")
+                          if meta.get(k) is not None)
+        unknown = [k for k in ("gwp_set", "data_year", "publication_date") if meta and meta.get(k) is None]
+        src.add_row(item["source_id"], item["source_version"], item["status"], item.get("authority") or "",
+                    (meta.get("directory", "") + (f" ({meta['choice']})" if meta.get("choice") else "")) if meta else
+                    (item.get("message") or ""),
+                    facts + (f"; not stated: {', '.join(unknown)}" if unknown else ""))
     console.print(src)
     console.print(f"SQL: duckdb -readonly {s.warehouse_path}  (schema latest)")
 

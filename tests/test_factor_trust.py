@@ -185,6 +185,13 @@ def test_new_official_year_is_the_next_value_of_its_series(tmp_path, sources_dir
     assert d["series"].height == 30 and set(d["series"]["previous_year"]) == {2022} and set(d["series"]["year"]) == {2023}
     cq = d["series"].filter(pl.col("name").str.contains("重庆")).row(0, named=True)
     assert cq["previous_value"] == 0.5227 and cq["value"] == pytest.approx(0.95227)
+    # the review queue shows the jump as the next value of the series, flagged
+    from pipelines.curation.queue import build_queue
+    from pipelines.curation.decisions import apply, read_log
+    factor, _g, decisions = apply(tables["factor"], tables["factor_gas"], read_log(s).head(0))
+    queue = build_queue(factor, read_table(s, "v0001", "factor"), decisions)
+    item = queue.filter(pl.col("factor_id") == cq["factor_id"]).row(0, named=True)
+    assert "new year of a series: 2022 0.5227 -> 2023 0.95227 (82.2%)" in item["reasons"] and "change.large" in item["flags"]
 
 
 # --- selection precedence -------------------------------------------------------------------------------------
@@ -260,3 +267,33 @@ def test_newest_official_factor_is_chosen_and_a_regional_file_wins(tmp_path, sou
     m3 = match_line(line, FactorIndex(pl.concat([tables["factor"], regional], how="diagonal_relaxed")),
                     normalise("四川").code, 2024)
     assert m3.factor_id == m.factor_id
+
+
+def test_cli_explain_diff_json_and_status_show_the_rules(tmp_path, monkeypatch, sources_dir):
+    import json
+
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    src = copy_sources(sources_dir, tmp_path / "sources", "cn_mee_electricity_co2", "cpcd_snapshot")
+    monkeypatch.setenv("PCF_SOURCES_DIR", str(src))
+    monkeypatch.setenv("PCF_CURATED_DIR", str(tmp_path / "curated"))
+    assert _materialise(tmp_path).success
+    runner = CliRunner()
+    out = runner.invoke(app, ["explain", "AL-6063-REF-EXAMPLE:L4", "--json"])  # the reference model's electricity
+    assert out.exit_code == 0, out.output
+    [e] = json.loads(out.output)
+    first = e["ranked"][0]
+    assert (first["source_id"], first["factor_purpose"]) == ("cn_mee_electricity_co2", "life_cycle")
+    assert any(c["source_id"] == "cpcd_snapshot" for c in e["ranked"]) and e["reason"].startswith("won on")
+    text = runner.invoke(app, ["explain", "AL-6063-REF-EXAMPLE:L4"]).output
+    assert "precedence: purpose > place > steward regional factor > authority" in text
+    assert runner.invoke(app, ["explain", "NO-SUCH-LINE"]).exit_code == 1
+    status = runner.invoke(app, ["status"], env={"COLUMNS": "250"}).output
+    assert "official_cn" in status and "third_party" in status
+    path = src / "cn_mee_electricity_co2" / "cn_electricity_factors_2021_2022_plus.csv"
+    path.write_text(path.read_text(encoding="utf-8").replace(",0.5227,", ",0.5300,"), encoding="utf-8")
+    assert _materialise(tmp_path).success
+    d = json.loads(runner.invoke(app, ["diff", "v0001", "v0002", "--json"]).output)
+    assert d["counts"]["changed"] == 1 and d["changed"][0]["old_published_co2e_kg"] == 0.5227

@@ -42,7 +42,8 @@ def build_queue(factor: pl.DataFrame, baseline: pl.DataFrame | None, decisions: 
     """factor: this run's curated factors; baseline: the baseline release's factor table (or None)."""
     # Only the columns the queue shows or tests: a 1M-factor upload is otherwise copied whole at each step.
     live = factor.select(
-        "factor_id", "source_id", "name_zh", "name_en", "activity_key", "factor_purpose", "geography_code", "unit",
+        "factor_id", *(["series_id"] if "series_id" in factor.columns else []),
+        "source_id", "name_zh", "name_en", "activity_key", "factor_purpose", "geography_code", "unit",
         "reference_year", "steward_status", "co2e_kg", "qa_flags", "url", "doi", "locator", "document", "dqr",
     ).filter(~pl.col("steward_status").is_in(["rejected", "deprecated"]))
     covered = decisions.filter(pl.col("applied"))["factor_id"].unique().to_list() if decisions.height else []
@@ -54,10 +55,19 @@ def build_queue(factor: pl.DataFrame, baseline: pl.DataFrame | None, decisions: 
     if baseline is not None and baseline.height:
         live = live.join(baseline.select("factor_id", pl.col("co2e_kg").alias("old_co2e_kg")), on="factor_id", how="left")
         in_baseline = pl.col("factor_id").is_in(baseline["factor_id"].implode())
+        if "series_id" in baseline.columns and "series_id" in live.columns:
+            # a new year of a series: shown as its next value (the latest earlier year in the baseline)
+            prev = (baseline.filter(pl.col("series_id").is_not_null())
+                    .select("series_id", pl.col("reference_year").alias("_prev_year"), pl.col("co2e_kg").alias("_prev_value"))
+                    .sort("_prev_year"))
+            live = _series_previous(live, prev)
     else:
         live = live.with_columns(pl.lit(None, dtype=pl.Float64).alias("old_co2e_kg"))
         in_baseline = pl.lit(False)
-    new, old = pl.col("co2e_kg"), pl.col("old_co2e_kg")
+    if "_prev_year" not in live.columns:
+        live = live.with_columns(pl.lit(None, dtype=pl.Int32).alias("_prev_year"), pl.lit(None, dtype=pl.Float64).alias("_prev_value"))
+    # a new year of a series is compared with the series' previous value (so a jump is flagged change.large)
+    new, old = pl.col("co2e_kg"), pl.coalesce("old_co2e_kg", "_prev_value")
     rel = (pl.when(new == old).then(pl.lit(0.0))            # also 0 -> 0: no NaN (NaN compares above every number)
            .when(old == 0).then(pl.lit(float("inf")))
            .otherwise((new - old) / old.abs()))
@@ -75,7 +85,11 @@ def build_queue(factor: pl.DataFrame, baseline: pl.DataFrame | None, decisions: 
                                            ignore_nulls=True).alias("flags"))
     reasons = [
         (pl.col("steward_status") == "pending", pl.lit("pending: needs a steward's decision")),
-        (~pl.col("_in_baseline"), pl.lit("new: not in the baseline release")),
+        (~pl.col("_in_baseline") & pl.col("_prev_year").is_null(), pl.lit("new: not in the baseline release")),
+        (~pl.col("_in_baseline") & pl.col("_prev_year").is_not_null(),
+         pl.format("new year of a series: {} {} -> {} {} ({}%)", pl.col("_prev_year"), pl.col("_prev_value").round_sig_figs(6),
+                   pl.col("reference_year"), pl.col("co2e_kg").round_sig_figs(6),
+                   ((pl.col("co2e_kg") - pl.col("_prev_value")) / pl.col("_prev_value").abs() * 100).round(1))),
         (pl.col("_in_baseline") & (pl.col("relative_change") != 0).fill_null(False),
          pl.format("changed: {} -> {} ({}%)", pl.col("old_co2e_kg").round_sig_figs(6), pl.col("co2e_kg").round_sig_figs(6),
                    (pl.col("relative_change") * 100).round(1))),
@@ -96,14 +110,30 @@ def build_queue(factor: pl.DataFrame, baseline: pl.DataFrame | None, decisions: 
                     pl.coalesce("url", pl.format("doi:{}", "doi")).alias("url_or_doi"), "stale_decision"))
 
 
+def _series_previous(live: pl.DataFrame, prev: pl.DataFrame) -> pl.DataFrame:
+    """Per live factor, the latest earlier year of its series in the baseline (year and value)."""
+    pairs = (live.select("factor_id", "series_id", "reference_year").join(prev, on="series_id")
+             .filter(pl.col("_prev_year") < pl.col("reference_year"))
+             .sort("_prev_year", descending=True).group_by("factor_id", maintain_order=True).first()
+             .select("factor_id", "_prev_year", "_prev_value"))
+    return live.join(pairs, on="factor_id", how="left", maintain_order="left")
+
+
 def _peers(factor: pl.DataFrame, queue: pl.DataFrame) -> pl.DataFrame:
-    """Other sources' values for the same activity, purpose, unit and geography: side by side."""
+    """Other sources' values for the same activity, purpose, unit and geography: side by side, in the order the
+    selection precedence would take them (authority tier, then the newest year; pipelines/selection.py)."""
+    from pipelines.selection import AUTHORITY_RANK
+
     key = ["activity_key", "factor_purpose", "unit", "geography_code"]
     pool = factor.filter(pl.col("activity_key").is_not_null() & ~pl.col("steward_status").is_in(["rejected", "deprecated"]))
+    authority = pl.col("authority").replace_strict(AUTHORITY_RANK, default=5, return_dtype=pl.Int8) \
+        if "authority" in pool.columns else pl.lit(5, dtype=pl.Int8)
     q = queue.filter(pl.col("activity_key").is_not_null()).select("factor_id", "source_id", *key)
     joined = q.join(pool.select(pl.col("factor_id").alias("peer_id"), pl.col("source_id").alias("peer_source"),
-                                "co2e_kg", "reference_year", *key), on=key).filter(pl.col("peer_id") != pl.col("factor_id"))
-    return (joined.sort("factor_id", "peer_source", "reference_year", "peer_id", descending=[False, False, True, False])
+                                authority.alias("_tier"), "co2e_kg", "reference_year", *key),
+                    on=key).filter(pl.col("peer_id") != pl.col("factor_id"))
+    return (joined.sort("factor_id", "_tier", "reference_year", "peer_source", "peer_id",
+                        descending=[False, False, True, False, False])
             .group_by("factor_id", maintain_order=True)
             .agg(pl.format("{} {}: {}", "peer_source", "reference_year", pl.col("co2e_kg").round_sig_figs(4))
                  .head(8).str.join("; ").alias("peers")))
