@@ -149,3 +149,17 @@ def test_site_in_headless_chromium(site, marts_release, tmp_path):
     dom = run("--virtual-time-budget=5000", "--dump-dom", (out / "factors.html").as_uri() + "#diesel").stdout
     assert "match(es)" in dom and dom.count("<tr>") > 2  # the search ran in the browser and found diesel factors
     assert page_url(key).endswith(f"/products/{slug(key)}.html")
+
+
+@pytest.mark.parametrize("key", ["product:91500000MA5U7XXXX/Q' onmouseover='alert(6)' x='", "product:X/../../../../tmp/x",
+                                 "product:X/" + "A" * 5000, "product:X/GB\u202e001\u200b", "product:X/a\nb"])
+def test_page_names_from_user_ids_stay_safe(key):
+    """Issue 14 #2/#3 (part): a product id becomes a page name that cannot leave an href or the output folder."""
+    import re
+
+    from pipelines.reporting.data import slug
+
+    name = slug(key)
+    assert re.fullmatch(r"[A-Za-z0-9_-]{1,100}", name), name
+    assert slug(key) == name and slug(key + "x") != name
+    assert slug("product:91500000MA5U7XXXX/GB-100") == "91500000MA5U7XXXX-GB-100"  # ordinary ids unchanged

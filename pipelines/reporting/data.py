@@ -9,7 +9,9 @@ inventory. The site never calls `enterprise_part`.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -30,7 +32,14 @@ def site_base_url() -> str:
 
 
 def slug(product_key: str) -> str:
-    return product_key.removeprefix("product:").replace("/", "-").replace(":", "-")
+    """A file-name and URL-safe page name: letters, digits, '.', '_', '-' only, at most 100 characters. Any
+    other character (quotes, '..', path separators, bidi or zero-width marks) is replaced and a short hash of
+    the whole key keeps the name unique, so user text can never break out of an href or out of --out."""
+    plain = product_key.removeprefix("product:").replace("/", "-").replace(":", "-")
+    safe = re.sub(r"[^A-Za-z0-9_-]+", "_", plain.replace(".", "_"))
+    if safe == plain and len(safe) <= 100:
+        return safe
+    return f"{safe[:80]}-{hashlib.sha256(product_key.encode('utf-8')).hexdigest()[:12]}"
 
 
 def page_url(product_key: str) -> str:

@@ -88,7 +88,7 @@ def product_page(d: ProductData, label_png: bytes) -> str:
 
 def index_page(products: list[ProductData]) -> str:
     rows = "".join(
-        f"<tr><td><a href='products/{slug(d.key)}.html'>{html.escape(d.footprint['product_name'])}</a></td>"
+        f"<tr><td><a href=\"products/{html.escape(slug(d.key), quote=True)}.html\">{html.escape(d.footprint['product_name'])}</a></td>"
         f"<td>{html.escape(d.footprint['category'] or '')}</td><td>{d.footprint['co2e_kg']:.4g}</td>"
         f"<td>{html.escape(d.footprint['declared_unit'])}</td><td>{(d.benchmark or {}).get('grade') or '—'}</td></tr>"
         for d in products)
