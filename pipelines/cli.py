@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from pipelines.runlog import BUILD_TAG
 
@@ -316,6 +317,14 @@ def diff(old: str, new: str, limit: int = typer.Option(20, help="rows shown per 
             console.print(table)
 
 
+def _visible(text: str) -> str:
+    """Control, bidi-override and zero-width characters shown as \\uXXXX (terminal escapes never reach the terminal)."""
+    return "".join(ch if ch.isprintable() and ch not in _INVISIBLE else f"\\u{ord(ch):04x}" for ch in text)
+
+
+_INVISIBLE = set("\u200b\u200c\u200d\u2060\ufeff\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
 @app.command()
 def sql(query: Optional[str] = typer.Argument(None, help="one read-only query"),
         release: Optional[str] = typer.Option(None, help="release version (default: latest)"),
@@ -339,11 +348,12 @@ def sql(query: Optional[str] = typer.Argument(None, help="one read-only query"),
             raise AnalystSqlError("give a query")
         frame = run_readonly(settings(), query, release=release, dialect=dialect)
     except (AnalystSqlError, FileNotFoundError) as exc:
-        console.print(f"[red]{exc}[/red]")
+        console.print(str(exc), style="red", markup=False)
         raise typer.Exit(2) from None
-    table = Table(*frame.columns)
+    # data is printed as plain text: no rich markup interpreted, control characters made visible
+    table = Table(*[Text(_visible(c)) for c in frame.columns])
     for row in frame.head(limit).iter_rows():
-        table.add_row(*["" if x is None else str(x) for x in row])
+        table.add_row(*[Text("" if x is None else _visible(str(x))) for x in row])
     console.print(table)
     console.print(f"{frame.height} rows")
 

@@ -297,3 +297,11 @@ def test_cli_explain_diff_json_and_status_show_the_rules(tmp_path, monkeypatch, 
     assert _materialise(tmp_path).success
     d = json.loads(runner.invoke(app, ["diff", "v0001", "v0002", "--json"]).output)
     assert d["counts"]["changed"] == 1 and d["changed"][0]["old_published_co2e_kg"] == 0.5227
+
+
+def test_pcf_sql_prints_data_as_plain_text():
+    """Issue 14 #9 (part): a value that looks like rich markup or carries terminal escapes is printed as text."""
+    from pipelines.cli import _visible
+
+    assert _visible("[/]") == "[/]" and _visible("\x1b[31mred") == "\\u001b[31mred"
+    assert _visible("GB\u202e001\u200b") == "GB\\u202e001\\u200b" and _visible("重庆") == "重庆"
