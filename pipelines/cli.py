@@ -13,7 +13,7 @@ from typing import Optional
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.table import Column, Table
 from rich.text import Text
 
 from pipelines.runlog import BUILD_TAG
@@ -351,7 +351,7 @@ def sql(query: Optional[str] = typer.Argument(None, help="one read-only query"),
         console.print(str(exc), style="red", markup=False)
         raise typer.Exit(2) from None
     # data is printed as plain text: no rich markup interpreted, control characters made visible
-    table = Table(*[Text(_visible(c)) for c in frame.columns])
+    table = Table(*[Column(header=Text(_visible(c))) for c in frame.columns])
     for row in frame.head(limit).iter_rows():
         table.add_row(*[Text("" if x is None else _visible(str(x))) for x in row])
     console.print(table)

@@ -305,3 +305,19 @@ def test_pcf_sql_prints_data_as_plain_text():
 
     assert _visible("[/]") == "[/]" and _visible("\x1b[31mred") == "\\u001b[31mred"
     assert _visible("GB\u202e001\u200b") == "GB\\u202e001\\u200b" and _visible("重庆") == "重庆"
+
+
+def test_pcf_sql_shows_markup_like_values(tmp_path, monkeypatch, sources_dir):
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    src = copy_sources(sources_dir, tmp_path / "sources", "cn_mee_electricity_co2")
+    s = dataclasses.replace(settings(), sources_dir=src, curated_dir=tmp_path / "curated")
+    batches = [load_source("cn_mee_electricity_co2", s)]
+    tables, summary = build_tables(batches, s)
+    publish(s, tables, summary, source_manifest(batches))
+    monkeypatch.setenv("PCF_CURATED_DIR", str(tmp_path / "curated"))
+    out = CliRunner().invoke(app, ["sql", "select '[/]' as x, chr(27) || '[31mred' as y"])
+    assert out.exit_code == 0, out.output
+    assert "[/]" in out.output and "\\u001b[31mred" in out.output and "\x1b" not in out.output
