@@ -125,8 +125,9 @@ def build(
 
 def _print_held_changes() -> None:
     """Changes the release guard holds (written by the curation step): which source, how many, what to do."""
-    path = settings().curated_dir / "review" / "release_guard.json"
-    held = [c for c in json.loads(path.read_text(encoding="utf-8")) if c.get("held")] if path.exists() else []
+    from pipelines.curation.run import read_guard
+
+    held = [c for c in read_guard(settings()) if c.get("held")]
     for c in held:
         console.print(f"release guard: {c['summary']}" + (f"; decided: {c['decision']}" if c.get("decision") else ""),
                       style="red", markup=False)

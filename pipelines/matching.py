@@ -97,7 +97,7 @@ class FactorIndex:
 
 
 PRODUCT_REF_PREFIX = "product:"
-REGIONAL_SOURCE = "regional_steward"
+REGIONAL_SOURCE = selection.REGIONAL_SOURCE
 
 
 def _dimension(unit: str) -> str:

@@ -97,7 +97,7 @@ def explain_lines(settings, line_id: str, product_id: str | None = None, release
     steward's (or the enterprise's own) view."""
     import polars as pl
 
-    from pipelines.enterprise.inventory import in_scope
+    from pipelines.enterprise.inventory import in_scope, line_geography
     from pipelines.matching import FactorIndex, _line_quantity, candidates_for, rank_candidates
     from pipelines.release import read_manifest, read_table
 
@@ -119,8 +119,7 @@ def explain_lines(settings, line_id: str, product_id: str | None = None, release
     years = {r["upload_id"]: r["reporting_year"] for r in scope["enterprise"].iter_rows(named=True)}
     out = []
     for line in chosen.iter_rows(named=True):
-        site = geo.get((line["upload_id"], line["facility_id"]))
-        g = line.get("origin_geography") if line["kind"] in ("material", "packaging") and line.get("origin_geography") else site
+        g = line_geography(line, geo.get((line["upload_id"], line["facility_id"])))
         year = years[line["upload_id"]]
         candidates, method, ref = candidates_for(line, index)
         _amount, unit = _line_quantity(line)

@@ -183,12 +183,12 @@ def register(app: typer.Typer, console: Console, materialise_after_decision) -> 
         """Approve or reject a change the release guard holds: bound to that change's signature."""
         from pipelines.curation.decisions import Decision, DecisionError, append, current_steward, now_utc
         from pipelines.curation.guard import CHANGE_PREFIX
+        from pipelines.curation.run import read_guard
 
         if action not in ("approve", "reject"):
             console.print("[red]--change takes approve or reject[/red]")
             raise typer.Exit(2)
-        path = settings().curated_dir / "review" / "release_guard.json"
-        held = json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
+        held = read_guard(settings())
         change_id = source_id if source_id.startswith(CHANGE_PREFIX) else CHANGE_PREFIX + source_id
         item = next((c for c in held if c["change_id"] == change_id), None)
         if item is None:

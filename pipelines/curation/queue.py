@@ -58,8 +58,7 @@ def build_queue(factor: pl.DataFrame, baseline: pl.DataFrame | None, decisions: 
         if "series_id" in baseline.columns and "series_id" in live.columns:
             # a new year of a series: shown as its next value (the latest earlier year in the baseline)
             prev = (baseline.filter(pl.col("series_id").is_not_null())
-                    .select("series_id", pl.col("reference_year").alias("_prev_year"), pl.col("co2e_kg").alias("_prev_value"))
-                    .sort("_prev_year"))
+                    .select("series_id", pl.col("reference_year").alias("_prev_year"), pl.col("co2e_kg").alias("_prev_value")))
             live = _series_previous(live, prev)
     else:
         live = live.with_columns(pl.lit(None, dtype=pl.Float64).alias("old_co2e_kg"))
@@ -139,14 +138,19 @@ def _peers(factor: pl.DataFrame, queue: pl.DataFrame) -> pl.DataFrame:
                  .head(8).str.join("; ").alias("peers")))
 
 
-def baseline_release(settings, factor: pl.DataFrame) -> str | None:
-    """The newest release whose factor table differs from this run's."""
+def baseline_release(settings, factor: pl.DataFrame, loaded: dict[str, pl.DataFrame] | None = None) -> str | None:
+    """The newest release whose factor table differs from this run's. `loaded`: factor tables already read,
+    by version (the caller's copy of the current release is not read again)."""
     from pipelines.release import list_releases
 
     for release in reversed(list_releases(settings)):
-        path = settings.releases_dir / release["version"] / "factor.parquet"
-        if not path.exists() or not pl.read_parquet(path).equals(factor):
-            return release["version"]
+        version = release["version"]
+        path = settings.releases_dir / version / "factor.parquet"
+        if not path.exists():
+            return version
+        table = (loaded or {}).get(version)
+        if not (table if table is not None else pl.read_parquet(path)).equals(factor):
+            return version
     return None
 
 

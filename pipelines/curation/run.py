@@ -10,7 +10,7 @@ from pipelines.config import Settings
 from pipelines.curation.decisions import apply, read_log
 from pipelines.curation.guard import CHANGE_PREFIX, assess, queue_items
 from pipelines.curation.queue import baseline_release, build_queue, write_queue
-from pipelines.release import latest_release
+from pipelines.release import latest_release, read_table
 
 
 def curate(settings: Settings, harmonised: dict) -> dict:
@@ -21,14 +21,15 @@ def curate(settings: Settings, harmonised: dict) -> dict:
     tables = dict(harmonised["tables"])
     factor, factor_gas, decisions = apply(tables["factor"], tables["factor_gas"], log)
     current = latest_release(settings)
-    current_factor = pl.read_parquet(settings.releases_dir / current["version"] / "factor.parquet") \
-        if current and (settings.releases_dir / current["version"] / "factor.parquet").exists() else None
-    guard = assess(factor, tables["quarantine"], current_factor, current["version"] if current else None,
-                   harmonised["sources"], decisions)
+    loaded = {}  # factor tables of releases read once here, by version
+    if current and (settings.releases_dir / current["version"] / "factor.parquet").exists():
+        loaded[current["version"]] = read_table(settings, current["version"], "factor")
+    guard = assess(factor, tables["quarantine"], loaded.get(current["version"]) if current else None,
+                   current["version"] if current else None, harmonised["sources"], decisions)
     decisions = _change_decisions(decisions, guard)
     tables.update(factor=factor, factor_gas=factor_gas, steward_decision=decisions)
-    baseline = baseline_release(settings, factor)
-    previous = pl.read_parquet(settings.releases_dir / baseline / "factor.parquet") if baseline else None
+    baseline = baseline_release(settings, factor, loaded)
+    previous = (loaded.get(baseline) if baseline in loaded else read_table(settings, baseline, "factor")) if baseline else None
     queue = build_queue(factor, previous, decisions)
     if guard.height:
         queue = pl.concat([queue_items(guard), queue], how="diagonal_relaxed").select(queue.columns)
@@ -49,11 +50,10 @@ def _change_decisions(decisions: pl.DataFrame, guard: pl.DataFrame) -> pl.DataFr
     """Decisions on a held change (factor_id 'change:<source>') apply to that change's signature only."""
     if not decisions.height:
         return decisions
-    current = set(guard.select("change_id", "signature").rows()) if guard.height else set()
+    held = [f"{c}\x1f{s}" for c, s in guard.select("change_id", "signature").rows()] if guard.height else []
     is_change = pl.col("factor_id").str.starts_with(CHANGE_PREFIX)
     last = decisions.filter(is_change).sort("log_line").group_by("factor_id", maintain_order=True).last()["decision_id"]
-    matches = pl.struct("factor_id", "content_sha256").map_elements(
-        lambda r: (r["factor_id"], r["content_sha256"]) in current, return_dtype=pl.Boolean) if current else pl.lit(False)
+    matches = pl.concat_str("factor_id", "content_sha256", separator="\x1f").is_in(held)
     why = (pl.when(~pl.col("decision_id").is_in(last.implode())).then(pl.lit("superseded by a later decision"))
            .when(~matches).then(pl.lit("no such change held in this build (published, or the change differs)"))
            .otherwise(None))
@@ -62,8 +62,17 @@ def _change_decisions(decisions: pl.DataFrame, guard: pl.DataFrame) -> pl.DataFr
     ).with_columns(pl.col("not_applied_because").is_null().alias("applied"))
 
 
+def guard_path(settings: Settings):
+    return settings.curated_dir / "review" / "release_guard.json"
+
+
 def write_guard(settings: Settings, guard: pl.DataFrame) -> None:
     """The held changes beside the review queue (what `pcf approve --change` decides on)."""
-    target = settings.curated_dir / "review"
-    target.mkdir(parents=True, exist_ok=True)
-    (target / "release_guard.json").write_text(json.dumps(guard.to_dicts(), ensure_ascii=False, indent=1), encoding="utf-8")
+    guard_path(settings).parent.mkdir(parents=True, exist_ok=True)
+    guard_path(settings).write_text(json.dumps(guard.to_dicts(), ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+def read_guard(settings: Settings) -> list[dict]:
+    """The changes the last curation step assessed (held or approved); [] before any run."""
+    path = guard_path(settings)
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else []

@@ -51,6 +51,13 @@ def completeness(line: dict) -> int:
     return 1 if days >= 360 else 2 if days >= 180 else 3 if days >= 90 else 4
 
 
+def line_geography(line: dict, site_geography: str | None) -> str | None:
+    """Where a line's factor should come from: a material's declared origin, else the site's geography."""
+    if line["kind"] in ("material", "packaging") and line.get("origin_geography"):
+        return line["origin_geography"]
+    return site_geography
+
+
 def in_scope(settings: Settings) -> dict[str, pl.DataFrame]:
     """The uploads in force (restricted store) plus the reference product models (data/raw/models), as the
     same tables: product, activity, allocation, facility, enterprise."""
@@ -83,7 +90,7 @@ def build_inventory(settings: Settings, factors: pl.DataFrame, release_version: 
         product = product_by[(share["upload_id"], share["product_id"])]
         year = years[share["upload_id"]]
         site = facility_geo.get((share["upload_id"], line["facility_id"]))
-        geo = line.get("origin_geography") if line["kind"] in ("material", "packaging") and line.get("origin_geography") else site
+        geo = line_geography(line, site)
         m = match_line(line, index, geo, year)
         declared_units = product["annual_output"] * product["declared_units_per_output_unit"] / product["declared_unit_amount"]
         per_du = None if m.amount_in_factor_unit is None else m.amount_in_factor_unit * share["share"] / declared_units

@@ -45,7 +45,7 @@ def _column(columns: list[str], *words: str) -> str | None:
     ('2017 NAICS Code', 'NAICS Code 2017' ...)."""
     for c in columns:
         low = c.lower()
-        if all(w in low for w in words) and not ("without" in words and "with margins" in low and "without" not in low):
+        if all(w in low for w in words):
             return c
     return None
 
