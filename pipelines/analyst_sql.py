@@ -14,10 +14,14 @@ the generated SQL runs there; tests check each target.
 
 from __future__ import annotations
 
+import os
 import re
+import threading
+from dataclasses import dataclass
 
 import duckdb
 import polars as pl
+import pyarrow as pa
 import sqlglot
 from sqlglot import exp
 
@@ -28,7 +32,8 @@ DIALECTS = ("duckdb", "postgres", "mysql", "spark", "trino")
 EMIT_DIALECTS = ("spark", "trino", "postgres", "duckdb")
 RESTRICTED_TABLE = re.compile(r"^(uploads|registry|current_\w+|history_\w+|inventory_\w+|line_emissions|product_summary)$",
                               re.IGNORECASE)
-RESTRICTED_PATH = re.compile(r"restricted", re.IGNORECASE)
+# A path into the restricted zone (its directory or its catalogue file), not the English word in a string.
+RESTRICTED_PATH = re.compile(r"(^|[/\\])restricted([/\\]|\.duckdb|$)|restricted\.duckdb", re.IGNORECASE)
 
 
 class AnalystSqlError(ValueError):
@@ -53,11 +58,13 @@ def check_readonly(query: str, dialect: str = "duckdb") -> exp.Expression:
 
 
 def _refuse_restricted(stmt: exp.Expression) -> None:
-    ctes = {c.alias_or_name.lower() for c in stmt.find_all(exp.CTE)}
+    # A CTE may not take a restricted table's name: inside its own body the name means the real table.
+    for cte in stmt.find_all(exp.CTE):
+        if RESTRICTED_TABLE.match(cte.alias_or_name or ""):
+            raise AnalystSqlError(f"'{cte.alias_or_name}' names restricted enterprise data: choose another name "
+                                  f"for the CTE")
     for table in stmt.find_all(exp.Table):
         name = table.name or ""
-        if name.lower() in ctes:
-            continue
         if RESTRICTED_TABLE.match(name) or RESTRICTED_PATH.search(table.sql()):
             raise AnalystSqlError(f"'{table.sql()}' is restricted enterprise data: analysts query the releases "
                                   f"(factors and product marts), never the restricted zone")
@@ -71,20 +78,67 @@ def to_duckdb(query: str, dialect: str) -> str:
     return stmt.sql(dialect="duckdb") if dialect != "duckdb" else query
 
 
+@dataclass(frozen=True)
+class Limits:
+    """What one analyst query may use (settings, read when a query runs)."""
+
+    timeout_seconds: float = 30.0   # PCF_SQL_TIMEOUT_SECONDS: the statement is interrupted after this
+    memory_limit: str = "2GB"       # PCF_SQL_MEMORY_LIMIT: DuckDB's memory_limit for the session
+    max_rows: int = 100_000         # PCF_SQL_MAX_ROWS: rows returned at most (the rest is not fetched)
+
+    @staticmethod
+    def from_env() -> "Limits":
+        return Limits(float(os.environ.get("PCF_SQL_TIMEOUT_SECONDS", "30")),
+                      os.environ.get("PCF_SQL_MEMORY_LIMIT", "2GB"), int(os.environ.get("PCF_SQL_MAX_ROWS", "100000")))
+
+
+@dataclass
+class QueryResult:
+    frame: pl.DataFrame
+    truncated: bool     # more rows than limits.max_rows: only the first max_rows were fetched
+    limits: Limits
+
+
 def run_readonly(settings: Settings, query: str, release: str | None = None, dialect: str = "duckdb") -> pl.DataFrame:
+    return run_query(settings, query, release, dialect).frame
+
+
+def run_query(settings: Settings, query: str, release: str | None = None, dialect: str = "duckdb",
+              limits: Limits | None = None) -> QueryResult:
+    """One read-only query under a statement timeout, a memory limit and a row cap."""
+    limits = limits or Limits.from_env()
     sql = to_duckdb(query, dialect)
-    con = connect_readonly(settings)
+    con = connect_readonly(settings, memory_limit=limits.memory_limit)
+    timer = threading.Timer(limits.timeout_seconds, con.interrupt)
     try:
         schema = release or "latest"
         schemas = {r[0] for r in con.execute("select schema_name from information_schema.schemata").fetchall()}
         if schema not in schemas:
             raise AnalystSqlError(f"release {schema!r} not in the catalogue; known: {', '.join(sorted(s for s in schemas if s.startswith('v') or s == 'latest'))}")
         con.execute(f"set schema = '{schema}'")
-        return con.execute(sql).pl()
+        timer.start()
+        reader = con.execute(sql).fetch_record_batch(min(limits.max_rows + 1, 100_000))
+        batches, rows = [], 0
+        for batch in reader:
+            batches.append(batch)
+            rows += batch.num_rows
+            if rows > limits.max_rows:
+                break
+        table = pa.Table.from_batches(batches, schema=reader.schema)
+        frame = pl.from_arrow(table)
+        assert isinstance(frame, pl.DataFrame)
+        return QueryResult(frame.head(limits.max_rows), rows > limits.max_rows, limits)
+    except duckdb.InterruptException:
+        raise AnalystSqlError(f"query stopped after {limits.timeout_seconds:g} s (PCF_SQL_TIMEOUT_SECONDS): narrow it "
+                              f"with WHERE or LIMIT, or aggregate") from None
+    except duckdb.OutOfMemoryException as exc:
+        raise AnalystSqlError(f"query needs more than {limits.memory_limit} of memory (PCF_SQL_MEMORY_LIMIT): narrow or "
+                              f"aggregate it ({str(exc).splitlines()[0]})") from None
     except duckdb.Error as exc:
         hint = f" (transpiled from {dialect}: {sql})" if dialect != "duckdb" else ""
         raise AnalystSqlError(f"query failed: {exc}{hint}") from None
     finally:
+        timer.cancel()
         con.close()
 
 

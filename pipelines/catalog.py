@@ -56,10 +56,14 @@ def build_catalog(settings: Settings) -> Path:
     return target
 
 
-def connect_readonly(settings: Settings) -> duckdb.DuckDBPyConnection:
+def connect_readonly(settings: Settings, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
+    """A read-only catalogue connection; `memory_limit` (e.g. '2GB') caps the session before its
+    configuration is locked."""
     if not settings.warehouse_path.exists():
         raise FileNotFoundError(f"{settings.warehouse_path} does not exist yet: run `make run` (or `pcf build`) first")
     con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    if memory_limit:
+        con.execute(f"set memory_limit = '{memory_limit.replace(chr(39), '')}'")
     # The views read release Parquet files; nothing else on disk is reachable from an analyst session
     # (not the restricted enterprise zone, not raw uploads), and the session cannot undo this.
     allowed = str(settings.releases_dir.resolve()) + os.sep

@@ -334,7 +334,7 @@ def sql(query: Optional[str] = typer.Argument(None, help="one read-only query"),
         model: Optional[str] = typer.Option(None, help="with --emit: a SQL model instead of a query, e.g. marts/product_footprint"),
         limit: int = typer.Option(50, help="rows shown")) -> None:
     """Run a read-only SQL query against the warehouse (schema `latest`, or --release V), in any dialect."""
-    from pipelines.analyst_sql import AnalystSqlError, emit as emit_sql, run_readonly
+    from pipelines.analyst_sql import AnalystSqlError, emit as emit_sql, run_query
 
     try:
         if emit:
@@ -347,7 +347,8 @@ def sql(query: Optional[str] = typer.Argument(None, help="one read-only query"),
             return
         if not query:
             raise AnalystSqlError("give a query")
-        frame = run_readonly(settings(), query, release=release, dialect=dialect)
+        result = run_query(settings(), query, release=release, dialect=dialect)
+        frame = result.frame
     except (AnalystSqlError, FileNotFoundError) as exc:
         console.print(str(exc), style="red", markup=False)
         raise typer.Exit(2) from None
@@ -356,7 +357,8 @@ def sql(query: Optional[str] = typer.Argument(None, help="one read-only query"),
     for row in frame.head(limit).iter_rows():
         table.add_row(*[Text("" if x is None else _visible(str(x))) for x in row])
     console.print(table)
-    console.print(f"{frame.height} rows")
+    console.print(f"{frame.height} rows" + (f" (the first {result.limits.max_rows}: more were not fetched, "
+                                            f"PCF_SQL_MAX_ROWS)" if result.truncated else ""), markup=False)
 
 
 @app.command()

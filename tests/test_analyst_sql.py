@@ -54,6 +54,10 @@ def test_other_dialects_give_the_same_answer(s, dialect, query):
     ("select * from current_activity", "restricted enterprise data"),
     ("with x as (select * from uploads) select * from x", "restricted enterprise data"),
     ("select * from read_parquet('data/restricted/inventory/line_emissions.parquet')", "restricted zone"),
+    ("select * from '/srv/pcf/restricted/restricted.duckdb'", "restricted"),
+    # a CTE named like a restricted table would read the real table inside its own body
+    ("with current_activity as (select * from current_activity) select * from current_activity", "names restricted"),
+    ("with inventory_line_emissions as (select 1 as x) select * from inventory_line_emissions", "names restricted"),
 ])
 def test_writes_and_restricted_data_are_refused(s, query, words):
     with pytest.raises(AnalystSqlError, match=words):
@@ -85,3 +89,23 @@ def test_marts_emit_portable_sql_that_reads_back_the_same(marts_release, target,
         con.register(name, frame.to_arrow())
     got = con.execute(back).pl()
     assert got.equals(marts_release["marts"][mart]), (mart, target, back)
+
+
+
+def test_the_word_restricted_in_a_string_is_not_refused(s):
+    frame = run_readonly(s, "select count(*) as n from factor where name_en <> 'restricted access'")
+    assert frame["n"][0] > 0
+
+
+def test_analyst_queries_have_a_timeout_a_memory_limit_and_a_row_cap(s):
+    from pipelines.analyst_sql import Limits, run_query
+
+    small = Limits(timeout_seconds=1.0, memory_limit="200MB", max_rows=1000)
+    with pytest.raises(AnalystSqlError, match="stopped after 1 s"):
+        run_query(s, "select count(*) from range(100000000) a, range(100000000) b", limits=small)
+    with pytest.raises(AnalystSqlError, match="more than 200MB"):
+        run_query(s, "select len(list(i)) from range(100000000) t(i)", limits=small)
+    capped = run_query(s, "select * from factor", limits=small)
+    assert capped.truncated and capped.frame.height == 1000
+    whole = run_query(s, "select * from factor limit 10", limits=small)
+    assert not whole.truncated and whole.frame.height == 10
