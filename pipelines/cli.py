@@ -11,20 +11,17 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Column, Table
-from rich.text import Text
 
 from pipelines.runlog import BUILD_TAG
 
 from pipelines.asset_store import FrameStoreIOManager
+from pipelines.terminal import Table, console
 from pipelines.config import GWP_SETS, settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="PCF Factor Warehouse")
 release_app = typer.Typer(no_args_is_help=True, help="Releases of the factor warehouse")
 app.add_typer(release_app, name="release")
-console = Console()
 
 
 def _instance():
@@ -318,14 +315,6 @@ def diff(old: str, new: str, limit: int = typer.Option(20, help="rows shown per 
             console.print(table)
 
 
-def _visible(text: str) -> str:
-    """Control, bidi-override and zero-width characters shown as \\uXXXX (terminal escapes never reach the terminal)."""
-    return "".join(ch if ch.isprintable() and ch not in _INVISIBLE else f"\\u{ord(ch):04x}" for ch in text)
-
-
-_INVISIBLE = set("\u200b\u200c\u200d\u2060\ufeff\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-
-
 @app.command()
 def sql(query: Optional[str] = typer.Argument(None, help="one read-only query"),
         release: Optional[str] = typer.Option(None, help="release version (default: latest)"),
@@ -352,10 +341,10 @@ def sql(query: Optional[str] = typer.Argument(None, help="one read-only query"),
     except (AnalystSqlError, FileNotFoundError) as exc:
         console.print(str(exc), style="red", markup=False)
         raise typer.Exit(2) from None
-    # data is printed as plain text: no rich markup interpreted, control characters made visible
-    table = Table(*[Column(header=Text(_visible(c))) for c in frame.columns])
+    # data is printed as plain text (pipelines/terminal.py): no markup interpreted, control characters visible
+    table = Table(*frame.columns)
     for row in frame.head(limit).iter_rows():
-        table.add_row(*[Text("" if x is None else _visible(str(x))) for x in row])
+        table.add_row(*["" if x is None else str(x) for x in row])
     console.print(table)
     console.print(f"{frame.height} rows" + (f" (the first {result.limits.max_rows}: more were not fetched, "
                                             f"PCF_SQL_MAX_ROWS)" if result.truncated else ""), markup=False)
@@ -433,13 +422,11 @@ def ingest_enterprise(file: Path = typer.Argument(..., help="an enterprise uploa
     if meta.get("already_ingested"):
         console.print("[dim]identical bytes were ingested before: nothing changed[/dim]")
     for issue in [*result.quarantine, *result.notices]:
-        from rich.markup import escape
-
         where = " ".join(x for x in (issue.sheet and f"sheet '{issue.sheet}'", issue.row and f"row {issue.row}",
                                      issue.column and f"column {issue.column}") if x) or "file"
         colour = "yellow" if issue.severity == "notice" else "red"
-        console.print(f"  [{colour}]{issue.severity}[/{colour}] {escape(where)}: {issue.rule}\n"
-                      f"      {escape(issue.message_zh)}\n      {escape(issue.message_en)}", highlight=False)
+        console.print(f"  [{colour}]{issue.severity}[/{colour}] {where}: {issue.rule}\n"
+                      f"      {issue.message_zh}\n      {issue.message_en}", highlight=False)
     if result.status == "rejected":
         console.print("[yellow]Nothing from this file was taken in; the upload in force (if any) is unchanged.[/yellow]")
         raise typer.Exit(1)

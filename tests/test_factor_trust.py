@@ -301,10 +301,12 @@ def test_cli_explain_diff_json_and_status_show_the_rules(tmp_path, monkeypatch, 
 
 def test_pcf_sql_prints_data_as_plain_text():
     """Issue 14 #9 (part): a value that looks like rich markup or carries terminal escapes is printed as text."""
-    from pipelines.cli import _visible
+    from pipelines.terminal import plain, visible
 
-    assert _visible("[/]") == "[/]" and _visible("\x1b[31mred") == "\\u001b[31mred"
-    assert _visible("GB\u202e001\u200b") == "GB\\u202e001\\u200b" and _visible("重庆") == "重庆"
+    assert visible("[/]") == "[/]" and visible("\x1b[31mred") == "\\u001b[31mred"
+    assert visible("GB\u202e001\u200b") == "GB\\u202e001\\u200b" and visible("重庆") == "重庆"
+    # only the project's own style tags style; any other bracket is text
+    assert plain("[red]bad[/red] [/] [link=x]y").plain == "bad [/] [link=x]y"
 
 
 def test_pcf_sql_shows_markup_like_values(tmp_path, monkeypatch, sources_dir):

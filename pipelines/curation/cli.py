@@ -14,7 +14,7 @@ from typing import Optional
 import polars as pl
 import typer
 from rich.console import Console
-from rich.table import Table
+from pipelines.terminal import Table
 
 from pipelines.config import settings
 
