@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import unicodedata
 from dataclasses import dataclass, field
 
 from pipelines import geography, units
@@ -60,6 +61,28 @@ def _text(values: dict, key: str, required: bool = False) -> str | None:
         raise Fail("required.missing", key, f"{key} 为必填项", f"{key} is required")
     if isinstance(raw, float) and text is not None and raw.is_integer():
         text = str(int(raw))
+    return text
+
+
+ID_MAX_LENGTH = 64
+ID_PUNCTUATION = set("-_.#()（）")
+
+
+def _ident(values: dict, key: str) -> str:
+    """A product, facility or line id: NFC-normalised; Unicode letters and digits, '-', '_', '.', '#' and
+    brackets; 1-64 characters; not starting with '.' and no '..' (so never a path), no spaces, path
+    separators, control, bidi-override or zero-width characters (rule id.invalid, docs/enterprise.md)."""
+    text = unicodedata.normalize("NFC", _text(values, key, True) or "")
+    bad = sorted({ch for ch in text if not (ch.isalnum() or ch in ID_PUNCTUATION)})
+    if bad or not text or len(text) > ID_MAX_LENGTH or text.startswith(".") or ".." in text:
+        shown = ", ".join(repr(ch) if ch.isprintable() else f"U+{ord(ch):04X}" for ch in bad[:5])
+        why_en = (f"characters not allowed: {shown}" if bad else f"{len(text)} characters (at most {ID_MAX_LENGTH})"
+                  if len(text) > ID_MAX_LENGTH else "must not start with '.' or contain '..'")
+        why_zh = (f"含不允许的字符 {shown}" if bad else f"长度 {len(text)}，超过 {ID_MAX_LENGTH}" if len(text) > ID_MAX_LENGTH
+                  else "不得以 '.' 开头或包含 '..'")
+        raise Fail("id.invalid", key, f"{key} 无效：{why_zh}（允许：字母、数字、- _ . # 和括号，1–{ID_MAX_LENGTH} 个字符）",
+                   f"{key} is not a valid id: {why_en} (allowed: letters, digits, - _ . # and brackets, "
+                   f"1-{ID_MAX_LENGTH} characters)")
     return text
 
 
@@ -224,7 +247,12 @@ def _enterprise(v: dict) -> dict:
         code = uscc.validate(v.get("uscc"))
     except uscc.UsccError as exc:
         raise Fail(exc.rule, "uscc", exc.message_zh, exc.message_en) from None
-    year = _number(v, "reporting_year", required=True)
+    try:
+        year = _number(v, "reporting_year", required=True)
+    except Fail as fail:
+        if fail.issue[0] == "required.missing":
+            raise
+        year = None  # not a number: reported as what it is, an invalid year
     if year is None or year != int(year) or not 2000 <= year <= 2100:
         raise Fail("year.invalid", "reporting_year", f"报告年度应为四位年份，实际为 '{v.get('reporting_year')}'",
                    f"reporting_year: expected a year YYYY, got '{v.get('reporting_year')}'")
@@ -245,7 +273,7 @@ def _geography(v: dict, key: str, required: bool) -> str | None:
 
 
 def _facility(v: dict) -> dict:
-    return {"facility_id": _text(v, "facility_id", True), "facility_name": _text(v, "facility_name", True),
+    return {"facility_id": _ident(v, "facility_id"), "facility_name": _text(v, "facility_name", True),
             "geography_code": _geography(v, "geography", True), "address": _text(v, "address"),
             "processes": _text(v, "processes")}
 
@@ -267,12 +295,12 @@ def _declared_unit(v: dict) -> tuple[float, str]:
 
 def _product(v: dict, year: int | None, facilities: dict) -> dict:
     du_amount, du_unit = _declared_unit(v)
-    facility = _text(v, "facility_id", True)
+    facility = _ident(v, "facility_id")
     if facility not in facilities:
         raise Fail("facility.unknown", "facility_id", f"设施 '{facility}' 不在设施信息表中", f"facility '{facility}' is not on the facility sheet")
     start, end = _period(v, year, required=True)
     return {
-        "product_id": _text(v, "product_id", True), "product_name": _text(v, "product_name", True),
+        "product_id": _ident(v, "product_id"), "product_name": _text(v, "product_name", True),
         "model": _text(v, "model"), "category": _text(v, "category"),
         "declared_unit": _text(v, "declared_unit", True), "declared_unit_amount": du_amount, "declared_unit_label": du_unit,
         "unit": _unit(v), "annual_output": _number(v, "annual_output", True, positive=True),
@@ -286,12 +314,12 @@ def _product(v: dict, year: int | None, facilities: dict) -> dict:
 
 
 def _activity(v: dict, year: int | None, products: dict, facilities: dict) -> dict:
-    product = _text(v, "product_id", True)
+    product = _ident(v, "product_id")
     plant = product in PLANT_LEVEL
     if not plant and product not in products:
         raise Fail("product.unknown", "product_id", f"产品 '{product}' 不在产品信息表中（全厂数据请填 PLANT）",
                    f"product '{product}' is not on the product sheet (use PLANT for plant-level lines)")
-    facility = _text(v, "facility_id", True)
+    facility = _ident(v, "facility_id")
     if facility not in facilities:
         raise Fail("facility.unknown", "facility_id", f"设施 '{facility}' 不在设施信息表中", f"facility '{facility}' is not on the facility sheet")
     stage = _code(v, "stage", "stage", True)
@@ -313,7 +341,7 @@ def _activity(v: dict, year: int | None, products: dict, facilities: dict) -> di
         raise Fail("allocation.missing_basis", "allocation_basis", "全厂数据须选择分配依据（质量、数量、声明的物理关系或产值）",
                    "plant-level line without an allocation basis (mass, count, declared physical relationship or revenue)")
     return {
-        "line_id": _text(v, "line_id", True), "product_id": "PLANT" if plant else product, "facility_id": facility,
+        "line_id": _ident(v, "line_id"), "product_id": "PLANT" if plant else product, "facility_id": facility,
         "stage": stage, "kind": kind, "item": _text(v, "item", True), "factor_ref": _text(v, "factor_ref"),
         "amount": amount, "unit": unit, "period_start": start, "period_end": end,
         "data_type": _code(v, "data_type", "data_type", True),

@@ -166,7 +166,8 @@ def export(settings: Settings, product_id: str, out: Path, version: str | None =
     validate(document)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    safe = product_id.replace("/", "_").replace(":", "_")
-    path = out / f"{safe}.pact-{SPEC_VERSION}.json"
+    from pipelines.reporting.data import output_file
+
+    path = output_file(out, product_id.replace("/", "_").replace(":", "_"), f".pact-{SPEC_VERSION}.json")
     path.write_text(json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     return path

@@ -13,6 +13,7 @@ import hashlib
 import os
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import polars as pl
 
@@ -31,15 +32,29 @@ def site_base_url() -> str:
     return os.environ.get("PCF_SITE_BASE_URL", "https://pcf.example.org").rstrip("/")
 
 
-def slug(product_key: str) -> str:
-    """A file-name and URL-safe page name: letters, digits, '.', '_', '-' only, at most 100 characters. Any
-    other character (quotes, '..', path separators, bidi or zero-width marks) is replaced and a short hash of
-    the whole key keeps the name unique, so user text can never break out of an href or out of --out."""
-    plain = product_key.removeprefix("product:").replace("/", "-").replace(":", "-")
-    safe = re.sub(r"[^A-Za-z0-9_-]+", "_", plain.replace(".", "_"))
-    if safe == plain and len(safe) <= 100:
+def safe_name(text: str) -> str:
+    """A file-name and URL-safe name: ASCII letters, digits, '_', '-' only, at most 100 characters. Any other
+    character (quotes, '.', path separators, CJK, bidi or zero-width marks) is replaced and a short hash of
+    the whole text keeps the name unique, so user text can never break out of an href or out of --out."""
+    safe = re.sub(r"[^A-Za-z0-9_-]+", "_", text)
+    if safe == text and 0 < len(safe) <= 100:
         return safe
-    return f"{safe[:80]}-{hashlib.sha256(product_key.encode('utf-8')).hexdigest()[:12]}"
+    return f"{safe[:80]}-{hashlib.sha256(text.encode('utf-8')).hexdigest()[:12]}"
+
+
+def slug(product_key: str) -> str:
+    """The page name of a product (its credit code and product id, made safe)."""
+    plain = product_key.removeprefix("product:").replace("/", "-").replace(":", "-")
+    return safe_name(plain)
+
+
+def output_file(out: Path, name: str, suffix: str) -> Path:
+    """A file for user-named output inside `out`, whatever the name holds (checked after resolving)."""
+    out = Path(out)
+    path = out / f"{safe_name(name)}{suffix}"
+    if path.resolve().parent != out.resolve():
+        raise ValueError(f"refusing to write outside {out}: {path}")
+    return path
 
 
 def page_url(product_key: str) -> str:

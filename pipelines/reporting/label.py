@@ -17,7 +17,7 @@ import segno
 from PIL import Image, ImageDraw, ImageFont
 
 from pipelines.config import Settings
-from pipelines.reporting.data import ProductData, public_part, resolve_version
+from pipelines.reporting.data import ProductData, output_file, public_part, resolve_version
 from pipelines.reporting.fonts import cjk_font
 
 GREEN, LIGHT, WHITE = "#2e7d32", "#e8f5e9", "#ffffff"
@@ -103,9 +103,8 @@ def write_label(settings: Settings, product: str, out: Path, version: str | None
     d = public_part(settings, version, product)  # public data only: the label is printed on the product
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    stem = f"{d.footprint['product_id']}.label"
-    svg = out / f"{stem}.svg"
+    svg = output_file(out, d.footprint["product_id"], ".label.svg")
     svg.write_text(render_svg(d), encoding="utf-8")
-    png = out / f"{stem}.png"
+    png = output_file(out, d.footprint["product_id"], ".label.png")
     render_png(d).save(png, format="PNG", optimize=False)
     return {"svg": svg, "png": png, "url": d.url, "version": version}

@@ -16,7 +16,8 @@ import polars as pl
 
 from pipelines.config import Settings
 from pipelines.reporting.chart import stage_chart
-from pipelines.reporting.data import STAGES, ProductData, ReportError, enterprise_part, public_part, resolve_version
+from pipelines.reporting.data import (STAGES, ProductData, ReportError, enterprise_part, output_file, public_part,
+                                      resolve_version)
 from pipelines.reporting.fonts import cjk_font, font_face_css, subset_font
 from pipelines.reporting.labels import STAGE_NAMES, T
 
@@ -279,9 +280,8 @@ def write_report(settings: Settings, product: str, lang: str, out: Path, version
     blocks = build_blocks(data, lang)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    stem = f"{data.footprint['product_id']}.{lang}"
-    html_path = out / f"{stem}.html"
+    html_path = output_file(out, data.footprint["product_id"], f".{lang}.html")
     html_path.write_text(render_html(blocks, lang), encoding="utf-8")
-    pdf_path = render_pdf(blocks, out / f"{stem}.pdf", data.created_at)
+    pdf_path = render_pdf(blocks, output_file(out, data.footprint["product_id"], f".{lang}.pdf"), data.created_at)
     return {"html": html_path, "pdf": pdf_path, "version": version, "co2e_kg": data.footprint["co2e_kg"],
             "product_key": data.key}
