@@ -66,3 +66,89 @@ def test_files_named_from_user_data_stay_inside_out(tmp_path, name):
 
     path = output_file(tmp_path / "out", name, ".label.svg")
     assert path.parent == tmp_path / "out" and len(path.name) <= 120 and path.name.endswith(".label.svg")
+
+
+# --- 6 and 8: limits that hold, sheets, file types ------------------------------------------------------------
+
+
+def test_a_stray_cell_far_away_does_not_count_as_rows(tmp_path, zone):
+    from openpyxl import load_workbook
+
+    path = corpus.write(tmp_path / "stray.xlsx", corpus.example())
+    wb = load_workbook(path)
+    wb[wb.sheetnames[-1]]["XFD1048576"] = " "  # formatting-like residue far away
+    wb[[n for n in wb.sheetnames if "activity" in n.lower() or "活动" in n][0]].cell(row=1048576, column=16384).value = None
+    wb.save(path)
+    result = ingest_upload(path, zone)
+    assert result.status == "accepted" and result.accepted_lines == corpus.ACTIVITY_LINES
+    assert not any(i.rule == "sheet.too_many_rows" for i in result.quarantine)
+
+
+def test_row_limits_hold_for_xlsx_and_csv_and_stop_reading(tmp_path, zone, monkeypatch):
+    import openpyxl
+
+    from pipelines.enterprise import reader
+
+    monkeypatch.setattr(reader, "MAX_ROWS_PER_SHEET", 5)
+    loads = []
+    real = openpyxl.load_workbook
+    monkeypatch.setattr(openpyxl, "load_workbook", lambda *a, **k: loads.append(k.get("read_only", False)) or real(*a, **k))
+    result = ingest_upload(corpus.write(tmp_path / "big.xlsx", corpus.example()), zone)
+    assert result.status == "rejected" and result.quarantine[0].rule == "sheet.too_many_rows"
+    assert loads == [True]  # only the streaming count: the over-limit workbook was never loaded whole
+    path = tmp_path / "big.csv"
+    path.write_bytes(corpus.to_csv(corpus.example()))
+    result = ingest_upload(path, zone)
+    assert result.status == "rejected" and result.quarantine[0].rule == "sheet.too_many_rows"
+    assert "stopped at line" in result.quarantine[0].message_en
+
+
+def test_a_renamed_required_sheet_is_an_error_that_names_it(tmp_path, zone):
+    from openpyxl import load_workbook
+
+    path = corpus.write(tmp_path / "renamed.xlsx", corpus.example())
+    wb = load_workbook(path)
+    activity = next(n for n in wb.sheetnames if "活动" in n)
+    wb[activity].title = "Sheet3"
+    wb.save(path)
+    result = ingest_upload(path, zone)
+    assert result.status == "rejected"
+    missing = next(i for i in result.quarantine if i.rule == "sheet.missing")
+    assert activity in missing.message_en and "'Sheet3'" in missing.message_en
+    # every readable row of the rejected file is in its quarantine
+    assert sum(1 for i in result.quarantine if i.rule == "file.rejected") == result.rows_read > 0
+
+
+def test_a_hidden_second_activity_sheet_is_quarantined_row_by_row(tmp_path, zone):
+    from openpyxl import load_workbook
+
+    path = corpus.write(tmp_path / "hidden.xlsx", corpus.example())
+    wb = load_workbook(path)
+    activity = next(n for n in wb.sheetnames if "活动" in n)
+    copy = wb.copy_worksheet(wb[activity])
+    copy.title = "活动数据 (2)"
+    copy.sheet_state = "hidden"
+    wb.save(path)
+    result = ingest_upload(path, zone)
+    dup = [i for i in result.quarantine if i.rule == "sheet.duplicate"]
+    assert len(dup) == corpus.ACTIVITY_LINES and all(i.sheet == "活动数据 (2)" for i in dup)
+    assert "(hidden)" in dup[0].message_en and result.accepted_lines == corpus.ACTIVITY_LINES
+
+
+def test_type_comes_from_content_so_a_renamed_file_reads_the_same(tmp_path, zone):
+    xlsx = corpus.write(tmp_path / "good.xlsx", corpus.example())
+    renamed = tmp_path / "good.csv"
+    renamed.write_bytes(xlsx.read_bytes())
+    first = ingest_upload(renamed, zone)
+    assert first.status == "accepted" and any(i.rule == "file.type_mismatch" for i in first.notices)
+    again = ingest_upload(xlsx, zone)  # same bytes, right name: the same upload, accepted
+    assert again.upload_id == first.upload_id and again.status == "accepted"
+
+
+def test_a_csv_refused_as_a_whole_accounts_for_every_line(tmp_path, zone):
+    text = corpus.to_csv(corpus.example()).decode("utf-8").splitlines()
+    path = tmp_path / "nosheet.csv"
+    path.write_text("\n".join([text[0].replace("sheet,", "kind_of_row,", 1), *text[1:]]) + "\n", encoding="utf-8")
+    result = ingest_upload(path, zone)
+    lines = [i for i in result.quarantine if i.rule == "file.rejected"]
+    assert result.status == "rejected" and len(lines) == len([t for t in text[1:] if t.strip()])

@@ -11,6 +11,7 @@ in the data area, hidden rows, unknown sheets and columns, empty trailing rows (
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 import zipfile
@@ -60,13 +61,38 @@ def read_upload(path: Path) -> ReadResult:
     if size > MAX_FILE_BYTES:
         return _file_error("file.too_large", f"文件 {size} 字节，超过上限 {MAX_FILE_BYTES} 字节",
                            f"{path.name}: {size} bytes, above the {MAX_FILE_BYTES}-byte upload limit")
+    kind = detect_type(path)
+    if kind == "xlsx":
+        result = _read_xlsx(path)
+    elif kind == "csv":
+        result = _read_csv(path)
+    elif kind == "xls":
+        return _file_error("file.type", "这是旧版 Excel 97-2003 (.xls) 文件：请另存为 .xlsx 后上传",
+                           f"{path.name}: an Excel 97-2003 (.xls) workbook; save it as .xlsx and upload again")
+    else:
+        return _file_error("file.type", "文件既不是 Excel 工作簿 (.xlsx) 也不是文本 CSV，请上传 .xlsx 或 .csv",
+                           f"{path.name}: neither an .xlsx workbook nor a text CSV; upload .xlsx or .csv")
     suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm"):
-        return _read_xlsx(path)
-    if suffix == ".csv":
-        return _read_csv(path)
-    return _file_error("file.type", f"不支持的文件类型 {suffix}，请上传 .xlsx 或 .csv",
-                       f"{path.name}: file type {suffix!r} is not accepted; upload .xlsx or .csv")
+    if suffix not in {"xlsx": (".xlsx", ".xlsm"), "csv": (".csv",)}[kind]:
+        result.notices.append(Issue("file.type_mismatch", f"文件扩展名为 {suffix or '（无）'}，内容为 {kind}：已按 {kind} 读取",
+                                    f"{path.name}: the extension says {suffix or '(none)'}, the content is {kind}; "
+                                    f"read as {kind}", severity="notice"))
+    return result
+
+
+def detect_type(path: Path) -> str:
+    """What the bytes are, whatever the file is called: xlsx (a zip), xls (OLE2), csv (text), or unknown.
+    The upload's identity is its content, so its type is too: the same bytes are read the same way under
+    any name."""
+    with open(path, "rb") as fh:
+        head = fh.read(8192)
+    if head.startswith(b"PK\x03\x04"):
+        return "xlsx"
+    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        return "xls"
+    if not head or b"\x00" in head:  # binary (or empty): not a CSV
+        return "unknown"
+    return "csv"  # text: its encoding is judged by the CSV reader (file.encoding)
 
 
 def _file_error(rule: str, zh: str, en: str) -> ReadResult:
@@ -108,38 +134,97 @@ def _read_xlsx(path: Path) -> ReadResult:
         return guard
     from openpyxl import load_workbook
 
+    data = path.read_bytes()  # at most MAX_FILE_BYTES; loaded from memory, so the file's name plays no part
     try:
-        formulas = load_workbook(path, data_only=False)
-        values = load_workbook(path, data_only=True)
+        extent = data_extent(io.BytesIO(data))
+    except Exception as exc:  # openpyxl raises many types for damaged files
+        return _file_error("file.unreadable", f"无法读取 Excel 工作簿：{type(exc).__name__}",
+                           f"{path.name}: cannot read as an Excel workbook ({type(exc).__name__}: {exc})")
+    over = {name: e for name, e in extent.items() if _sheet_for(name) and e.rows > MAX_ROWS_PER_SHEET}
+    if over:  # refused after a streaming count that stopped at the limit: the workbook is never loaded whole
+        name, e = next(iter(over.items()))
+        return _file_error("sheet.too_many_rows",
+                           f"工作表 '{name}' 超过 {MAX_ROWS_PER_SHEET} 行数据（读到第 {e.last_row} 行时停止计数）",
+                           f"sheet '{name}': more than {MAX_ROWS_PER_SHEET} rows holding data (counting stopped at "
+                           f"row {e.last_row}); split the upload")
+    try:
+        formulas = load_workbook(io.BytesIO(data), data_only=False)
+        values = load_workbook(io.BytesIO(data), data_only=True)
     except Exception as exc:  # openpyxl raises many types for damaged files
         return _file_error("file.unreadable", f"无法读取 Excel 工作簿：{type(exc).__name__}",
                            f"{path.name}: cannot read as an Excel workbook ({type(exc).__name__}: {exc})")
     result = ReadResult(encoding="xlsx", sheets_found=list(values.sheetnames))
-    seen: set[str] = set()
+    seen: dict[str, str] = {}
+    unknown: list[str] = []
     for name in values.sheetnames:
         if name in (INSTRUCTIONS_SHEET, CODES_SHEET):
             continue
         spec = _sheet_for(name)
         if spec is None:
+            unknown.append(name)
             result.notices.append(Issue("sheet.unknown", f"工作表 '{name}' 不属于模板，已忽略（未读取任何数据）",
                                         f"sheet '{name}' is not part of the template; ignored (nothing read from it)",
                                         sheet=name, severity="notice"))
             continue
-        if spec.key in seen:
-            result.notices.append(Issue("sheet.duplicate", f"工作表 '{name}' 与已读取的 {spec.name} 重复，已忽略",
-                                        f"sheet '{name}' repeats {spec.name}, already read; ignored", sheet=name,
-                                        severity="notice"))
+        last_row = extent.get(name, Extent()).last_row
+        if spec.key in seen:  # a second (often hidden) copy of a sheet: its rows are quarantined, never dropped
+            hidden = values[name].sheet_state != "visible"
+            before = len(result.records)
+            _read_sheet(spec, name, formulas[name], values[name], result, last_row)
+            for record in result.records[before:]:
+                record.issues.insert(0, Issue(
+                    "sheet.duplicate", f"工作表 '{name}'{'（隐藏）' if hidden else ''} 与已读取的 '{seen[spec.key]}' 同为"
+                    f"{spec.name}，其行不入库：请把数据合并到一个工作表后重新上传",
+                    f"sheet '{name}'{' (hidden)' if hidden else ''} is a second {spec.name} sheet besides "
+                    f"'{seen[spec.key]}': its rows are not taken in; merge them into one sheet and upload again",
+                    sheet=name, row=record.row))
             continue
-        seen.add(spec.key)
-        _read_sheet(spec, name, formulas[name], values[name], result)
+        seen[spec.key] = name
+        _read_sheet(spec, name, formulas[name], values[name], result, last_row)
+    for spec in SHEETS:
+        if spec.key not in seen:
+            renamed = f"; sheets not in the template: {', '.join(repr(n) for n in unknown)}" if unknown else ""
+            result.file_issues.append(Issue(
+                "sheet.missing", f"缺少模板要求的工作表 '{spec.name}'（请勿改名或删除）" + (f"；文件中的其他工作表：{'、'.join(unknown)}" if unknown else ""),
+                f"the template's sheet '{spec.name}' is missing (do not rename or delete it){renamed}", sheet=spec.name))
     return result
 
 
-def _header_row(ws, spec: Sheet) -> tuple[int, dict[int, str]] | None:
+@dataclass
+class Extent:
+    rows: int = 0        # rows holding a value (empty or only formatted rows do not count)
+    last_row: int = 0    # the last such row (reading stops once rows exceeds the limit)
+
+
+def data_extent(path, limit: int | None = None, max_columns: int = 256) -> dict[str, Extent]:
+    """Per sheet, the rows that hold data, counted streaming (openpyxl read-only): a stray cell at
+    XFD1048576 is one row, not a million, and counting stops past `limit` + the header rows."""
+    from openpyxl import load_workbook
+
+    limit = MAX_ROWS_PER_SHEET if limit is None else limit
+    wb = load_workbook(path, read_only=True, data_only=True)
+    try:
+        out = {}
+        for ws in wb.worksheets:
+            e = Extent()
+            for index, row in enumerate(ws.iter_rows(max_col=max_columns, values_only=True), start=1):
+                if row.count(None) == len(row) or not any(v is not None and str(v).strip() for v in row):
+                    continue
+                e.rows, e.last_row = e.rows + 1, index
+                if e.rows > limit + HEADER_ROWS:
+                    break
+            e.rows = max(0, e.rows - HEADER_ROWS)
+            out[ws.title] = e
+        return out
+    finally:
+        wb.close()
+
+
+def _header_row(ws, spec: Sheet, width: int) -> tuple[int, dict[int, str]] | None:
     """The row holding the English keys (row 2 in the template; tolerate it anywhere in the first 6)."""
     keys = {c.key for c in spec.columns}
     for r in range(1, 7):
-        row = {c: str(ws.cell(row=r, column=c).value).strip() for c in range(1, ws.max_column + 1)
+        row = {c: str(ws.cell(row=r, column=c).value).strip() for c in range(1, width + 1)
                if ws.cell(row=r, column=c).value is not None}
         found = {c: v for c, v in row.items() if v in keys}
         if len(found) >= max(2, len([c for c in spec.columns if c.required]) // 2):
@@ -147,16 +232,23 @@ def _header_row(ws, spec: Sheet) -> tuple[int, dict[int, str]] | None:
     return None
 
 
-def _read_sheet(spec: Sheet, name: str, ws_formulas, ws_values, result: ReadResult) -> None:
-    header = _header_row(ws_values, spec)
+def _read_sheet(spec: Sheet, name: str, ws_formulas, ws_values, result: ReadResult, last_row: int | None = None) -> None:
+    """Rows up to `last_row` (the last row holding data, from data_extent), never to Excel's max_row."""
+    last_row = ws_values.max_row if last_row is None else min(last_row, ws_values.max_row)
+    width = min(ws_values.max_column, 256)
+    header = _header_row(ws_values, spec, width)
     if header is None:
-        result.file_issues.append(Issue(
-            "sheet.header_unreadable", f"工作表 '{name}' 找不到第 2 行的英文字段名（请勿修改表头）",
-            f"sheet '{name}': no header row with the template's English keys (row 2); do not edit the headers",
-            sheet=name))
+        issue = Issue("sheet.header_unreadable", f"工作表 '{name}' 找不到第 2 行的英文字段名（请勿修改表头）",
+                      f"sheet '{name}': no header row with the template's English keys (row 2); do not edit the headers",
+                      sheet=name)
+        result.file_issues.append(issue)
+        # its rows are accounted for all the same: each is quarantined under the file's rejection
+        for r in range(HEADER_ROWS + 1, last_row + 1):
+            if any(ws_values.cell(row=r, column=c).value is not None for c in range(1, width + 1)):
+                result.records.append(RawRecord(spec.key, name, r, {}, [dataclasses.replace(issue, row=r)]))
         return
     header_row, columns = header
-    for c in range(1, ws_values.max_column + 1):
+    for c in range(1, width + 1):
         text = ws_values.cell(row=header_row, column=c).value
         if text is not None and c not in columns:
             result.notices.append(Issue("column.unknown", f"列 '{text}' 不属于模板，已忽略",
@@ -172,11 +264,7 @@ def _read_sheet(spec: Sheet, name: str, ws_formulas, ws_values, result: ReadResu
         if m.max_row > header_row:
             for r in range(max(m.min_row, header_row + 1), m.max_row + 1):
                 merged_data.setdefault(r, str(m))
-    if ws_values.max_row - header_row > MAX_ROWS_PER_SHEET:
-        result.file_issues.append(Issue("sheet.too_many_rows", f"工作表 '{name}' 超过 {MAX_ROWS_PER_SHEET} 行",
-                                        f"sheet '{name}': more than {MAX_ROWS_PER_SHEET} data rows", sheet=name))
-        return
-    for r in range(header_row + 1, ws_values.max_row + 1):
+    for r in range(header_row + 1, last_row + 1):
         values: dict[str, object] = {}
         issues: list[Issue] = []
         for c, key in columns.items():
@@ -210,24 +298,37 @@ def _read_csv(path: Path) -> ReadResult:
     try:
         decoded = decode_bytes(data, path.name, allow_gbk=True)
     except InputError as exc:
-        return _file_error("file.encoding", "无法识别文件编码：请保存为 UTF-8 或 GBK 编码的 CSV", str(exc))
+        result = _file_error("file.encoding", "无法识别文件编码：请保存为 UTF-8 或 GBK 编码的 CSV", str(exc))
+        _account_lines(result, data.decode("latin-1").splitlines())
+        return result
     result = ReadResult(encoding=decoded.encoding, sheets_found=["csv"])
-    rows = list(csv.reader(io.StringIO(decoded.text)))
-    if not rows or "sheet" not in [h.strip() for h in rows[0]]:
+    rows = csv.reader(io.StringIO(decoded.text))
+    first = next(rows, [])
+    if "sheet" not in [h.strip() for h in first]:
         result.file_issues.append(Issue("file.missing_columns", "CSV 第 1 行须为字段名并包含 sheet 列",
                                         f"{path.name}: the first line must hold the template keys including a "
                                         "'sheet' column (enterprise/facility/product/activity)"))
+        _account_lines(result, decoded.text.splitlines())
         return result
-    header = [h.strip() for h in rows[0]]
+    header = [h.strip() for h in first]
     known = {c.key for s in SHEETS for c in s.columns} | {"sheet"}
     for h in header:
         if h and h not in known:
             result.notices.append(Issue("column.unknown", f"列 '{h}' 不属于模板，已忽略",
                                         f"column '{h}' is not part of the template; ignored", row=1, column=h,
                                         severity="notice"))
-    for line_no, row in enumerate(rows[1:], start=2):
+    data_lines = 0
+    for row in rows:
+        line_no = rows.line_num
         if not any(cell.strip() for cell in row):
             continue
+        data_lines += 1
+        if data_lines > MAX_ROWS_PER_SHEET:  # stop reading at the limit: the file is refused as a whole
+            result.file_issues.append(Issue(
+                "sheet.too_many_rows", f"CSV 超过 {MAX_ROWS_PER_SHEET} 行数据（读到第 {line_no} 行时停止）",
+                f"{path.name}: more than {MAX_ROWS_PER_SHEET} lines holding data (reading stopped at line {line_no}); "
+                "split the upload"))
+            return result
         if len(row) != len(header):
             result.records.append(RawRecord("activity", "csv", line_no, {}, [Issue(
                 "row.ragged", f"该行有 {len(row)} 个字段，表头有 {len(header)} 个",
@@ -244,6 +345,16 @@ def _read_csv(path: Path) -> ReadResult:
         values = {c.key: cells.get(c.key) for c in spec.columns}
         result.records.append(RawRecord(spec.key, "csv", line_no, values))
     return result
+
+
+def _account_lines(result: ReadResult, lines: list[str]) -> None:
+    """A CSV refused as a whole still accounts for every data line: one record per non-empty line after the
+    first, quarantined under the file's reason."""
+    issue = result.file_issues[0]
+    for line_no, line in enumerate(lines[1:], start=2):
+        if line.strip():
+            result.records.append(RawRecord("activity", "csv", line_no, {}, [dataclasses.replace(issue, row=line_no,
+                                                                                            sheet="csv")]))
 
 
 def as_date(value) -> dt.date | None:
