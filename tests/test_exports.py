@@ -11,7 +11,10 @@ import polars as pl
 import pytest
 
 from pipelines.exports.national import NATIONAL_FIELDS, ExportValidationError, build_table, export, validate
-from pipelines.exports.restricted import restricted_markers
+from typer.testing import CliRunner
+
+from pipelines.cli import app
+from pipelines.exports.restricted import restricted_markers, restricted_values
 
 
 
@@ -22,7 +25,7 @@ def warehouse(marts_release):
 
 def test_national_package_is_approved_redistributable_and_checksummed(warehouse, tmp_path):
     s, result = warehouse
-    package = export(s, tmp_path / "national", restricted_markers=restricted_markers(s))
+    package = export(s, tmp_path / "national", restricted=restricted_values(s))
     table = pl.read_parquet(tmp_path / "national" / "factors.parquet")
     assert table.columns == NATIONAL_FIELDS and table.height == package["factors"] > 5000
     assert set(table["steward_status"]) == {"approved"}
@@ -43,13 +46,39 @@ def test_restricted_enterprise_values_never_appear(warehouse, tmp_path):
     s, _ = warehouse
     markers = restricted_markers(s)
     assert "91500113MA5UEXAM1C" in markers and "示例电芯厂" in markers  # the zone really holds them
-    export(s, tmp_path / "national", restricted_markers=markers)
+    export(s, tmp_path / "national", restricted=restricted_values(s))
     blob = b"".join((tmp_path / "national" / n).read_bytes() for n in ("factors.csv", "schema.json", "package.json"))
     text = blob.decode("utf-8")
     for marker in [*markers, "LFP-PACK-61", "AP-6063", "product:"]:
         assert marker not in text, marker
     parquet = pl.read_parquet(tmp_path / "national" / "factors.parquet")
     assert not parquet.filter(pl.any_horizontal(pl.col(pl.String).str.contains("91500113MA5UEXAM1C", literal=True))).height
+
+
+def test_free_text_words_of_an_upload_do_not_block_the_export(warehouse, tmp_path):
+    """Issue 14 #4: an enterprise's evidence saying 'approved' (or an amount, an item word) is not a leak; its
+    credit code, its name or an exact amount in the package is."""
+    s, result = warehouse
+    from pipelines.exports.restricted import RestrictedValues
+    from pipelines.release import read_table
+
+    table, _ = build_table(read_table(s, result.version, "factor"), read_table(s, result.version, "steward_decision"),
+                           result.version)
+    values = restricted_values(s)
+    values.items |= {"approved", "电力"}   # words an upload may carry as evidence or item text
+    validate(table, values)  # steward_status 'approved', factor names like 电力: not leaks
+    code = sorted(values.credit_codes)[0]
+    for leak in (f"see {code} invoice", "by 示例电芯厂 PCF team"):
+        leaked = table.with_columns(pl.when(pl.int_range(pl.len()) == 0).then(pl.lit(leak)).otherwise(pl.col("document"))
+                                    .alias("document"))
+        with pytest.raises(ExportValidationError, match="restricted-zone values"):
+            validate(leaked, values)
+    exact = RestrictedValues(amounts={table["co2e_kg"][0]})
+    with pytest.raises(ExportValidationError, match="co2e_kg"):
+        validate(table, exact)
+    cli = CliRunner().invoke(app, ["export", "national", "--out", str(tmp_path / "n")], env={
+        "PCF_CURATED_DIR": str(s.curated_dir), "PCF_RESTRICTED_DIR": str(s.restricted_dir)})
+    assert cli.exit_code == 0, cli.output
 
 
 def test_same_release_same_bytes(warehouse, tmp_path):
@@ -72,7 +101,7 @@ def test_validation_refuses_before_writing(warehouse, tmp_path):
     leaked = table.with_columns(pl.when(pl.int_range(pl.len()) == 0).then(pl.lit("示例电芯厂 PCF"))
                                 .otherwise(pl.col("locator")).alias("locator"))
     with pytest.raises(ExportValidationError, match="restricted-zone values"):
-        validate(leaked, restricted_markers(s))
+        validate(leaked, restricted_values(s))
     missing = table.with_columns(pl.lit(None, dtype=pl.String).alias("document"))
     with pytest.raises(ExportValidationError, match="document"):
         validate(missing)

@@ -21,11 +21,11 @@ def register(app: typer.Typer, console: Console) -> None:
                  release: Optional[str] = typer.Option(None, help="release version (default: latest)")) -> None:
         """Approved, redistributable factors of a release for the national database, validated first."""
         from pipelines.exports.national import ExportValidationError, export
-        from pipelines.exports.restricted import restricted_markers
+        from pipelines.exports.restricted import restricted_values
 
         s = settings()
         with exit_on(console, ExportValidationError, FileNotFoundError):
-            package = export(s, out, release, restricted_markers(s))
+            package = export(s, out, release, restricted_values(s))
         console.print(f"wrote {out}: {package['factors']} factors from release {package['release']['version']} "
                       f"(left out: {package['left_out']})")
 

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import polars as pl
 
+from pipelines.exports.restricted import RestrictedValues
 from pipelines.config import Settings
 from pipelines.release import read_manifest, read_table, write_parquet
 from pipelines.schema import FACTOR_COLUMNS, FACTOR_PURPOSES, SYSTEM_BOUNDARIES
@@ -51,6 +52,9 @@ EXTRA_FIELDS = {
     "release_version": ("string", "warehouse release the package was built from", "数据库发布版本"),
 }
 NATIONAL_FIELDS = FACTOR_FIELDS + list(EXTRA_FIELDS)
+# Where text written by people can travel; coded columns (status, purpose, units ...) hold code-list values only.
+FREE_TEXT_FIELDS = ["name_zh", "name_en", "classification_code", "technology", "geography_name", "publisher", "document",
+                    "locator", "url", "doi", "licence", "approved_by", "approval_reason", "submitting_organisation"]
 REQUIRED = ["factor_id", "co2e_kg", "unit", "gwp_set", "geography_code", "reference_year", "system_boundary", "data_type",
             "publisher", "document", "licence", "dqr", "gsd2", "steward_status", "approval_basis",
             "submitting_organisation", "release_version"]
@@ -95,7 +99,7 @@ def build_table(factor: pl.DataFrame, decisions: pl.DataFrame, version: str) -> 
     return table, dict(sorted(left_out.group_by("why").len().rows()))
 
 
-def validate(table: pl.DataFrame, restricted_markers: list[str] | None = None) -> None:
+def validate(table: pl.DataFrame, restricted: RestrictedValues | None = None) -> None:
     """Everything the receiving side relies on, checked before a byte is written."""
     problems = []
     if table.columns != NATIONAL_FIELDS:
@@ -118,9 +122,9 @@ def validate(table: pl.DataFrame, restricted_markers: list[str] | None = None) -
             problems.append(f"{col}: values outside the code list: {sorted(unknown)}")
     if table.filter(pl.col("factor_id").str.starts_with("product:") | pl.col("source_id").is_in(["enterprise", "MODEL"])).height:
         problems.append("enterprise products in a factor package")
-    if restricted_markers:
-        text = table.write_csv()
-        hits = [m for m in restricted_markers if m and m in text]
+    if restricted is not None:
+        text_columns = [c for c in FREE_TEXT_FIELDS if c in table.columns]
+        hits = restricted.find(table, text_columns, [c for c in ("co2e_kg",) if c in table.columns])
         if hits:
             problems.append(f"restricted-zone values found in the package: {hits[:5]}")
     if problems:
@@ -171,10 +175,10 @@ def approved_factors(settings: Settings, version: str | None = None) -> tuple[di
 
 
 def export(settings: Settings, out: Path, version: str | None = None,
-           restricted_markers: list[str] | None = None) -> dict:
+           restricted: RestrictedValues | None = None) -> dict:
     manifest, _factor, table, left_out = approved_factors(settings, version)
     version = manifest["version"]
-    validate(table, restricted_markers)
+    validate(table, restricted)
     out = Path(out)
     staging = out.parent / f".{out.name}.staging-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
