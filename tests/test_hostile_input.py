@@ -152,3 +152,15 @@ def test_a_csv_refused_as_a_whole_accounts_for_every_line(tmp_path, zone):
     result = ingest_upload(path, zone)
     lines = [i for i in result.quarantine if i.rule == "file.rejected"]
     assert result.status == "rejected" and len(lines) == len([t for t in text[1:] if t.strip()])
+
+
+def test_spreadsheet_exports_neutralise_formula_cells():
+    import polars as pl
+
+    from pipelines.exports.spreadsheet import neutralise
+
+    frame = pl.DataFrame({"name": ["=HYPERLINK(\"http://x\")", "+1", "-cmd", "@SUM(A1)", "\tx", "电力", None],
+                          "value": [1.0, -2.0, 3.0, 4.0, 5.0, 6.0, 7.0]})
+    out = neutralise(frame)
+    assert out["name"].to_list() == ["'=HYPERLINK(\"http://x\")", "'+1", "'-cmd", "'@SUM(A1)", "'\tx", "电力", None]
+    assert out["value"].to_list() == frame["value"].to_list()  # numbers stay numbers

@@ -27,6 +27,7 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.exports.restricted import RestrictedValues
+from pipelines.exports.spreadsheet import neutralise
 from pipelines.config import Settings
 from pipelines.release import read_manifest, read_table, write_parquet
 from pipelines.schema import FACTOR_COLUMNS, FACTOR_PURPOSES, SYSTEM_BOUNDARIES
@@ -183,7 +184,7 @@ def export(settings: Settings, out: Path, version: str | None = None,
     staging = out.parent / f".{out.name}.staging-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    table.write_csv(staging / "factors.csv")
+    neutralise(table).write_csv(staging / "factors.csv")  # spreadsheet-safe text cells (exports/spreadsheet.py)
     write_parquet(table, staging / "factors.parquet")
     (staging / "schema.json").write_text(json.dumps(schema_document(version), ensure_ascii=False, indent=2) + "\n",
                                          encoding="utf-8")
