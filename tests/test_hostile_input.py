@@ -164,3 +164,36 @@ def test_spreadsheet_exports_neutralise_formula_cells():
     out = neutralise(frame)
     assert out["name"].to_list() == ["'=HYPERLINK(\"http://x\")", "'+1", "'-cmd", "'@SUM(A1)", "'\tx", "电力", None]
     assert out["value"].to_list() == frame["value"].to_list()  # numbers stay numbers
+
+
+# --- 10: no tracebacks ----------------------------------------------------------------------------------------
+
+
+def test_commands_end_in_messages_not_tracebacks(marts_release, tmp_path):
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    s = marts_release["settings"]
+    env = {"PCF_CURATED_DIR": str(s.curated_dir), "PCF_RESTRICTED_DIR": str(s.restricted_dir)}
+    a_file = tmp_path / "not_a_dir"
+    a_file.write_text("x", encoding="utf-8")
+    cases = [
+        (["label", "LFP-PACK-61", "--out", str(a_file)], env, "cannot write"),
+        (["report", "LFP-PACK-61", "--out", str(a_file)], env, "cannot write"),
+        (["site", "--out", str(a_file)], env, "cannot write"),
+        (["label", "NO-SUCH-PRODUCT", "--out", str(tmp_path / "l")], env, "NO-SUCH-PRODUCT"),
+        (["label", "../../../../tmp/x", "--out", str(tmp_path / "l")], env, ""),
+        (["label", "LFP-PACK-61", "--out", str(tmp_path / "l")], {**env, "PCF_SITE_BASE_URL": "https://x.cn/" + "a" * 3000},
+         "shorten PCF_SITE_BASE_URL"),
+        (["site", "--out", str(tmp_path / "s")], {**env, "PCF_SITE_BASE_URL": "https://x.cn/" + "a" * 3000},
+         "shorten PCF_SITE_BASE_URL"),
+        (["sql", "select * from nowhere"], env, "query failed"),
+        (["sql", "select '[/]' as x, 1/0 as y from factor limit 1"], env, ""),
+        (["diff", "v9998", "v9999"], env, "not found"),
+        (["explain", "L1", "--release", "v9999"], env, "v9999"),
+    ]
+    for args, e, words in cases:
+        r = CliRunner().invoke(app, args, env=e)
+        assert r.exception is None or isinstance(r.exception, SystemExit), (args, r.exception)
+        assert "Traceback" not in r.output and words in r.output, (args, r.output)

@@ -53,7 +53,7 @@ def output_file(out: Path, name: str, suffix: str) -> Path:
     out = Path(out)
     path = out / f"{safe_name(name)}{suffix}"
     if path.resolve().parent != out.resolve():
-        raise ValueError(f"refusing to write outside {out}: {path}")
+        raise ReportError(f"refusing to write outside {out}: {path}")
     return path
 
 

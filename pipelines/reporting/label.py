@@ -17,7 +17,7 @@ import segno
 from PIL import Image, ImageDraw, ImageFont
 
 from pipelines.config import Settings
-from pipelines.reporting.data import ProductData, output_file, public_part, resolve_version
+from pipelines.reporting.data import ProductData, ReportError, output_file, public_part, resolve_version
 from pipelines.reporting.fonts import cjk_font
 
 GREEN, LIGHT, WHITE = "#2e7d32", "#e8f5e9", "#ffffff"
@@ -41,7 +41,11 @@ def _foot(x: float, y: float, s: float, mirror: bool = False) -> str:
 
 
 def qr(d: ProductData) -> segno.QRCode:
-    return segno.make(d.url, error="m", micro=False)
+    try:
+        return segno.make(d.url, error="m", micro=False)
+    except segno.DataOverflowError:
+        raise ReportError(f"the QR code cannot hold the {len(d.url)}-character page URL {d.url[:80]}...: shorten "
+                          f"PCF_SITE_BASE_URL") from None
 
 
 def render_svg(d: ProductData) -> str:
