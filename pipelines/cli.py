@@ -432,5 +432,30 @@ def ingest_enterprise(file: Path = typer.Argument(..., help="an enterprise uploa
         raise typer.Exit(1)
 
 
+@app.command()
+def withdraw(upload_id: str = typer.Argument(..., help="upload id (pcf status lists the uploads in force)"),
+             reason: str = typer.Option(..., "--reason", help="why (kept in withdrawals.jsonl)"),
+             undo: bool = typer.Option(False, "--undo", help="reinstate a withdrawn upload"),
+             steward: Optional[str] = typer.Option(None, help="who (default: PCF_STEWARD or the login name)"),
+             apply_now: bool = typer.Option(True, "--apply/--no-apply", help="recompute and publish now")) -> None:
+    """Take an upload out of force (or back in with --undo): logged, reversible, the files stay in the
+    restricted zone; the upload before it for the same enterprise and year comes back into force."""
+    from pipelines.curation.decisions import current_steward, now_utc
+    from pipelines.enterprise import store
+
+    s = settings()
+    try:
+        with store.locked(s):
+            event = store.record_withdrawal(s, upload_id, "reinstate" if undo else "withdraw", reason,
+                                            steward or current_steward(), now_utc())
+            store.rebuild_views(s)
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    console.print(f"{event['action']} {upload_id} by {event['by']}: {event['reason']}")
+    if apply_now:
+        _materialise_inventory(_instance())
+
+
 def main() -> None:  # pragma: no cover
     sys.exit(app())

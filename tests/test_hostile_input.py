@@ -197,3 +197,21 @@ def test_commands_end_in_messages_not_tracebacks(marts_release, tmp_path):
         r = CliRunner().invoke(app, args, env=e)
         assert r.exception is None or isinstance(r.exception, SystemExit), (args, r.exception)
         assert "Traceback" not in r.output and words in r.output, (args, r.output)
+
+
+def test_pcf_withdraw_is_logged_and_reversible(tmp_path, zone):
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+    from pipelines.enterprise import store
+
+    result = ingest_upload(corpus.write(tmp_path / "a.xlsx", corpus.example()), zone)
+    env = {"PCF_RESTRICTED_DIR": str(zone.restricted_dir), "PCF_CURATED_DIR": str(zone.curated_dir), "PCF_STEWARD": "s1"}
+    run = CliRunner().invoke(app, ["withdraw", result.upload_id, "--reason", "wrong plant", "--no-apply"], env=env)
+    assert run.exit_code == 0, run.output
+    assert store.current_uploads(zone) == [] and store.withdrawals(zone)[0]["by"] == "s1"
+    again = CliRunner().invoke(app, ["withdraw", result.upload_id, "--reason", "x", "--no-apply"], env=env)
+    assert again.exit_code == 2 and "already withdrawn" in again.output
+    back = CliRunner().invoke(app, ["withdraw", result.upload_id, "--undo", "--reason", "right plant", "--no-apply"], env=env)
+    assert back.exit_code == 0 and [e["upload_id"] for e in store.current_uploads(zone)] == [result.upload_id]
+    assert CliRunner().invoke(app, ["withdraw", "nosuch", "--reason", "x", "--no-apply"], env=env).exit_code == 2

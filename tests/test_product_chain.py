@@ -67,6 +67,12 @@ def chain(full_build, tmp_path_factory):
     return s, inv, engine
 
 
+def _pick(frame: pl.DataFrame, **where) -> pl.DataFrame:
+    for k, v in where.items():
+        frame = frame.filter(pl.col(k) == v)
+    return frame
+
+
 def _row(frame: pl.DataFrame, **where) -> dict:
     hit = frame.filter(*[pl.col(k) == v for k, v in where.items()])
     assert hit.height == 1, (where, hit)
@@ -129,3 +135,40 @@ def test_a_reference_to_a_product_not_in_force_is_unmatched_with_a_reason(full_b
     assert m1["match_method"] == "unmatched"
     assert "not a product in force" in m1["match_note"]
     assert _row(inv["product_summary"], product_id="LFP-PACK-61")["lines_unmatched"] == 1
+
+
+def test_two_reporting_years_of_one_enterprise_coexist_and_an_upload_can_be_withdrawn(full_build, tmp_path):
+    """Issue 14 #1: a second valid reporting year used to stop every build ('process ids repeat'). Both years
+    are in force side by side, the marts say which year, and `pcf withdraw` takes one out (logged,
+    reversible)."""
+    s = dataclasses.replace(full_build["settings"], restricted_dir=tmp_path / "restricted")
+    tables = full_build["tables"]
+    y2024 = _cell_maker()
+    y2023 = copy.deepcopy(y2024)
+    y2023["enterprise"][0]["reporting_year"] = 2023
+    for sheet in ("product", "activity"):
+        for r in y2023[sheet]:
+            for k in ("period_start", "period_end"):
+                if r.get(k):
+                    r[k] = str(r[k]).replace("2024-", "2023-")
+    a = ingest_upload(write_workbook(tmp_path / "2024.xlsx", y2024), s)
+    b = ingest_upload(write_workbook(tmp_path / "2023.xlsx", y2023), s)
+    assert a.status == b.status == "accepted" and len(store.current_uploads(s)) == 2
+
+    def solve():
+        inv = build_inventory(s, tables["factor"], "v0001", s.gwp_set)
+        engine = compute(inv["line_emissions"], in_scope(s)["product"], inv["product_summary"], tables["factor"],
+                         tables["factor_gas"], s.gwp_set, iterations=50)
+        return build_marts(engine)["product_footprint"]
+
+    fp = _pick(solve(), uscc=CELL_USCC)
+    assert sorted(zip(fp["product_id"], fp["reporting_year"])) == [("CELL-300", 2024), ("CELL-300@2023", 2023)]
+    from pipelines.curation.decisions import now_utc
+    store.record_withdrawal(s, a.upload_id, "withdraw", "sent by mistake", "steward-a", now_utc())
+    fp = _pick(solve(), uscc=CELL_USCC)
+    assert fp["product_id"].to_list() == ["CELL-300"] and fp["reporting_year"].to_list() == [2023]
+    with pytest.raises(ValueError, match="already withdrawn"):
+        store.record_withdrawal(s, a.upload_id, "withdraw", "again", "steward-a", now_utc())
+    store.record_withdrawal(s, a.upload_id, "reinstate", "it was right after all", "steward-b", now_utc())
+    assert len(_pick(solve(), uscc=CELL_USCC)) == 2
+    assert [e["action"] for e in store.withdrawals(s)] == ["withdraw", "reinstate"]

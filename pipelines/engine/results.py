@@ -45,7 +45,9 @@ def compute(lines: pl.DataFrame, products: pl.DataFrame, summary: pl.DataFrame, 
                               / pl.col("co2e_kg_per_declared_unit"))).fill_nan(0).sum().alias("_market_cut"))
     product_rows = products.select(
         pl.format("{}{}/{}", pl.lit(foreground.PRODUCT_PREFIX), "uscc", "product_id").alias("process_id"),
-        "uscc", "product_id", "product_name", "category", "declared_unit", "benchmark_kgco2e")
+        "uscc", "product_id", "product_name", "category", "declared_unit", "benchmark_kgco2e",
+        (pl.col("reporting_year") if "reporting_year" in products.columns else pl.lit(None)).cast(pl.Int32)
+        .alias("reporting_year"))
     pos = product_rows["process_id"].replace_strict(idx, return_dtype=pl.Int64).to_numpy()
     biogenic = sum(fp.per_gas[k][pos] * w[k] for k, g in enumerate(net.gases) if "biogenic" in g.lower()) \
         if any("biogenic" in g.lower() for g in net.gases) else np.zeros(len(pos))

@@ -65,11 +65,30 @@ def in_scope(settings: Settings) -> dict[str, pl.DataFrame]:
 
     models = load_models(settings.models_dir)
     out = {}
+    products = store.read_current(settings, "product")
+    latest = (products.group_by("uscc", "product_id").agg(pl.col("reporting_year").max().alias("_latest"))
+              if products.height else None)
     for table in ("product", "activity", "allocation", "facility", "enterprise"):
-        frames = [f for f in (store.read_current(settings, table), getattr(models, table if table != "product" else "products"))
-                  if f.height]
+        uploads = with_period(products if table == "product" else store.read_current(settings, table), latest)
+        frames = [f for f in (uploads, getattr(models, table if table != "product" else "products")) if f.height]
         out[table] = pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()
     return out
+
+
+YEAR_SEPARATOR = "@"
+
+
+def with_period(frame: pl.DataFrame, latest: pl.DataFrame | None) -> pl.DataFrame:
+    """Product identity includes the reporting period. Several years of one enterprise are in force side by
+    side: the newest year of each (credit code, product id) keeps the plain id (`product:<uscc>/<id>` is its
+    current footprint), earlier years become `<id>@<year>` (`product:<uscc>/<id>@2023`), in the product,
+    activity and allocation tables alike. Ids cannot contain '@' (id.invalid), so this never collides."""
+    if latest is None or frame.is_empty() or "product_id" not in frame.columns or "reporting_year" not in frame.columns:
+        return frame
+    return frame.join(latest, on=["uscc", "product_id"], how="left", maintain_order="left").with_columns(
+        pl.when(pl.col("reporting_year") < pl.col("_latest"))
+        .then(pl.format("{}" + YEAR_SEPARATOR + "{}", "product_id", "reporting_year"))
+        .otherwise(pl.col("product_id")).alias("product_id")).drop("_latest")
 
 
 def build_inventory(settings: Settings, factors: pl.DataFrame, release_version: str, gwp_set: str) -> dict[str, pl.DataFrame]:

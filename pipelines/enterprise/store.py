@@ -54,11 +54,52 @@ def append_registry(settings: Settings, entry: dict) -> dict:
     return entry
 
 
+def withdrawals(settings: Settings) -> list[dict]:
+    """withdrawals.jsonl: append-only withdraw / reinstate events (who, when, why) for uploads."""
+    path = settings.restricted_dir / "withdrawals.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def withdrawn(settings: Settings) -> dict[str, dict]:
+    """upload_id -> the withdraw event in force (a later reinstate cancels it)."""
+    state: dict[str, dict] = {}
+    for event in withdrawals(settings):
+        if event["action"] == "withdraw":
+            state[event["upload_id"]] = event
+        else:
+            state.pop(event["upload_id"], None)
+    return state
+
+
+def record_withdrawal(settings: Settings, upload_id: str, action: str, reason: str, by: str, at: str) -> dict:
+    """Take an upload out of force (or back in): logged, reversible; the files stay in the zone."""
+    if action not in ("withdraw", "reinstate"):
+        raise ValueError(f"action {action!r}: withdraw or reinstate")
+    if not reason.strip():
+        raise ValueError("a reason is required")
+    known = {e["upload_id"]: e for e in registry(settings)}
+    if upload_id not in known:
+        raise ValueError(f"no upload {upload_id!r} in the restricted zone")
+    is_withdrawn = upload_id in withdrawn(settings)
+    if (action == "withdraw") == is_withdrawn:
+        raise ValueError(f"upload {upload_id} is {'already withdrawn' if is_withdrawn else 'not withdrawn'}")
+    event = {"action": action, "upload_id": upload_id, "reason": reason, "by": by, "at": at}
+    with open(settings.restricted_dir / "withdrawals.jsonl", "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(event, ensure_ascii=False, sort_keys=True) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    return event
+
+
 def current_uploads(settings: Settings) -> list[dict]:
-    """The upload in force per (credit code, reporting year): the latest one with accepted lines."""
+    """The upload in force per (credit code, reporting year): the latest one with accepted lines that is not
+    withdrawn (withdrawing it brings the one before back into force)."""
     current: dict[tuple, dict] = {}
+    out = withdrawn(settings)
     for entry in registry(settings):
-        if entry["status"] in CURRENT_STATUSES:
+        if entry["status"] in CURRENT_STATUSES and entry["upload_id"] not in out:
             current[(entry["uscc"], entry["reporting_year"])] = entry
     return sorted(current.values(), key=lambda e: (e["uscc"], e["reporting_year"]))
 

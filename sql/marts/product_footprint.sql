@@ -1,4 +1,5 @@
--- product_footprint: one row per enterprise product and declared unit.
+-- product_footprint: one row per enterprise product, reporting year and declared unit (the newest year in force
+-- keeps the plain product id; earlier years are '<id>@<year>', enterprise/inventory.py with_period).
 -- Total (location-based electricity), market-based total, biogenic part (also inside the total, as
 -- ISO 14067 6.5.2.2 asks it to be reported separately), primary data share (PACT), DQR and pedigree,
 -- Monte Carlo P5/P50/P95 (seeded), the GWP set, and inputs_sha256: a fingerprint of everything the
@@ -8,6 +9,7 @@ select
     process_id                                   as product_key,
     uscc,
     product_id,
+    reporting_year,
     product_name,
     category,
     declared_unit,
