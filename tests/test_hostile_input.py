@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from pipelines.config import settings
+from pipelines.config import PROJECT_ROOT, settings
 from pipelines.enterprise.intake import ingest_upload
 from tests import enterprise_corpus as corpus
 
@@ -215,3 +215,54 @@ def test_pcf_withdraw_is_logged_and_reversible(tmp_path, zone):
     back = CliRunner().invoke(app, ["withdraw", result.upload_id, "--undo", "--reason", "right plant", "--no-apply"], env=env)
     assert back.exit_code == 0 and [e["upload_id"] for e in store.current_uploads(zone)] == [result.upload_id]
     assert CliRunner().invoke(app, ["withdraw", "nosuch", "--reason", "x", "--no-apply"], env=env).exit_code == 2
+
+
+# --- 7: implausible values ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("line, amount, unit", [("A1", 1e308, "kg"), ("A1", 5e11, "t"), ("P1", 2e11, "MWh")])
+def test_implausible_amounts_are_quarantined_at_intake(tmp_path, zone, line, amount, unit):
+    data = corpus.with_line({"amount": amount, "unit": unit}, line)
+    result = ingest_upload(corpus.write(tmp_path / "big.xlsx", data), zone)
+    issue = next(i for i in result.quarantine if i.rule == "amount.implausible")
+    assert issue.row == corpus.activity_row(line) and "check the amount and its unit" in issue.message_en
+    assert result.accepted_lines == corpus.ACTIVITY_LINES - 1  # nothing else lost
+
+
+def test_an_implausible_or_unsolvable_product_is_held_and_the_others_publish(full_build, tmp_path, monkeypatch):
+    """Issue 14 #1 and #7: one enterprise's problem holds its products (reason recorded), everyone else's publish."""
+    import polars as pl
+
+    from pipelines.engine.isolation import compute_isolated
+    from pipelines.enterprise.inventory import build_inventory, in_scope
+
+    s = dataclasses.replace(full_build["settings"], restricted_dir=tmp_path / "restricted")
+    tables = full_build["tables"]
+    for name in ("aluminium_profile", "nev_battery_pack"):
+        ingest_upload(PROJECT_ROOT / "data" / "raw" / "enterprise" / "examples" / f"{name}.xlsx", s)
+    inv = build_inventory(s, tables["factor"], "v0001", s.gwp_set)
+    products = in_scope(s)["product"]
+    lines, summary = inv["line_emissions"], inv["product_summary"]
+    engine, held = compute_isolated(lines, products, summary, tables["factor"], tables["factor_gas"], s.gwp_set, iterations=20)
+    assert held.height == 0
+    everyone = set(engine["engine_products"]["process_id"])
+    # one product's footprint beyond the plausibility bound: held, the rest publish
+    monkeypatch.setenv("PCF_MAX_KGCO2E_PER_DECLARED_UNIT", "50")
+    big = engine["engine_products"].sort("co2e_kg").row(-1, named=True)
+    assert big["co2e_kg"] > 50
+    engine2, held2 = compute_isolated(lines, products, summary, tables["factor"], tables["factor_gas"], s.gwp_set, iterations=20)
+    assert big["process_id"] in set(held2["product_key"]) and "implausible footprint" in held2["reason"][0]
+    assert set(engine2["engine_products"]["process_id"]) == everyone - set(held2["product_key"])
+    monkeypatch.delenv("PCF_MAX_KGCO2E_PER_DECLARED_UNIT")
+    # an enterprise whose own sub-network is singular (a product consuming exactly one unit of itself)
+    victim = products.row(0, named=True)
+    loop = lines.head(1).with_columns(
+        pl.lit(victim["uscc"]).alias("uscc"), pl.lit(victim["product_id"]).alias("product_id"),
+        pl.lit("LOOP").alias("line_id"), pl.lit("supplier_product").alias("match_method"),
+        pl.lit(f"product:{victim['uscc']}/{victim['product_id']}").alias("factor_id"),
+        pl.lit(1.0).alias("amount_per_declared_unit"), pl.lit(None, dtype=pl.Float64).alias("co2e_kg_per_declared_unit"))
+    engine3, held3 = compute_isolated(pl.concat([lines, loop], how="diagonal_relaxed"), products, summary, tables["factor"],
+                                      tables["factor_gas"], s.gwp_set, iterations=20)
+    victims = {f"product:{u}/{p}" for u, p in products.filter(pl.col("uscc") == victim["uscc"]).select("uscc", "product_id").rows()}
+    assert victims <= set(held3["product_key"]) and "cannot be solved" in held3["reason"][0]
+    assert set(engine3["engine_products"]["process_id"]) == everyone - set(held3["product_key"]) and engine3["engine_products"].height

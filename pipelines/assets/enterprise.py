@@ -107,7 +107,7 @@ def enterprise_inventory(context: dg.AssetExecutionContext, curated_factors: dic
 def product_marts(context: dg.AssetExecutionContext, curated_factors: dict) -> dict:
     from pipelines.engine.incremental import merge_with_previous, previous_marts
     from pipelines.engine.marts import build_marts
-    from pipelines.engine.results import compute
+    from pipelines.engine.isolation import compute_isolated
     from pipelines.release import latest_release, release_dir
 
     s = settings()
@@ -121,10 +121,14 @@ def product_marts(context: dg.AssetExecutionContext, curated_factors: dict) -> d
     summary = pl.read_parquet(inv / "product_summary.parquet")
     products = in_scope(s)["product"].join(summary.select("uscc", "product_id"), on=["uscc", "product_id"])
     tables = curated_factors["tables"]
-    engine = compute(lines, products, summary, tables["factor"], tables["factor_gas"],
-                     curated_factors["summary"]["gwp_set"])
-    if engine and (lines["match_method"] == "supplier_product").any():
-        write_inventory(s, engine["inventory"])  # lines drawing on other enterprise products now carry their CO2e
+    engine, held = compute_isolated(lines, products, summary, tables["factor"], tables["factor_gas"],
+                                    curated_factors["summary"]["gwp_set"])
+    # lines drawing on other enterprise products now carry their CO2e; held products and why, for the
+    # enterprise and the stewards (restricted zone only)
+    write_inventory(s, {**(engine["inventory"] if engine else {}), "product_hold": held})
+    if held.height:
+        context.log.warning(f"{held.height} product(s) held (not published): "
+                            + "; ".join(f"{k}: {r}" for k, r in held.select("product_key", "reason").head(5).rows()))
     fresh = build_marts(engine)
     if not fresh:  # products in force but no line with a usable amount: nothing to publish
         context.log.info("no product with usable lines: no product marts")
@@ -135,7 +139,7 @@ def product_marts(context: dg.AssetExecutionContext, curated_factors: dict) -> d
     context.log.info(f"products: {len(changes['added'])} added, {len(changes['changed'])} changed, "
                      f"{len(changes['removed'])} removed, {changes['unchanged']} unchanged (rows carried over)")
     context.add_output_metadata({**{name: frame.height for name, frame in marts.items()},
-                                 "product_changes": dg.MetadataValue.json(changes)})
+                                 "product_changes": dg.MetadataValue.json(changes), "products_held": held.height})
     runlog.record(s, runlog.run_key(context), "products", {
         "added": len(changes["added"]), "changed": len(changes["changed"]), "removed": len(changes["removed"]),
         "unchanged": changes["unchanged"],

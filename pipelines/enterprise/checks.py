@@ -147,6 +147,24 @@ def _unit(values: dict, key: str = "unit", kind: str | None = None) -> str:
     return label
 
 
+# What one site can plausibly report for one reporting year, in canonical units (larger is a typo, a unit
+# mix-up or an attack such as 1e308, and never reaches a footprint): 1e11 kg (100 Mt, above the largest
+# steel plant's output), 1e11 kWh (about 1 % of China's electricity use), 1e11 m3, 1e13 t·km, 1e12 km,
+# 1e11 pieces or persons; other dimensions 1e13. Rule amount.implausible.
+PLAUSIBLE_MAX = {"kg": 1e11, "kWh": 1e11, "m**3": 1e11, "t*km": 1e13, "km": 1e12, "piece": 1e11, "person": 1e11}
+
+
+def _plausible(amount: float, unit: str, key: str = "amount") -> None:
+    info = units.unit_info(unit)
+    canonical = units.convert(amount, unit, info.canonical)
+    bound = PLAUSIBLE_MAX.get(info.canonical, 1e13)
+    if not abs(canonical) <= bound:
+        raise Fail("amount.implausible", key,
+                   f"{key} {amount:g} {unit}（{canonical:.3g} {info.canonical}）超出一个场所一年的合理范围（上限 {bound:.0e} {info.canonical}）：请检查数量和单位",
+                   f"{key} {amount:g} {unit} ({canonical:.3g} {info.canonical}) is beyond what one site reports in a "
+                   f"year (at most {bound:.0e} {info.canonical}): check the amount and its unit")
+
+
 def check(read: ReadResult) -> Checked:
     out = Checked(notices=list(read.notices))
     by_sheet: dict[str, list[RawRecord]] = {s.key: [] for s in SHEETS}
@@ -299,11 +317,14 @@ def _product(v: dict, year: int | None, facilities: dict) -> dict:
     if facility not in facilities:
         raise Fail("facility.unknown", "facility_id", f"设施 '{facility}' 不在设施信息表中", f"facility '{facility}' is not on the facility sheet")
     start, end = _period(v, year, required=True)
+    output_unit = _unit(v)
+    output = _number(v, "annual_output", True, positive=True)
+    _plausible(output, output_unit, "annual_output")
     return {
         "product_id": _ident(v, "product_id"), "product_name": _text(v, "product_name", True),
         "model": _text(v, "model"), "category": _text(v, "category"),
         "declared_unit": _text(v, "declared_unit", True), "declared_unit_amount": du_amount, "declared_unit_label": du_unit,
-        "unit": _unit(v), "annual_output": _number(v, "annual_output", True, positive=True),
+        "unit": output_unit, "annual_output": output,
         "declared_units_per_output_unit": _number(v, "declared_units_per_output_unit", positive=True) or 1.0,
         "mass_kg_per_unit": _number(v, "mass_kg_per_unit", positive=True),
         "revenue_cny": _number(v, "revenue_cny", positive=True),
@@ -326,6 +347,7 @@ def _activity(v: dict, year: int | None, products: dict, facilities: dict) -> di
     kind = _code(v, "kind", "kind", True)
     amount = _number(v, "amount", True, positive=True)
     unit = _unit(v, "unit", kind)
+    _plausible(amount, unit)
     start, end = _period(v, year)
     mode = _code(v, "transport_mode", "transport_mode")
     distance = _number(v, "distance_km", positive=True)
