@@ -31,7 +31,7 @@ PER_PRODUCT_MARTS = {  # mart -> sort order of its rows (as its SQL model orders
     "product_footprint": (["product_key"], [False]),
     "product_footprint_stage": (["product_key", "stage"], [False, False]),
     "product_footprint_gas": (["product_key", "gas"], [False, False]),
-    "product_contribution": (["product_key", "co2e_kg", "line_id"], [False, True, False]),
+    "product_contribution": (["product_key", "share", "line_id"], [False, True, False]),
 }
 
 

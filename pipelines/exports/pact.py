@@ -100,7 +100,10 @@ def build_document(settings: Settings, version: str, product_id: str) -> dict:
     lines = data.lines if data.lines is not None else pl.DataFrame({"allocation_basis": []}, schema={"allocation_basis": pl.String})
     bases = sorted({b for b in lines["allocation_basis"].drop_nulls().to_list() if b not in ("direct", "none")})
     secondary = [{"name": r["source_id"], "version": r["source_version"]} for r in data.sources.iter_rows(named=True)]
-    packaging = contrib.filter(pl.col("kind") == "packaging")["co2e_kg"].sum()
+    # the enterprise's own exact lines (restricted) where present; else the published share of the total
+    packaging = (data.lines.filter(pl.col("kind") == "packaging")["co2e_kg_per_declared_unit"].sum()
+                 if data.lines is not None and data.lines.height
+                 else contrib.filter(pl.col("kind") == "packaging")["share"].sum() * p["co2e_kg"])
     total, biogenic = float(p["co2e_kg"]), float(p["co2e_biogenic_kg"] or 0.0)
     coverage = 100.0 * (1 - (p["lines_unmatched"] or 0) / p["lines"]) if p["lines"] else 0.0
     stage_text = ", ".join(f"{STAGE_TEXT.get(s, s)} {share * 100:.1f} %" for s, share in

@@ -92,9 +92,6 @@ def build_blocks(d: ProductData, lang: str) -> list[Block]:
         factor = {"supplier_specific": t["supplier_specific"], "supplier_product": t["supplier_product"]}.get(
             r["match_method"], r["factor_name"] or t["unmatched"])
         co2e = r["co2e_kg_per_declared_unit"]
-        if co2e is None:  # linked products: their contribution from the solve
-            c = d.contributions.filter(pl.col("line_id") == r["line_id"])
-            co2e = c["co2e_kg"].sum() if c.height else None
         rows.append([r["line_id"], stage_name.get(r["stage"], r["stage"]), r["item"],
                      f"{_f(r['amount_per_declared_unit'])} {r['factor_unit'] or r['unit']}", factor,
                      r["factor_source_id"] or "—", _f(co2e)])
@@ -119,11 +116,13 @@ def build_blocks(d: ProductData, lang: str) -> list[Block]:
     chart = stage_chart([stage_name.get(s, s) for s in d.stages["stage"]], d.stages["co2e_kg"].to_list(), unit)
     b.append(Block("image", (chart, t["chart"])))
     b.append(Block("h3", t["significant"]))
-    sig = d.contributions.filter(pl.col("significant")).sort("co2e_kg", descending=True)
+    sig = d.contributions.filter(pl.col("significant")).sort("share", "line_id", descending=[True, False])
+    # exact CO2e per line from the enterprise's own inventory (restricted); the release holds shares only
+    exact = dict(lines.group_by("line_id").agg(pl.col("co2e_kg_per_declared_unit").sum()).rows()) if lines.height else {}
     b.append(Block("table", ([t["line"], t["stage"], t["factor"], "kg CO2e", t["share"], t["why_factor"]],
                              [[r["line_id"], stage_name.get(r["stage"], r["stage"]),
                                {"supplier_specific": t["supplier_specific"], "supplier_product": t["supplier_product"]}.get(
-                                   r["match_method"], r["factor_name"] or "—"), _f(r["co2e_kg"]),
+                                   r["match_method"], r["factor_name"] or "—"), _f(exact.get(r["line_id"])),
                                f"{r['share'] * 100:.1f} %", r.get("selection_rule") or "—"]
                               for r in sig.iter_rows(named=True)])))
     b.append(Block("h3", t["quality"]))

@@ -1,5 +1,5 @@
 -- product_contribution: each line of a product (aggregated: stage, kind, item, factor used) with its
--- CO2e per declared unit, share of the total, and whether it is a significant contributor: the
+-- share of the total, rounded to whole percent, and whether it is a significant contributor: the
 -- largest lines that together make up 80 % of the total, plus any single line of 5 % or more
 -- (the report's 'significant links'), with the factor used and why it was chosen (selection_rule). Published, so nothing confidential: no quantities, not the
 -- enterprise's own item names, no supplier names (a supplier's own footprint shows as
@@ -29,11 +29,13 @@ ranked as (
                          rows between unbounded preceding and 1 preceding) as share_before
     from lines
 )
+-- Published, so no per-line CO2e: a line's CO2e divided by its (public) factor would give the enterprise's
+-- quantity per declared unit. The share is rounded to whole percent for the same reason; exact values stay
+-- in the restricted zone (inventory_line_emissions) for the enterprise's own report and the stewards.
 select
     product_key, line_id, stage, kind, factor_name, factor_source_id, match_method, match_precedence, selection_rule,
     geography_used, geography_fallback,
-    round(co2e_kg, 9)                                              as co2e_kg,
-    round(share, 6)                                                as share,
+    round(share, 2)                                                as share,
     (coalesce(share_before, 0) < 0.8 or share >= 0.05)             as significant
 from ranked
-order by product_key, co2e_kg desc, line_id
+order by product_key, round(share, 2) desc, line_id
