@@ -266,3 +266,42 @@ def test_an_implausible_or_unsolvable_product_is_held_and_the_others_publish(ful
     victims = {f"product:{u}/{p}" for u, p in products.filter(pl.col("uscc") == victim["uscc"]).select("uscc", "product_id").rows()}
     assert victims <= set(held3["product_key"]) and "cannot be solved" in held3["reason"][0]
     assert set(engine3["engine_products"]["process_id"]) == everyone - set(held3["product_key"]) and engine3["engine_products"].height
+
+
+# --- 2: escaping everywhere -----------------------------------------------------------------------------------
+
+HOSTILE = "Q' onmouseover='alert(6)' x='<script>alert(1)</script>\"&"
+
+
+def test_pages_escape_user_text_in_text_and_attributes():
+    import html.parser
+    from types import SimpleNamespace
+
+    import polars as pl
+
+    from pipelines.curation.queue import QUEUE_COLUMNS, render_html as queue_page
+    from pipelines.reporting.report import Block, render_html as report_page
+    from pipelines.reporting.site import index_page
+
+    product = SimpleNamespace(key=f"product:91500000MA5U7XXXX/{HOSTILE}", benchmark=None, footprint={
+        "product_name": HOSTILE, "category": HOSTILE, "co2e_kg": 1.5, "declared_unit": HOSTILE, "reporting_year": 2024})
+    queue = pl.DataFrame({c: [HOSTILE] for c in QUEUE_COLUMNS}).with_columns(pl.lit("").alias("flags"))
+    pages = {"index": index_page([product]), "queue": queue_page(queue, HOSTILE),
+             "report": report_page([Block("h1", HOSTILE), Block("p", HOSTILE), Block("kv", [(HOSTILE, HOSTILE)]),
+                                    Block("table", ([HOSTILE], [[HOSTILE]])), Block("boundary", [(HOSTILE, True)])], "en")}
+
+    class Attrs(html.parser.HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.names, self.scripts = set(), 0
+
+        def handle_starttag(self, tag, attrs):
+            self.names |= {k for k, _ in attrs}
+            self.scripts += tag == "script"
+
+    for name, page in pages.items():
+        assert "<script>alert(1)" not in page and "onmouseover='alert" not in page, name
+        parser = Attrs()
+        parser.feed(page)
+        assert "onmouseover" not in parser.names and "x" not in parser.names, name
+        assert html.unescape(page).count(HOSTILE) >= 1, name  # shown, as text

@@ -19,7 +19,6 @@ the raw files and the decision log only.
 
 from __future__ import annotations
 
-import html
 import os
 from pathlib import Path
 
@@ -171,36 +170,14 @@ def render_html(queue: pl.DataFrame, release_note: str) -> str:
     nothing fetched). The table holds at most PCF_REVIEW_PAGE_ROWS rows (default 2,000), flagged factors
     first, each group in upload order: a 1,000,000-row upload would otherwise make a page of ~370 MB that no browser opens; the whole
     queue stays in queue.parquet and `pcf review`."""
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in QUEUE_COLUMNS)
+    from pipelines.templating import render
+
     flagged = pl.col("flags") != ""
     shown = pl.concat([queue.filter(flagged).head(page_rows()), queue.filter(~flagged).head(page_rows())]).head(page_rows())
-    by_source = ", ".join(f"{html.escape(str(src))}: {n}" for src, n in sorted(queue.group_by("source_id").len().rows()))
-    more = "" if shown.height == queue.height else (
-        f"<p><b>Showing {shown.height} of {queue.height}</b> (flagged first, then in upload order). The whole "
-        "queue: <code>queue.parquet</code> beside this page, <code>pcf review --source S --flag F --limit N</code>, "
-        "or SQL over the parquet file.</p>")
-    rows = []
-    for r in shown.select(QUEUE_COLUMNS).iter_rows():
-        cells = "".join(f"<td>{'' if v is None else html.escape(f'{v:.6g}' if isinstance(v, float) else str(v))}</td>"
-                        for v in r)
-        rows.append(f"<tr>{cells}</tr>")
+    by_source = ", ".join(f"{src}: {n}" for src, n in sorted(queue.group_by("source_id").len().rows()))
     by_flag = queue.select(pl.col("flags").str.split(", ").explode()).filter(pl.col("flags") != "")
     counts = ", ".join(f"{f}: {n}" for f, n in sorted(by_flag.group_by("flags").len().rows())) or "none"
-    return f"""<!doctype html>
-<html lang="zh-CN"><head><meta charset="utf-8"><title>Review queue / 审核队列</title>
-<style>body{{font-family:system-ui,"Noto Sans CJK SC",sans-serif;margin:1.5rem}}table{{border-collapse:collapse;font-size:13px}}
-td,th{{border:1px solid #ccc;padding:3px 6px;vertical-align:top}}th{{background:#eef5ee;position:sticky;top:0}}
-input{{font-size:14px;padding:4px;width:24rem}}</style></head>
-<body><h1>Review queue / 审核队列</h1>
-<p>{html.escape(release_note)} — {queue.height} factor(s) need a steward. By source: {by_source or "none"}.
-Flags: {html.escape(counts)}.
-Decide with <code>pcf approve|reject|override|deprecate FACTOR_ID --reason ...</code>; this page is read-only.</p>
-{more}
-<p><input id="q" placeholder="filter: source, flag, name, geography ..." oninput="f()"></p>
-<table id="t"><thead><tr>{head}</tr></thead><tbody>
-{chr(10).join(rows)}
-</tbody></table>
-<script>function f(){{var q=document.getElementById('q').value.toLowerCase();
-document.querySelectorAll('#t tbody tr').forEach(function(r){{r.style.display=r.textContent.toLowerCase().indexOf(q)<0?'none':''}})}}</script>
-</body></html>
-"""
+    rows = [["" if v is None else f"{v:.6g}" if isinstance(v, float) else str(v) for v in r]
+            for r in shown.select(QUEUE_COLUMNS).iter_rows()]
+    return render("review_queue.html", release_note=release_note, total=queue.height, shown=shown.height,
+                  by_source=by_source, counts=counts, columns=QUEUE_COLUMNS, rows=rows)

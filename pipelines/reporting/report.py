@@ -8,7 +8,6 @@ the factor sources so that anyone with the release can reproduce it.
 from __future__ import annotations
 
 import base64
-import html
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from pipelines.reporting.data import (STAGES, ProductData, ReportError, enterpri
                                       resolve_version)
 from pipelines.reporting.fonts import cjk_font, font_face_css, subset_font
 from pipelines.reporting.labels import STAGE_NAMES, T
+from pipelines.templating import Markup, render
 
 SUGGESTIONS = {
     "energy": {"zh": "提高用电效率，增加绿电（绿证、直购电）比例；市场法结果单独报告。",
@@ -164,42 +164,12 @@ def build_blocks(d: ProductData, lang: str) -> list[Block]:
 # ---------------------------------------------------------------------------------------------- HTML
 
 def render_html(blocks: list[Block], lang: str) -> str:
-    out = []
-    for blk in blocks:
-        c = blk.content
-        if blk.kind in ("h1", "h2", "h3"):
-            out.append(f"<{blk.kind}>{html.escape(c)}</{blk.kind}>")
-        elif blk.kind == "p":
-            out.append(f"<p>{html.escape(c)}</p>")
-        elif blk.kind == "kv":
-            out.append("<table class='kv'>" + "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
-                                                      for k, v in c) + "</table>")
-        elif blk.kind == "table":
-            head, rows = c
-            out.append("<table class='grid'><thead><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head)
-                       + "</tr></thead><tbody>" + "".join("<tr>" + "".join(f"<td>{html.escape(str(x))}</td>" for x in r)
-                                                          + "</tr>" for r in rows) + "</tbody></table>")
-        elif blk.kind == "image":
-            png, caption = c
-            out.append(f"<figure><img alt='{html.escape(caption)}' src='data:image/png;base64,"
-                       f"{base64.b64encode(png).decode()}'><figcaption>{html.escape(caption)}</figcaption></figure>")
-        elif blk.kind == "boundary":
-            out.append("<div class='boundary'>" + " → ".join(
-                f"<span class='{'in' if inc else 'out'}'>{'☑' if inc else '☐'} {html.escape(name)}</span>" for name, inc in c)
-                + "</div>")
-    body = chr(10).join(out)
+    """Blocks through the autoescaping templates report_body.html and report.html (pipelines/templates)."""
+    images = [base64.b64encode(b.content[0]).decode() if b.kind == "image" else "" for b in blocks]
+    body = render("report_body.html", blocks=blocks, images=images)
     font = base64.b64encode(subset_font(body)).decode()  # the page carries its CJK font (subset, OFL 1.1)
-    return f"""<!doctype html>
-<html lang="{'zh-CN' if lang == 'zh' else 'en'}"><head><meta charset="utf-8"><title>{html.escape(blocks[0].content)}</title>
-<style>{font_face_css('data:font/otf;base64,' + font)}body{{font-family:"Noto Sans CJK SC","Noto Sans SC",system-ui,sans-serif;max-width:60rem;margin:2rem auto;color:#1b1b1b}}
-h1{{color:#1b5e20}}h2{{border-bottom:2px solid #2e7d32;padding-bottom:.2rem}}table{{border-collapse:collapse;margin:.5rem 0}}
-td,th{{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top;font-size:14px}}th{{background:#eef5ee}}
-.boundary span{{display:inline-block;padding:.4rem .7rem;border:2px solid #2e7d32;border-radius:6px;margin:.2rem}}
-.boundary .out{{border-color:#bbb;color:#999}}figure img{{max-width:100%}}</style></head>
-<body>
-{body}
-</body></html>
-"""
+    return render("report.html", lang=lang, title=blocks[0].content, body=Markup(body),  # body: rendered escaped above
+                  font_css=Markup(font_face_css("data:font/otf;base64," + font)))
 
 
 # ----------------------------------------------------------------------------------------------- PDF
