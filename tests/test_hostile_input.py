@@ -305,3 +305,12 @@ def test_pages_escape_user_text_in_text_and_attributes():
         parser.feed(page)
         assert "onmouseover" not in parser.names and "x" not in parser.names, name
         assert html.unescape(page).count(HOSTILE) >= 1, name  # shown, as text
+
+
+def test_labels_say_which_reporting_year(marts_release):
+    from pipelines.reporting.data import public_part
+    from pipelines.reporting.label import render_svg
+
+    s = marts_release["settings"]
+    d = public_part(s, marts_release["result"].version, "LFP-PACK-61")
+    assert d.footprint["reporting_year"] == 2024 and "2024年度" in render_svg(d)

@@ -48,6 +48,12 @@ def qr(d: ProductData) -> segno.QRCode:
                           f"PCF_SITE_BASE_URL") from None
 
 
+def _standard_line(d: ProductData) -> str:
+    """The standard, and the reporting year the figure is for (several years of a product can be in force)."""
+    year = d.footprint.get("reporting_year")
+    return f"GB/T 24067-2024 · {year}年度" if year else "GB/T 24067-2024"
+
+
 def render_svg(d: ProductData) -> str:
     shown, unit = _figure(d)
     code = qr(d)
@@ -64,7 +70,7 @@ def render_svg(d: ProductData) -> str:
 {"".join(_foot(x, y, s, m) for x, y, s, m in FEET)}
 <text x="{W - 20}" y="50" text-anchor="end" font-size="26" fill="{WHITE}" font-weight="bold">碳足迹</text>
 <text x="{W - 20}" y="72" text-anchor="end" font-size="11" fill="{WHITE}" letter-spacing="1">CARBON FOOTPRINT</text>
-<text x="{W / 2}" y="108" text-anchor="middle" font-size="10" fill="{LIGHT}">GB/T 24067-2024</text>
+<text x="{W / 2}" y="108" text-anchor="middle" font-size="10" fill="{LIGHT}">{html.escape(_standard_line(d))}</text>
 <text x="{W / 2}" y="152" text-anchor="middle" font-size="34" fill="{GREEN}" font-weight="bold">{shown}</text>
 <text x="{W / 2}" y="172" text-anchor="middle" font-size="12" fill="#333">{html.escape(unit)}</text>
 <g transform="translate({(W - size) / 2},{H - size - 12})">{inner}</g>
@@ -89,7 +95,7 @@ def render_png(d: ProductData, zoom: int = 4) -> Image.Image:
     font = lambda px: ImageFont.truetype(str(cjk_font()), px * z)  # noqa: E731
     dr.text(((W - 20) * z, 50 * z), "碳足迹", font=font(26), fill=WHITE, anchor="rs")
     dr.text(((W - 20) * z, 72 * z), "CARBON FOOTPRINT", font=font(11), fill=WHITE, anchor="rs")
-    dr.text((W / 2 * z, 108 * z), "GB/T 24067-2024", font=font(10), fill=LIGHT, anchor="ms")
+    dr.text((W / 2 * z, 108 * z), _standard_line(d), font=font(10), fill=LIGHT, anchor="ms")
     dr.text((W / 2 * z, 152 * z), shown, font=font(34), fill=GREEN, anchor="ms")
     dr.text((W / 2 * z, 172 * z), unit, font=font(12), fill="#333333", anchor="ms")
     size = 150
