@@ -314,3 +314,18 @@ def test_labels_say_which_reporting_year(marts_release):
     s = marts_release["settings"]
     d = public_part(s, marts_release["result"].version, "LFP-PACK-61")
     assert d.footprint["reporting_year"] == 2024 and "2024年度" in render_svg(d)
+
+
+def test_rows_under_an_unreadable_header_are_accounted_for(tmp_path, zone):
+    from openpyxl import load_workbook
+
+    path = corpus.write(tmp_path / "header.xlsx", corpus.example())
+    wb = load_workbook(path)
+    ws = wb[next(n for n in wb.sheetnames if "活动" in n)]
+    for cell in ws[2]:
+        cell.value = None  # the English key row erased
+    wb.save(path)
+    result = ingest_upload(path, zone)
+    assert result.status == "rejected" and any(i.rule == "sheet.header_unreadable" for i in result.quarantine)
+    activity_rows = {i.row for i in result.quarantine if i.sheet == ws.title and i.row}
+    assert activity_rows >= {corpus.activity_row(line["line_id"]) for line in corpus.example()["activity"]}
