@@ -329,3 +329,24 @@ def test_rows_under_an_unreadable_header_are_accounted_for(tmp_path, zone):
     assert result.status == "rejected" and any(i.rule == "sheet.header_unreadable" for i in result.quarantine)
     activity_rows = {i.row for i in result.quarantine if i.sheet == ws.title and i.row}
     assert activity_rows >= {corpus.activity_row(line["line_id"]) for line in corpus.example()["activity"]}
+
+
+def test_a_line_beyond_its_kinds_bound_per_kg_holds_the_product(full_build, tmp_path):
+    """Issue 14 #7: per unit of output. An annual output typed 1,000,000 times too small makes every line
+    implausible per kg of product: the product is held with the line named, never published."""
+    from pipelines.engine.isolation import compute_isolated
+    from pipelines.enterprise.inventory import build_inventory, in_scope
+
+    s = dataclasses.replace(full_build["settings"], restricted_dir=tmp_path / "restricted")
+    data = corpus.example()
+    victim = data["product"][0]
+    victim["annual_output"] = victim["annual_output"] / 1e6
+    assert ingest_upload(corpus.write(tmp_path / "tiny.xlsx", data), s).status == "accepted"
+    tables = full_build["tables"]
+    inv = build_inventory(s, tables["factor"], "v0001", s.gwp_set)
+    engine, held = compute_isolated(inv["line_emissions"], in_scope(s)["product"], inv["product_summary"],
+                                    tables["factor"], tables["factor_gas"], s.gwp_set, iterations=20)
+    reason = held.filter(held["product_id"] == victim["product_id"])["reason"]
+    assert reason.len() == 1 and "per kg of product, beyond the plausible" in reason[0]
+    published = set(engine["engine_products"]["product_id"])
+    assert victim["product_id"] not in published and published  # the other product still publishes

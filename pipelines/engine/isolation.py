@@ -4,7 +4,8 @@
 fails (a singular or unproductive sub-network, a reference that cannot be built), each enterprise's
 products are solved on their own with what they draw on; the enterprises whose part fails are *held*
 with the solver's reason, and so is every product that draws on a held one (its footprint would be
-incomplete). A solved product whose footprint is not a finite number, or beyond the plausibility bound
+incomplete). A product with a line far beyond its kind's plausible amount per kg of output
+(enterprise/plausibility.py) is held before anything is solved. A solved product whose footprint is not a finite number, or beyond the plausibility bound
 (PCF_MAX_KGCO2E_PER_DECLARED_UNIT, default 1e7 kg CO2e per declared unit: heavier than any product a
 label is printed for), is held too. Held products are not in the marts, hence in no release, label or
 export; the list with reasons is written to the restricted zone (inventory/product_hold.parquet, view
@@ -65,7 +66,12 @@ def _upstream(lines: pl.DataFrame, keys: set[str]) -> set[str]:
 def compute_isolated(lines: pl.DataFrame, products: pl.DataFrame, summary: pl.DataFrame, factors: pl.DataFrame,
                      factor_gas: pl.DataFrame, gwp_set: str, **kwargs) -> tuple[dict, pl.DataFrame]:
     """-> (the engine's tables for the products that solve, the held products with their reasons)."""
-    held: dict[str, str] = {}
+    from pipelines.enterprise.plausibility import implausible
+
+    # a line far beyond what its kind needs per kg of product holds the product before anything is solved
+    held: dict[str, str] = {product_process_id(u, p): why for (u, p), why in implausible(lines, products).items()}
+    if held:
+        held.update({c: f"draws on held product {p}" for c, p in _consumers(lines, set(held)).items()})
     for _ in range(3):  # a hold can expose another (a consumer's result); a few passes settle it
         l2, p2, s2 = _without(lines, products, summary, set(held))
         try:

@@ -10,7 +10,6 @@ A newer edition (epa_sef_v1_3_0 ...) beside this one loads as a new version of t
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from pipelines.parsing import InputError, parse_number, read_csv_strings
