@@ -219,6 +219,12 @@ def _print_enterprise_summary() -> None:
         table.add_row(e["uscc"], str(e["reporting_year"]), e["file"], e["status"], str(e["accepted_lines"]),
                       str(e["quarantined"]))
     console.print(table)
+    hold = s.restricted_dir / "inventory" / "product_hold.parquet"
+    if hold.exists():  # products not published, and why (restricted: the steward's terminal)
+        import polars as pl
+
+        for key, reason in pl.read_parquet(hold).select("product_key", "reason").rows():
+            console.print(f"[yellow]held, not published: {key}: {reason}[/yellow]")
 
 
 def _print_status() -> None:
