@@ -9,12 +9,15 @@ Restricted enterprise data never gets a view here.
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import os
 from pathlib import Path
 
 import duckdb
 
 from pipelines.config import Settings
+from pipelines.filelock import exclusive
 
 
 def _quote(path: Path) -> str:
@@ -33,6 +36,9 @@ def build_catalog(settings: Settings) -> Path:
     con = duckdb.connect(str(tmp))
     try:
         con.execute("create schema meta")
+        # where the views point: a catalogue copied with data/curated to another place is rebuilt there
+        con.execute("create table meta.catalog(releases_dir varchar)")
+        con.execute("insert into meta.catalog values (?)", [str(settings.releases_dir.resolve())])
         con.execute("create table meta.release(version varchar, parent_version varchar, created_at varchar, "
                     "git_commit varchar, gwp_set varchar, release_hash varchar, is_latest boolean)")
         for i, manifest in enumerate(releases):
@@ -52,8 +58,60 @@ def build_catalog(settings: Settings) -> Path:
         con.execute("checkpoint")
     finally:
         con.close()
+    from pipelines.release import fault_point
+
+    fault_point("catalog_temp_written")
     os.replace(tmp, target)
+    fault_point("catalog_swapped")
     return target
+
+
+def catalog_mismatch(settings: Settings) -> str | None:
+    """Why the catalogue does not say what the manifests say (None: it does). The manifests are the truth."""
+    from pipelines.release import list_releases
+
+    expected = [(m["version"], m["release_hash"]) for m in list_releases(settings)]
+    target = settings.warehouse_path
+    if not target.exists():
+        return "the catalogue is missing" if expected else None
+    try:
+        con = duckdb.connect(str(target), read_only=True)
+        try:
+            rows = con.execute("select version, release_hash, is_latest from meta.release").fetchall()
+            where = con.execute("select releases_dir from meta.catalog").fetchone()
+        finally:
+            con.close()
+    except duckdb.Error as exc:
+        return f"the catalogue cannot be read ({type(exc).__name__})"
+    listed = [(v, h) for v, h, _ in rows]
+    if listed != expected:
+        latest_cat = next((v for v, _, is_latest in rows if is_latest), None)
+        return (f"the catalogue lists {len(listed)} release(s) (latest {latest_cat}), the manifests "
+                f"{len(expected)} (latest {expected[-1][0] if expected else None})")
+    if expected and [v for v, _, is_latest in rows if is_latest] != [expected[-1][0]]:
+        return "schema latest does not point at the newest release"
+    if where is None or where[0] != str(settings.releases_dir.resolve()):
+        return f"the catalogue's views point at {where[0] if where else '?'}, the releases are at {settings.releases_dir}"
+    return None
+
+
+def ensure_catalog(settings: Settings, locked: bool = False) -> str | None:
+    """Rebuild the catalogue atomically when it disagrees with the manifests (after a crash, a lost file, a
+    copy to another place); the repair is logged in data/curated/catalog_repairs.jsonl. -> why it was
+    rebuilt, or None. `locked`: the caller holds the publish lock already."""
+    if catalog_mismatch(settings) is None:
+        return None
+    if not locked:
+        with exclusive(settings.curated_dir / ".publish.lock"):
+            return ensure_catalog(settings, locked=True)
+    why = catalog_mismatch(settings)  # re-checked under the lock: another writer may have repaired it
+    if why is None:
+        return None
+    build_catalog(settings)
+    with open(settings.curated_dir / "catalog_repairs.jsonl", "a", encoding="utf-8") as fh:
+        fh.write(json.dumps({"at": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(), "why": why},
+                            ensure_ascii=False) + "\n")
+    return why
 
 
 def connect_readonly(settings: Settings, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:

@@ -19,7 +19,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import errno
 import os
+import re
 import shutil
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -63,15 +65,36 @@ def git_commit() -> str:
         return "unknown"
 
 
-def list_releases(settings: Settings) -> list[dict]:
+VERSION_NAME = re.compile(r"^v\d{4,}$")
+
+
+def release_dirs(settings: Settings) -> list[Path]:
+    """Every release directory (vNNNN), oldest first, whether or not its manifest is sound."""
     root = settings.releases_dir
     if not root.is_dir():
         return []
-    manifests = []
-    for d in sorted(root.iterdir()):
-        if d.is_dir() and d.name.startswith("v") and (d / MANIFEST).is_file():
-            manifests.append(json.loads((d / MANIFEST).read_text(encoding="utf-8")))
-    return manifests
+    return sorted((d for d in root.iterdir() if d.is_dir() and VERSION_NAME.match(d.name)), key=lambda d: int(d.name[1:]))
+
+
+def load_manifest(directory: Path) -> tuple[dict | None, str | None]:
+    """-> (manifest, None), or (None, why it cannot be used): missing, truncated or not this release's."""
+    path = directory / MANIFEST
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None, f"{path}: missing"
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return None, f"{path}: unreadable ({type(exc).__name__}: {exc})"
+    if not isinstance(manifest, dict) or manifest.get("version") != directory.name or \
+            not isinstance(manifest.get("tables"), dict) or "release_hash" not in manifest:
+        return None, f"{path}: not a manifest of release {directory.name}"
+    return manifest, None
+
+
+def list_releases(settings: Settings) -> list[dict]:
+    """The manifests that can be used, oldest first. A damaged one is left out here (never a traceback in
+    status, diff, approve or build) and named by `pcf verify`."""
+    return [m for m in (load_manifest(d)[0] for d in release_dirs(settings)) if m is not None]
 
 
 def read_manifest(settings: Settings, version: str | None = None) -> dict:
@@ -81,10 +104,11 @@ def read_manifest(settings: Settings, version: str | None = None) -> dict:
         if latest is None:
             raise FileNotFoundError("no release yet: run `pcf build`")
         return latest
-    path = release_dir(settings, version) / MANIFEST
-    if not path.is_file():
-        raise FileNotFoundError(f"release {version!r} not found")
-    return json.loads(path.read_text(encoding="utf-8"))
+    manifest, why = load_manifest(release_dir(settings, version))
+    if manifest is None:
+        raise FileNotFoundError(f"release {version!r} not found" if why and why.endswith("missing") and
+                                not release_dir(settings, version).is_dir() else f"release {version!r}: {why}")
+    return manifest
 
 
 def latest_release(settings: Settings) -> dict | None:
@@ -105,11 +129,28 @@ def _store_object(settings: Settings, frame: pl.DataFrame, scratch: Path) -> tup
     write_parquet(frame, tmp)
     digest = sha256_file(tmp)
     target = settings.objects_dir / f"{digest}.parquet"
-    if target.exists():
+    # An object is reused only if its bytes still hash to its name: a damaged one (a flipped byte, a truncated
+    # file) is replaced by the bytes just written and never linked into a new release. Releases that already
+    # link the damaged copy are named by `pcf verify` and restored with `pcf verify --repair`.
+    if target.exists() and sha256_file(target) == digest:
         tmp.unlink()
     else:
         os.replace(tmp, target)
     return digest, target
+
+
+class PublishError(OSError):
+    pass
+
+
+def fault_point(name: str) -> None:
+    """Fault injection for the crash tests: PCF_FAULT=<name> kills the process here (as kill -9 would)."""
+    if os.environ.get("PCF_FAULT") == name:
+        os._exit(137)
+
+
+FAULT_POINTS = ("objects_written", "staging_linked", "manifest_written", "release_renamed", "catalog_temp_written",
+                "catalog_swapped")
 
 
 def _link(src: Path, dst: Path) -> None:
@@ -122,29 +163,49 @@ def _link(src: Path, dst: Path) -> None:
 def publish(settings: Settings, tables: dict[str, pl.DataFrame], summary: dict, sources: list[dict],
             force: bool = False) -> PublishResult:
     """One writer at a time (an exclusive lock on data/curated/.publish.lock, whoever calls: a Dagster run,
-    the CLI, a test); readers never take it."""
+    the CLI, a test); readers never take it. A full disk (or any write error) leaves the previous release
+    current: what was half-written is removed now or by the next publish, and the error says so."""
     with exclusive(settings.curated_dir / ".publish.lock"):
-        return _publish(settings, tables, summary, sources, force)
+        try:
+            return _publish(settings, tables, summary, sources, force)
+        except OSError as exc:
+            _clean_partial(settings)
+            why = "the disk is full" if exc.errno == errno.ENOSPC else f"{type(exc).__name__}: {exc}"
+            raise PublishError(f"publishing failed ({why}); the previous release stays current and nothing "
+                               f"half-written is kept; free space and run again") from None
+
+
+def _clean_partial(settings: Settings) -> None:
+    for leftover in settings.releases_dir.glob(".staging-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    shutil.rmtree(settings.objects_dir / ".tmp", ignore_errors=True)
+    for tmp in settings.curated_dir.glob(".warehouse.duckdb.*.tmp"):
+        tmp.unlink(missing_ok=True)
 
 
 def _publish(settings: Settings, tables: dict[str, pl.DataFrame], summary: dict, sources: list[dict],
              force: bool = False) -> PublishResult:
     settings.objects_dir.mkdir(parents=True, exist_ok=True)
     settings.releases_dir.mkdir(parents=True, exist_ok=True)
-    for leftover in settings.releases_dir.glob(".staging-*"):
-        shutil.rmtree(leftover, ignore_errors=True)
+    _clean_partial(settings)  # leftovers of a crashed or failed publish
     scratch = settings.objects_dir / ".tmp"
     scratch.mkdir(exist_ok=True)
     # Tables are written and hashed concurrently (Parquet encoding and hashlib release the GIL).
     names = [name for name in RELEASE_TABLES if name in tables]
     with ThreadPoolExecutor(max_workers=4) as pool:
         stored = dict(zip(names, pool.map(lambda n: _store_object(settings, tables[n], scratch), names)))
+    fault_point("objects_written")
     table_hashes = {name: digest for name, (digest, _) in stored.items()}
     release_hash = hashlib.sha256(json.dumps(table_hashes, sort_keys=True).encode()).hexdigest()
     parent = latest_release(settings)
     if parent and parent.get("release_hash") == release_hash and not force:
+        from pipelines.catalog import ensure_catalog
+
+        ensure_catalog(settings, locked=True)  # nothing new to publish, but the catalogue must say the truth
         return PublishResult(parent["version"], False, parent, "no table changed since the current release")
-    version = f"v{(int(parent['version'][1:]) + 1) if parent else 1:04d}"
+    # the next number after every release directory, sound or damaged (a damaged one is never overwritten)
+    dirs = release_dirs(settings)
+    version = f"v{(int(dirs[-1].name[1:]) + 1) if dirs else 1:04d}"
     manifest = {
         "version": version,
         "parent_version": parent["version"] if parent else None,
@@ -162,10 +223,16 @@ def _publish(settings: Settings, tables: dict[str, pl.DataFrame], summary: dict,
     staging.mkdir()
     for name, (_digest, path) in stored.items():
         _link(path, staging / f"{name}.parquet")
-    (staging / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True), encoding="utf-8")
+    fault_point("staging_linked")
+    with open(staging / MANIFEST, "w", encoding="utf-8") as fh:
+        fh.write(json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True))
+        fh.flush()
+        os.fsync(fh.fileno())
     _fsync_dir(staging)
+    fault_point("manifest_written")
     os.rename(staging, release_dir(settings, version))  # the commit point
     _fsync_dir(settings.releases_dir)
+    fault_point("release_renamed")
     from pipelines.catalog import build_catalog
 
     build_catalog(settings)
