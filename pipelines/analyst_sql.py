@@ -106,8 +106,12 @@ def run_readonly(settings: Settings, query: str, release: str | None = None, dia
 def run_query(settings: Settings, query: str, release: str | None = None, dialect: str = "duckdb",
               limits: Limits | None = None) -> QueryResult:
     """One read-only query under a statement timeout, a memory limit and a row cap."""
+    from pipelines.catalog import ensure_catalog
+
     limits = limits or Limits.from_env()
     sql = to_duckdb(query, dialect)
+    if settings.releases_dir.exists():
+        ensure_catalog(settings)  # `latest` is the release the manifests (and pcf status) name
     con = connect_readonly(settings, memory_limit=limits.memory_limit)
     timer = threading.Timer(limits.timeout_seconds, con.interrupt)
     try:

@@ -228,9 +228,13 @@ def _print_enterprise_summary() -> None:
 
 
 def _print_status() -> None:
+    from pipelines.catalog import ensure_catalog
     from pipelines.release import latest_release
 
     s = settings()
+    why = ensure_catalog(s)  # the catalogue says what the manifests say, whatever happened before
+    if why:
+        console.print(f"[yellow]catalogue rebuilt from the manifests: {why}[/yellow]")
     manifest = latest_release(s)
     if manifest is None:
         console.print("no release yet: run `pcf build`")
@@ -435,6 +439,43 @@ def ingest_enterprise(file: Path = typer.Argument(..., help="an enterprise uploa
                       f"      {issue.message_zh}\n      {issue.message_en}", highlight=False)
     if result.status == "rejected":
         console.print("[yellow]Nothing from this file was taken in; the upload in force (if any) is unchanged.[/yellow]")
+        raise typer.Exit(1)
+
+
+@app.command()
+def verify(release: Optional[str] = typer.Option(None, "--release", help="one release (default: --all)"),
+           all_releases: bool = typer.Option(True, "--all/--latest-only", help="every release (default)"),
+           repair: bool = typer.Option(False, "--repair", help="restore what can be restored: damaged table files "
+                                                               "from sound objects, the catalogue, a cut log tail"),
+           skip_log_line: Optional[int] = typer.Option(None, help="acknowledge skipping this unreadable decision-log "
+                                                                  "line (with --reason)"),
+           reason: Optional[str] = typer.Option(None, help="why, with --skip-log-line"),
+           steward: Optional[str] = typer.Option(None, help="who (default: PCF_STEWARD or the login name)")) -> None:
+    """Check every release's files against its manifest (SHA-256, rows), the parent chain, the catalogue and the
+    decision log; name what is damaged, exit 1 if anything is (docs/architecture.md, Recovery)."""
+    from pipelines.verify import verify as run_verify
+
+    s = settings()
+    if skip_log_line is not None:
+        from pipelines.curation.decisions import DecisionError, acknowledge_bad_line, current_steward
+
+        try:
+            r = acknowledge_bad_line(s, skip_log_line, steward or current_steward(), reason or "")
+        except (DecisionError, OSError) as exc:
+            console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from None
+        console.print(f"decision-log line {r['line']} will be skipped (acknowledged by {r['steward']}: {r['reason']})")
+    if release is None and not all_releases:
+        from pipelines.release import latest_release
+
+        release = (latest_release(s) or {}).get("version")
+    v = run_verify(s, release, repair=repair)
+    for line in v.repaired:
+        console.print(f"[yellow]repaired: {line}[/yellow]")
+    for line in v.problems:
+        console.print(f"[red]DAMAGED: {line}[/red]")
+    console.print(f"checked {len(v.checked)} release(s): " + ("all sound" if v.ok else f"{len(v.problems)} problem(s)"))
+    if not v.ok:
         raise typer.Exit(1)
 
 

@@ -14,6 +14,25 @@ from pipelines.sources.base import SourceBatch
 from pipelines.warehouse import Validated, assemble_tables, validate_batches
 
 
+def _refuse_damaged_base(context, s) -> None:
+    """Every run builds on the current release: verify it first and refuse to build on a damaged one (a clear run
+    failure naming the damaged files); a catalogue that disagrees with the manifests is rebuilt (logged)."""
+    from pipelines.catalog import ensure_catalog
+    from pipelines.release import latest_release
+    from pipelines.verify import verify
+
+    latest = latest_release(s)
+    if latest is not None:
+        verdict = verify(s, latest["version"])
+        damaged = [p for p in verdict.problems if "warehouse.duckdb" not in p and "decisions" not in p]
+        if damaged:
+            raise dg.Failure(f"release {latest['version']} is damaged; not building on it: " + " | ".join(damaged)
+                             + " (pcf verify --repair, docs/architecture.md Recovery)")
+    why = ensure_catalog(s)
+    if why:
+        context.log.warning(f"catalogue rebuilt from the manifests: {why}")
+
+
 class FactorRunConfig(dg.Config):
     """Per-run choices (Dagster run config); empty means the PCF_* environment / defaults."""
 
@@ -30,6 +49,7 @@ class FactorRunConfig(dg.Config):
 )
 def validated_factors(context: dg.AssetExecutionContext, config: FactorRunConfig, **batches: SourceBatch) -> Validated:
     s = settings()
+    _refuse_damaged_base(context, s)
     if config.gwp_set:
         if config.gwp_set.upper() not in GWP_SETS:
             raise dg.Failure(f"gwp_set {config.gwp_set!r}: expected one of {GWP_SETS}")

@@ -104,11 +104,18 @@ def append(settings: Settings, decision: Decision) -> Decision:
 
 
 def append_many(settings: Settings, decisions: list[Decision]) -> list[Decision]:
-    """One lock, one write, one fsync for a batch (a steward approving a whole reviewed file)."""
+    """One lock, one write, one fsync for a batch (a steward approving a whole reviewed file). All or nothing:
+    every line of a batch carries the batch id and size, and a batch counts only when all its lines are there
+    (a killed write leaves an incomplete batch, which is never applied). A torn tail left by such a write is
+    moved aside first, so the new batch never continues a cut line."""
     path = log_path(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
-    lines = "".join(json.dumps(dict(vars(d)), ensure_ascii=False, sort_keys=True) + "\n" for d in decisions)
+    bodies = [json.dumps(dict(vars(d)), ensure_ascii=False, sort_keys=True) for d in decisions]
+    batch = hashlib.sha256("\n".join(bodies).encode()).hexdigest()[:16] if len(decisions) > 1 else None
+    lines = "".join((body[:-1] + f', "batch": "{batch}", "batch_size": {len(decisions)}}}' if batch else body) + "\n"
+                    for body in bodies)
     with exclusive(path.with_suffix(".lock")):
+        isolate_torn_tail(settings)
         with open(path, "a", encoding="utf-8") as fh:
             fh.write(lines)
             fh.flush()
@@ -116,6 +123,73 @@ def append_many(settings: Settings, decisions: list[Decision]) -> list[Decision]
     return decisions
 
 
+def torn_path(settings: Settings) -> Path:
+    return log_path(settings).with_name("decisions.torn.jsonl")
+
+
+def skipped_path(settings: Settings) -> Path:
+    return log_path(settings).with_name("decisions.skipped.jsonl")
+
+
+def isolate_torn_tail(settings: Settings) -> str | None:
+    """A log that does not end with a newline was cut mid-line: the cut line and any incomplete batch before it
+    move to decisions.torn.jsonl (kept, never applied) and the log ends at its last complete batch. Caller
+    holds the log's lock. -> what was moved, or None."""
+    path = log_path(settings)
+    if not path.exists():
+        return None
+    data = path.read_bytes()
+    lines = data.split(b"\n")
+    cut = lines.pop() if not data.endswith(b"\n") else b""
+    # trailing lines of a batch that is not complete (the write that tore also left them)
+    tail: list[bytes] = []
+    while lines and lines[-1]:
+        try:
+            rec = json.loads(lines[-1])
+        except ValueError:
+            break
+        size, batch = rec.get("batch_size"), rec.get("batch")
+        if not batch or sum(1 for ln in lines if batch.encode() in ln) >= size:
+            break
+        tail.insert(0, lines.pop())
+    if not cut and not tail:
+        return None
+    moved = [*tail, cut] if cut else tail
+    with open(torn_path(settings), "ab") as fh:
+        fh.write(b"".join(m + b"\n" for m in moved))
+        fh.flush()
+        os.fsync(fh.fileno())
+    keep = b"\n".join(lines)
+    with open(path, "r+b") as fh:
+        fh.truncate(len(keep) + (1 if lines and keep else 0) if keep else 0)
+        fh.flush()
+        os.fsync(fh.fileno())
+    return f"{len(moved)} torn or incomplete line(s) moved to {torn_path(settings).name}"
+
+
+def acknowledge_bad_line(settings: Settings, line_no: int, steward: str, reason: str) -> dict:
+    """A steward's explicit decision to skip one unreadable line of the log (nothing is skipped silently)."""
+    if not reason.strip():
+        raise DecisionError("a reason is required")
+    lines = log_path(settings).read_bytes().split(b"\n")
+    if not 1 <= line_no <= len(lines) or not lines[line_no - 1].strip():
+        raise DecisionError(f"the log has no line {line_no}")
+    record = {"line": line_no, "sha256": hashlib.sha256(lines[line_no - 1]).hexdigest(), "steward": steward,
+              "at": now_utc(), "reason": reason}
+    with exclusive(log_path(settings).with_suffix(".lock")):
+        with open(skipped_path(settings), "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
+    return record
+
+
+def _acknowledged(settings: Settings) -> set[tuple[int, str]]:
+    path = skipped_path(settings)
+    if not path.exists():
+        return set()
+    return {(r["line"], r["sha256"]) for r in (json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip())}
+
+
+BATCH_FIELDS = ("batch", "batch_size")  # on every line of a multi-decision batch (all or nothing)
 REQUIRED_FIELDS = ("action", "factor_id", "content_sha256", "steward", "at", "reason")
 
 
@@ -129,21 +203,26 @@ def read_log(settings: Settings) -> pl.DataFrame:
     if not path.exists():
         return pl.DataFrame(schema={**DECISION_SCHEMA, "log_line": pl.Int64})
     fast = _read_log_fast(path)
-    return fast if fast is not None else _read_log_lines(path)
+    return fast if fast is not None else _read_log_lines(path, _acknowledged(settings))
 
 
 def _read_log_fast(path: Path) -> pl.DataFrame | None:
     data = path.read_bytes()
-    if not data or b"\n\n" in data or data.startswith(b"\n"):  # blank lines: numbering needs the line reader
-        return None
+    if not data or b"\n\n" in data or data.startswith(b"\n") or not data.endswith(b"\n"):
+        return None  # blank lines (numbering) or a torn tail: the line reader decides
     lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
     try:
         frame = pl.read_ndjson(data, infer_schema_length=None)
     except Exception:
         return None
-    if frame.height != lines or not set(frame.columns) <= set(DECISION_SCHEMA) \
+    if frame.height != lines or not set(frame.columns) <= set(DECISION_SCHEMA) | set(BATCH_FIELDS) \
             or not set(REQUIRED_FIELDS) <= set(frame.columns):
         return None
+    if "batch" in frame.columns:
+        sizes = frame.filter(pl.col("batch").is_not_null()).group_by("batch").agg(
+            pl.len().alias("n"), pl.col("batch_size").first())
+        if sizes.filter(pl.col("n") != pl.col("batch_size")).height:
+            return None  # an incomplete batch: the line reader leaves it out
     try:
         frame = frame.with_columns([pl.lit(None, dtype=t).alias(c) for c, t in DECISION_SCHEMA.items()
                                     if c not in frame.columns]).select(list(DECISION_SCHEMA)).cast(DECISION_SCHEMA)  # type: ignore[arg-type]
@@ -163,18 +242,60 @@ def _read_log_fast(path: Path) -> pl.DataFrame | None:
     return frame.with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("log_line"))
 
 
-def _read_log_lines(path: Path) -> pl.DataFrame:
+def _read_log_lines(path: Path, acknowledged: set[tuple[int, str]] = frozenset()) -> pl.DataFrame:
+    """Line by line: a bad line is an error naming it (the log is hand-reviewable), unless a steward
+    acknowledged skipping exactly that line; a cut last line (no newline: a write that was killed) and the
+    lines of an incomplete batch are never applied (log_problems names them)."""
+    data = path.read_bytes()
+    raw = data.split(b"\n")
+    torn = None if data.endswith(b"\n") or not data else len(raw)
     rows = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
+    for n, line in enumerate(raw, start=1):
+        if not line.strip() or n == torn:
             continue
         try:
-            record = json.loads(line)
-            Decision(**record)  # validates
-        except (json.JSONDecodeError, TypeError, DecisionError) as exc:
-            raise DecisionError(f"{path}: line {n}: {exc}") from None
+            record = json.loads(line.decode("utf-8"))
+            Decision(**{k: v for k, v in record.items() if k not in BATCH_FIELDS})  # validates
+        except (UnicodeDecodeError, json.JSONDecodeError, TypeError, AttributeError, DecisionError) as exc:
+            if (n, hashlib.sha256(line).hexdigest()) in acknowledged:
+                continue
+            raise DecisionError(f"{path}: line {n}: {exc}; fix the line, or skip it explicitly with "
+                                f"`pcf verify --skip-log-line {n} --reason ...`") from None
         rows.append({**{k: None for k in DECISION_SCHEMA}, **record, "log_line": n})
+    sizes: dict[str, int] = {}
+    for r in rows:
+        if r.get("batch"):
+            sizes[r["batch"]] = sizes.get(r["batch"], 0) + 1
+    rows = [{k: v for k, v in r.items() if k not in BATCH_FIELDS} for r in rows
+            if not r.get("batch") or sizes[r["batch"]] == r.get("batch_size")]
     return pl.DataFrame(rows, schema={**DECISION_SCHEMA, "log_line": pl.Int64})
+
+
+def log_problems(settings: Settings) -> list[str]:
+    """What of the decision log is not applied and why: a cut last line, incomplete batches (pcf verify)."""
+    path = log_path(settings)
+    if not path.exists():
+        return []
+    data = path.read_bytes()
+    out = []
+    if data and not data.endswith(b"\n"):
+        last = data.count(b"\n") + 1
+        out.append(f"{path}: line {last} is cut (a write that was killed): not applied")
+    sizes: dict[str, list[int]] = {}
+    expected: dict[str, int] = {}
+    for n, line in enumerate(data.split(b"\n"), start=1):
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(rec, dict) and rec.get("batch"):
+            sizes.setdefault(rec["batch"], []).append(n)
+            expected[rec["batch"]] = rec.get("batch_size")
+    for batch, lines in sizes.items():
+        if len(lines) != expected[batch]:
+            out.append(f"{path}: lines {lines[0]}-{lines[-1]}: batch {batch} has {len(lines)} of its "
+                       f"{expected[batch]} decisions (a write that was killed): none of them applied")
+    return out
 
 
 def apply(factor: pl.DataFrame, factor_gas: pl.DataFrame, log: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
