@@ -86,15 +86,77 @@ def read(path: Path) -> Any:
 
 
 class FrameStoreIOManager(dg.ConfigurableIOManager):
-    """Outputs under `base_dir/<asset key path>/`."""
+    """Outputs under `base_dir/builds/<build>/<asset key path>/`, one area per build: the CLI's build id tag
+    (its steps share it) or the Dagster run id. Two builds at once never read each other's intermediate
+    data (they publish one after the other, each its own); `reclaim` removes the areas of builds that are
+    no longer running."""
 
     base_dir: str
 
-    def _path(self, key: dg.AssetKey) -> Path:
-        return Path(self.base_dir, *key.path)
+    def _path(self, context, key: dg.AssetKey) -> Path:
+        build = build_of(context)
+        return (build_area(Path(self.base_dir), build) if build else Path(self.base_dir)) / Path(*key.path)
 
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
-        write(self._path(context.asset_key), obj)
+        build = build_of(context)
+        if build:
+            hold_area(Path(self.base_dir), build)
+        write(self._path(context, context.asset_key), obj)
 
     def load_input(self, context: dg.InputContext) -> Any:
-        return read(self._path(context.asset_key))
+        return read(self._path(context, context.asset_key))
+
+
+def build_of(context) -> str | None:
+    """The build a step belongs to; None outside a run (a context built by hand: the base directory)."""
+    from pipelines.runlog import BUILD_TAG
+
+    try:
+        step = context.step_context
+    except dg.DagsterInvariantViolationError:
+        return None
+    return (step.run_tags or {}).get(BUILD_TAG) or step.run_id
+
+
+def build_area(base: Path, build: str) -> Path:
+    return base / "builds" / "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in build)
+
+
+_HELD: dict[str, Any] = {}
+
+
+def hold_area(base: Path, build: str) -> None:
+    """This process holds a lock on its build's area for as long as it lives (a killed build's lock is freed
+    by the kernel, so its area can be reclaimed)."""
+    import fcntl
+
+    area = build_area(base, build)
+    if str(area) in _HELD:
+        return
+    area.mkdir(parents=True, exist_ok=True)
+    fh = open(area / ".in-use", "w")  # noqa: SIM115 - kept open on purpose: the lock lives with the process
+    fcntl.flock(fh, fcntl.LOCK_SH)
+    _HELD[str(area)] = fh
+
+
+def reclaim(base: Path, keep: str | None = None) -> list[str]:
+    """Remove the areas of builds no process holds any more (finished or killed). -> the removed ones."""
+    import fcntl
+    import shutil
+
+    removed = []
+    builds = base / "builds"
+    for area in sorted(builds.iterdir()) if builds.is_dir() else []:
+        if keep and area == build_area(base, keep) or str(area) in _HELD:
+            continue
+        marker = area / ".in-use"
+        try:
+            with open(marker, "a") as fh:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free: nobody holds the area
+        except BlockingIOError:
+            continue
+        except OSError:
+            pass
+        shutil.rmtree(area, ignore_errors=True)
+        removed.append(area.name)
+    return removed

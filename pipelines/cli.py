@@ -71,6 +71,7 @@ def build(
               ("product_marts", [product_marts.key]),
               ("factor_release", [factor_release.key])]
     console.print(f"sources: {s.sources_dir}  raw: {s.raw_dir}  GWP set: {s.gwp_set}")
+    _reclaim(instance, s)
     outcome, changes = None, None
     build_id = f"build-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}-{os.getpid()}"  # one run summary per build
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
@@ -89,7 +90,8 @@ def build(
                 selection = selection | dg.AssetSelection.checks_for_assets(*keys)
             try:
                 result = dg.materialize([*warehouse_assets, *warehouse_checks], selection=selection, instance=instance,
-                                        resources=resources, raise_on_error=True, tags={BUILD_TAG: build_id},
+                                        resources=resources, raise_on_error=True,
+                                        tags={BUILD_TAG: build_id, PID_TAG: str(os.getpid())},
                                         run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}})
             except Exception as exc:  # a blocking check or a step failed: nothing is published
                 progress.stop()
@@ -146,42 +148,44 @@ def _materialise_upload(path: Path, instance) -> dict:
     return {k: v.value for k, v in result.get_asset_materialization_events()[0].materialization.metadata.items()}
 
 
-def _materialise_inventory(instance, from_curation: bool = False) -> None:
-    """After an ingest (or a steward decision: from_curation): [curated factors ->] inventories, product marts
-    and a release, from the stored harmonised factors."""
+def _rebuild() -> None:
+    """After a steward decision, a withdrawal or an ingest: the whole build again, under the current release's GWP
+    set. Every blocking check runs again: no path publishes from stored (possibly check-failed) intermediate
+    data."""
+    from pipelines.release import latest_release
+
+    build(gwp_set=(latest_release(settings()) or {}).get("gwp_set"), sources_dir=None)
+
+
+def _reclaim(instance, s) -> None:
+    """Before a build: free what crashed builds left behind: the writer-pool slot of a run whose process is gone
+    (it would make every later build wait at factor_release forever) and its intermediate data area."""
     import dagster as dg
 
-    from pipelines.assets.curation import curated_factors
-    from pipelines.assets.enterprise import enterprise_inventory, product_marts
-    from pipelines.assets.release import factor_release
-    from pipelines.definitions import warehouse_assets, warehouse_checks
+    from pipelines.asset_store import reclaim
 
-    s = settings()
-    needed = "harmonised_factors" if from_curation else "curated_factors"
-    if not (s.asset_store_dir / needed).exists():
-        console.print("[yellow]no factor build yet: run `pcf build` (it applies the decision log)[/yellow]")
-        return
-    resources = {"io_manager": FrameStoreIOManager(base_dir=str(s.asset_store_dir))}
-    keys = [enterprise_inventory, product_marts, factor_release]
-    selection = dg.AssetSelection.assets(*keys)
-    if from_curation:
-        selection = dg.AssetSelection.assets(curated_factors, *keys) | dg.AssetSelection.checks_for_assets(curated_factors)
+    for run in instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED])):
+        pid = (run.tags or {}).get(PID_TAG)
+        if pid and not _alive(int(pid)):
+            instance.report_run_failed(run, f"its process {pid} is gone (killed); slot and data reclaimed")
+            instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+            console.print(f"[yellow]reclaimed the pool slot of run {run.run_id[:8]} (process {pid} is gone)[/yellow]")
+    removed = reclaim(s.asset_store_dir)
+    if removed:
+        console.print(f"[yellow]removed the intermediate data of {len(removed)} earlier build(s)[/yellow]")
+
+
+def _alive(pid: int) -> bool:
     try:
-        result = dg.materialize([*warehouse_assets, *warehouse_checks], instance=instance, resources=resources,
-                                selection=selection, raise_on_error=True,
-                                run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
-    except Exception as exc:  # a blocking check (licence gate, release guard) failed: nothing published
-        console.print(f"not published: {type(exc).__name__}: {exc}", style="red", markup=False)
-        _print_held_changes()
-        raise typer.Exit(1) from None
-    for mat in result.get_asset_materialization_events():
-        meta = mat.materialization.metadata
-        if "review_queue" in meta:
-            console.print(f"review queue: {meta['review_queue'].value} factor(s); "
-                          f"decisions applied {meta['decisions_applied'].value}, stale {meta['decisions_stale'].value}")
-    _print_product_changes(_product_changes(result))
-    outcome = result.output_for_node("factor_release")
-    console.print(f"release {outcome['version']}: {outcome['reason']}")
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+PID_TAG = "pcf/pid"
 
 
 def _product_changes(result) -> dict | None:
@@ -377,7 +381,7 @@ def template(
 
 
 def _after_decision() -> None:
-    _materialise_inventory(_instance(), from_curation=True)
+    _rebuild()
 
 
 from pipelines.curation.cli import register as _register_curation  # noqa: E402
@@ -421,7 +425,9 @@ def ingest_enterprise(file: Path = typer.Argument(..., help="an enterprise uploa
         instance = _instance()
         meta = _materialise_upload(file, instance)
         result = ingest_upload(file, s)  # already ingested by the asset: reads the stored outcome
-        _materialise_inventory(instance)
+        _rebuild()
+    except typer.Exit:
+        raise
     except Exception as exc:  # an unexpected failure still ends in a message, not a traceback
         console.print(f"[red]{file.name}: ingest failed: {type(exc).__name__}: {exc}[/red]")
         raise typer.Exit(1) from None
@@ -501,7 +507,7 @@ def withdraw(upload_id: str = typer.Argument(..., help="upload id (pcf status li
         raise typer.Exit(2) from None
     console.print(f"{event['action']} {upload_id} by {event['by']}: {event['reason']}")
     if apply_now:
-        _materialise_inventory(_instance())
+        _rebuild()
 
 
 def main() -> None:  # pragma: no cover
