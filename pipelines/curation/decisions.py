@@ -262,12 +262,13 @@ def _read_log_lines(path: Path, acknowledged: set[tuple[int, str]] = frozenset()
             raise DecisionError(f"{path}: line {n}: {exc}; fix the line, or skip it explicitly with "
                                 f"`pcf verify --skip-log-line {n} --reason ...`") from None
         rows.append({**{k: None for k in DECISION_SCHEMA}, **record, "log_line": n})
-    sizes: dict[str, int] = {}
-    for r in rows:
-        if r.get("batch"):
-            sizes[r["batch"]] = sizes.get(r["batch"], 0) + 1
-    rows = [{k: v for k, v in r.items() if k not in BATCH_FIELDS} for r in rows
-            if not r.get("batch") or sizes[r["batch"]] == r.get("batch_size")]
+    # Appends are serialised and a torn tail is moved aside before the next one, so a write that was killed
+    # can only leave an incomplete batch at the end: that batch is not applied. (A batch short of a line in the
+    # middle is damage, reported line by line above.)
+    tail = rows[-1].get("batch") if rows else None
+    if tail and sum(1 for r in rows if r.get("batch") == tail) < rows[-1].get("batch_size", 0):
+        rows = [r for r in rows if r.get("batch") != tail]
+    rows = [{k: v for k, v in r.items() if k not in BATCH_FIELDS} for r in rows]
     return pl.DataFrame(rows, schema={**DECISION_SCHEMA, "log_line": pl.Int64})
 
 
@@ -283,16 +284,20 @@ def log_problems(settings: Settings) -> list[str]:
         out.append(f"{path}: line {last} is cut (a write that was killed): not applied")
     sizes: dict[str, list[int]] = {}
     expected: dict[str, int] = {}
+    last = None  # the batch of the last readable line: only it can be cut short by a killed write
     for n, line in enumerate(data.split(b"\n"), start=1):
         try:
             rec = json.loads(line)
         except ValueError:
             continue
-        if isinstance(rec, dict) and rec.get("batch"):
-            sizes.setdefault(rec["batch"], []).append(n)
-            expected[rec["batch"]] = rec.get("batch_size")
+        if not isinstance(rec, dict):
+            continue
+        last = rec.get("batch")
+        if last:
+            sizes.setdefault(last, []).append(n)
+            expected[last] = rec.get("batch_size")
     for batch, lines in sizes.items():
-        if len(lines) != expected[batch]:
+        if batch == last and len(lines) != expected[batch]:
             out.append(f"{path}: lines {lines[0]}-{lines[-1]}: batch {batch} has {len(lines)} of its "
                        f"{expected[batch]} decisions (a write that was killed): none of them applied")
     return out
