@@ -95,7 +95,7 @@ def build(
                                         run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}})
             except Exception as exc:  # a blocking check or a step failed: nothing is published
                 progress.stop()
-                console.print(f"{label} failed: {type(exc).__name__}: {exc}", style="red", markup=False)
+                console.print(f"{label} failed: {type(exc).__name__}: {exc}", style="red")
                 _print_held_changes()
                 console.print("[yellow]The previous release stays current.[/yellow]")
                 raise typer.Exit(1) from None
@@ -129,10 +129,10 @@ def _print_held_changes() -> None:
     held = [c for c in read_guard(settings()) if c.get("held")]
     for c in held:
         console.print(f"release guard: {c['summary']}" + (f"; decided: {c['decision']}" if c.get("decision") else ""),
-                      style="red", markup=False)
+                      style="red")
     if held:
         console.print("A steward decides: pcf review --flag release.guard, then pcf approve|reject --change SOURCE "
-                      "--reason ...", markup=False)
+                      "--reason ...")
 
 
 def _materialise_upload(path: Path, instance) -> dict:
@@ -309,7 +309,7 @@ def diff(old: str, new: str, limit: int = typer.Option(20, help="rows shown per 
     counts = {k: v.height for k, v in result.items()}
     console.print(f"{old} -> {new}: {counts['added']} added ({counts['series']} of them the next year of a series), "
                   f"{counts['removed']} removed, {counts['changed']} changed (published value, gases, unit or geography), "
-                  f"{counts['co2e_recomputed']} with only the CO2e recomputed (GWP set)", markup=False)
+                  f"{counts['co2e_recomputed']} with only the CO2e recomputed (GWP set)")
     sections = {
         "changed": ("factor_id", "source_id", "name", "old_published_co2e_kg", "new_published_co2e_kg", "old_unit_label",
                     "new_unit_label", "changed_fields", "old_co2e_kg", "new_co2e_kg", "new_gwp_set"),
@@ -321,7 +321,7 @@ def diff(old: str, new: str, limit: int = typer.Option(20, help="rows shown per 
     }
     for name, cols in sections.items():
         frame = result[name]
-        console.print(f"{name}: {frame.height}", style="bold", markup=False)
+        console.print(f"{name}: {frame.height}", style="bold")
         if frame.height:
             table = Table(*cols)
             for row in frame.select(cols).head(limit).iter_rows():
@@ -353,7 +353,7 @@ def sql(query: Optional[str] = typer.Argument(None, help="one read-only query"),
         result = run_query(settings(), query, release=release, dialect=dialect)
         frame = result.frame
     except (AnalystSqlError, FileNotFoundError) as exc:
-        console.print(str(exc), style="red", markup=False)
+        console.print(str(exc), style="red")
         raise typer.Exit(2) from None
     # data is printed as plain text (pipelines/terminal.py): no markup interpreted, control characters visible
     table = Table(*frame.columns)
@@ -361,7 +361,7 @@ def sql(query: Optional[str] = typer.Argument(None, help="one read-only query"),
         table.add_row(*["" if x is None else str(x) for x in row])
     console.print(table)
     console.print(f"{frame.height} rows" + (f" (the first {result.limits.max_rows}: more were not fetched, "
-                                            f"PCF_SQL_MAX_ROWS)" if result.truncated else ""), markup=False)
+                                            f"PCF_SQL_MAX_ROWS)" if result.truncated else ""))
 
 
 @app.command()

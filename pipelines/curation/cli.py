@@ -193,16 +193,15 @@ def register(app: typer.Typer, console: Console, materialise_after_decision) -> 
         item = next((c for c in held if c["change_id"] == change_id), None)
         if item is None:
             console.print(f"no change held for {source_id!r} by the last run; held: "
-                          f"{', '.join(c['source_id'] for c in held) or 'none'}", style="red", markup=False)
+                          f"{', '.join(c['source_id'] for c in held) or 'none'}", style="red")
             raise typer.Exit(2)
         try:
             d = append(settings(), Decision(action, change_id, item["signature"], steward or current_steward(), now_utc(),
                                             reason))
         except DecisionError as exc:
-            console.print(str(exc), style="red", markup=False)
+            console.print(str(exc), style="red")
             raise typer.Exit(2) from None
-        console.print(f"{action} {change_id} by {d.steward}: recorded ({d.decision_id}); the change: {item['summary']}",
-                      markup=False)
+        console.print(f"{action} {change_id} by {d.steward}: recorded ({d.decision_id}); the change: {item['summary']}")
         if apply_now:
             materialise_after_decision()
         else:
@@ -251,10 +250,10 @@ def register(app: typer.Typer, console: Console, materialise_after_decision) -> 
         try:
             found = explain_lines(settings(), line_id, product, release)
         except FileNotFoundError as exc:
-            console.print(str(exc), style="yellow", markup=False)
+            console.print(str(exc), style="yellow")
             raise typer.Exit(2) from None
         if not found:
-            console.print(f"no line {line_id!r} in the uploads in force or the reference models", style="red", markup=False)
+            console.print(f"no line {line_id!r} in the uploads in force or the reference models", style="red")
             raise typer.Exit(1)
         if as_json:
             keep = ("factor_id", "source_id", "authority", "name_zh", "name_en", "geography_code", "_step", "reference_year",
@@ -266,13 +265,13 @@ def register(app: typer.Typer, console: Console, materialise_after_decision) -> 
         for e in found:
             console.print(f"line {e['line_id']} of {e['upload_id']}: {e['item']!r} in {e['unit']}, {e['geography']}, "
                           f"{e['reporting_year']}; {e['reached']} factor(s) reached by {e['method']}"
-                          + (f" {e['ref']!r}" if e['ref'] else "") + f"; release {e['release']}", markup=False)
+                          + (f" {e['ref']!r}" if e['ref'] else "") + f"; release {e['release']}")
             table = Table("rank", "factor", "place", "why ahead of the next", "kg CO2e / unit")
             for i, c in enumerate(e["ranked"][:top], start=1):
                 table.add_row(str(i), describe(c), c["_step"], c["_decided_by"] or "", _fmt(c.get("co2e_kg")))
             console.print(table)
-            console.print(f"chosen: {e['reason']}" + (f"; {e['note']}" if e["note"] else ""), markup=False)
-        console.print("precedence: " + " > ".join(CRITERIA), markup=False)
+            console.print(f"chosen: {e['reason']}" + (f"; {e['note']}" if e["note"] else ""))
+        console.print("precedence: " + " > ".join(CRITERIA))
 
     @app.command()
     def runs(last: int = typer.Option(10, help="how many runs"),
