@@ -310,3 +310,25 @@ def test_a_killed_builds_pool_slot_and_data_are_reclaimed(tmp_path):
     assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.FAILURE
     assert not build_area(base, "killed-build").exists() and build_area(base, "running-build").exists()
     assert reclaim(base) == []
+
+
+def test_a_second_writer_waits_then_stops_with_a_message(tmp_path):
+    from pipelines.filelock import LockTimeout, exclusive
+
+    lock = tmp_path / ".publish.lock"
+    script = tmp_path / "hold.py"  # a script file, not `python -c` (stack notes: pyspark's import-time check)
+    script.write_text("import sys, time\nfrom pathlib import Path\nfrom pipelines.filelock import exclusive\n"
+                      "with exclusive(Path(sys.argv[1])):\n    print('held', flush=True)\n    time.sleep(30)\n",
+                      encoding="utf-8")
+    holder = subprocess.Popen([sys.executable, str(script), str(lock)], stdout=subprocess.PIPE, text=True,
+                              cwd=PROJECT_ROOT)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(LockTimeout, match=rf"held by another writer \(pid {holder.pid} since"):
+            with exclusive(lock, timeout=0.5):
+                pass
+    finally:
+        holder.kill()
+        holder.wait()
+    with exclusive(lock, timeout=5):  # the kernel freed the dead holder's lock
+        pass
