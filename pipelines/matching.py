@@ -67,7 +67,10 @@ class FactorIndex:
     1,000,000-row literature upload as Python dicts took 8.6 s for a few dozen lines."""
 
     def __init__(self, factors: pl.DataFrame, products: pl.DataFrame | None = None,
-                 lookups: Iterable[str] | None = None):
+                 lookups: Iterable[str] | None = None, fuel_property: pl.DataFrame | None = None):
+        from pipelines.fuels import fuels_from
+
+        self.fuels = fuels_from(fuel_property)  # activity_key -> NCV (and density): fuels in any sensible unit
         usable = factors.filter(~pl.col("steward_status").is_in(["rejected", "deprecated"])) \
             if "steward_status" in factors.columns else factors
         if lookups is not None:
@@ -128,7 +131,7 @@ def match_line(line: dict, index: FactorIndex, geography_code: str | None, repor
     if ref and ref.startswith(PRODUCT_REF_PREFIX):
         return _match_product(line, ref, index, geography_code, reporting_year)
     candidates, method, ref = candidates_for(line, index)
-    ordered, dim, boundary_note = rank_candidates(candidates, unit, geography_code, reporting_year)
+    ordered, dim, boundary_note = rank_candidates(candidates, unit, geography_code, reporting_year, index.fuels)
     if not ordered:
         why = (f"no factor for {method} '{ref or line['item']}'" if not candidates
                else f"{len(candidates)} candidate(s) for '{ref or line['item']}' but none in a unit of dimension {dim}")
@@ -139,7 +142,13 @@ def match_line(line: dict, index: FactorIndex, geography_code: str | None, repor
     if best.get("factor_purpose") in selection.CO2_ONLY_PURPOSES:
         boundary_note += ("; CO2-only factor: upstream and non-CO2 gases are not included (no life-cycle factor for "
                           "this activity in reach)")
-    converted = units.convert(amount, unit, best["unit"])
+    if best.get("_fuel_path"):  # a fuel in another dimension: through its NCV (and density)
+        fuel = index.fuels[best["activity_key"]]
+        gj, how = fuel.to_gj(amount, unit)
+        converted = fuel.from_gj(gj, best["unit"])
+        boundary_note += f"; unit path {amount:g} {unit} -> {converted:.6g} {best['unit']} via {how or 'energy units'}"
+    else:
+        converted = units.convert(amount, unit, best["unit"])
     tech = 2 if method in ("factor_id", "activity_key") else 3
     return Match(method, best["factor_id"], best.get("name_zh") or best.get("name_en"), best["unit"], best["co2e_kg"],
                  best.get("co2e_biogenic_kg"), converted, geography_code, best["geography_code"], step,
@@ -151,27 +160,44 @@ def match_line(line: dict, index: FactorIndex, geography_code: str | None, repor
 
 
 def rank_candidates(candidates: list[dict], unit: str, geography_code: str | None,
-                    reporting_year: int) -> tuple[list[dict], str, str]:
+                    reporting_year: int, fuels: dict | None = None) -> tuple[list[dict], str, str]:
     """-> (the candidates whose unit fits, ranked by pipelines/selection.py, each a copy with its geography
-    step; the line's dimension; a note on factors set aside for their purpose)."""
+    step; the line's dimension; a note on factors set aside for their purpose). A fuel factor in another
+    dimension (per GJ for a line in t, per t for a line in litres) fits through the fuel's NCV and density
+    when no factor of the line's own dimension exists (pipelines/fuels.py)."""
     dim = _dimension(unit)
     steps: dict[str, str] = {}
     for geo, basis in (geography.fallback_chain(geography_code) if geography_code else []):
         steps.setdefault(geo.code, "requested" if basis == "requested" else
                          "grid_region" if geo.level == "grid_region" else "country" if geo.level == "country" else
                          "global" if geo.code == "GLO" else "other")
-    fitting = []
+    fitting, via_fuel = [], []
     for c in candidates:
         try:
-            if _dimension(c["unit"]) == dim and c.get("co2e_kg") is not None:
+            if c.get("co2e_kg") is None:
+                continue
+            if _dimension(c["unit"]) == dim:
                 fitting.append({**c, "_step": steps.get(c["geography_code"], "other")})
+            elif fuels and c.get("activity_key") in fuels and _fuel_converts(fuels[c["activity_key"]], unit, c["unit"]):
+                via_fuel.append({**c, "_step": steps.get(c["geography_code"], "other"), "_fuel_path": True})
         except units.UnitError:
             continue
+    fitting = fitting or via_fuel
     ordered = selection.rank(fitting, reporting_year)
     set_aside = sum(1 for c in ordered if c["_key"][0] == 1)
     note = (f"; {set_aside} scope2_location (CO2-only) factor(s) set aside for the life_cycle factor a product "
             f"footprint needs") if set_aside else ""
     return ordered, dim, note
+
+
+def _fuel_converts(fuel, unit: str, target: str) -> bool:
+    from pipelines.fuels import FuelConversionError
+
+    try:
+        fuel.from_gj(fuel.to_gj(1.0, unit)[0], target)
+        return True
+    except (FuelConversionError, units.UnitError, ValueError):
+        return False
 
 
 def candidates_for(line: dict, index: FactorIndex) -> tuple[list[dict], str, str | None]:

@@ -114,7 +114,8 @@ def explain_lines(settings, line_id: str, product_id: str | None = None, release
         return []
     factors = read_table(settings, manifest["version"], "factor")
     lookups = [*chosen["item"].to_list(), *(chosen["factor_ref"].to_list() if "factor_ref" in chosen.columns else [])]
-    index = FactorIndex(factors, None, lookups)
+    fuel = read_table(settings, manifest["version"], "fuel_property") if "fuel_property" in manifest["tables"] else None
+    index = FactorIndex(factors, None, lookups, fuel)
     geo = {(r["upload_id"], r["facility_id"]): r["geography_code"] for r in scope["facility"].iter_rows(named=True)}
     years = {r["upload_id"]: r["reporting_year"] for r in scope["enterprise"].iter_rows(named=True)}
     out = []
@@ -123,7 +124,7 @@ def explain_lines(settings, line_id: str, product_id: str | None = None, release
         year = years[line["upload_id"]]
         candidates, method, ref = candidates_for(line, index)
         _amount, unit = _line_quantity(line)
-        ordered, dim, note = rank_candidates(candidates, unit, g, year) if candidates else ([], "", "")
+        ordered, dim, note = rank_candidates(candidates, unit, g, year, index.fuels) if candidates else ([], "", "")
         out.append({"upload_id": line["upload_id"], "line_id": line_id, "item": line["item"], "unit": line["unit"],
                     "geography": g, "reporting_year": year, "method": method, "ref": ref, "release": manifest["version"],
                     "reached": len(candidates), "dimension": dim, "note": note.lstrip("; "),

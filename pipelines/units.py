@@ -25,6 +25,9 @@ tce = 29.3076 * gigajoule
 kgce = 0.001 * tce
 Nm3 = meter ** 3
 wan_Nm3 = 10000 * Nm3
+wan_kWh = 10000 * kilowatt_hour
+wan_t = 10000 * metric_ton
+wan_tce = 10000 * tce
 mmBtu = 1e6 * british_thermal_unit
 scf = foot ** 3
 kvar = [reactive_power]
@@ -48,6 +51,10 @@ UNIT_WORDS: dict[str, str] = {
     "公顷·年": "hectare*year", "平方米·年": "m**2*year", "头·年": "piece*year", "个·年": "piece*year", "个·月": "piece*month",
     "立方米·千米": "m**3*km", "吉焦·千米": "GJ*km", "件·千米": "piece*km", "公吨·时": "t*hour",
     "吉字节": "gigabyte", "千乏": "kvar",
+    # as enterprises write them: 万 (10^4) prefixes, 方 for cubic metres
+    "万nm³": "wan_Nm3", "万nm3": "wan_Nm3", "万m³": "wan_Nm3", "万m3": "wan_Nm3", "万方": "wan_Nm3", "万标方": "wan_Nm3",
+    "方": "m**3", "标方": "Nm3", "nm³": "Nm3", "万kwh": "wan_kWh", "万千瓦时": "wan_kWh", "万度": "wan_kWh",
+    "万吨": "wan_t", "万吨标准煤": "wan_tce", "万tce": "wan_tce",
     # English labels used by DESNZ, EPA and OWID
     "tonnes": "t", "tonne": "t", "kg": "kg", "kwh": "kWh", "kwh (net cv)": "kWh", "kwh (gross cv)": "kWh",
     "kwh (net)": "kWh", "mwh": "MWh", "gj": "GJ", "mj": "MJ", "km": "km", "miles": "mile", "mile": "mile",

@@ -80,7 +80,8 @@ def enterprise_upload(context: dg.AssetExecutionContext) -> dg.MaterializeResult
 )
 def enterprise_inventory(context: dg.AssetExecutionContext, curated_factors: dict) -> dg.MaterializeResult:
     s = settings()
-    tables = build_inventory(s, curated_factors["tables"]["factor"], None, curated_factors["summary"]["gwp_set"])
+    tables = build_inventory(s, curated_factors["tables"]["factor"], None, curated_factors["summary"]["gwp_set"],
+                             curated_factors["tables"].get("fuel_property"))
     write_inventory(s, tables)
     summary = tables["product_summary"]
     models = load_models(s.models_dir)

@@ -91,14 +91,15 @@ def with_period(frame: pl.DataFrame, latest: pl.DataFrame | None) -> pl.DataFram
         .otherwise(pl.col("product_id")).alias("product_id")).drop("_latest")
 
 
-def build_inventory(settings: Settings, factors: pl.DataFrame, release_version: str, gwp_set: str) -> dict[str, pl.DataFrame]:
+def build_inventory(settings: Settings, factors: pl.DataFrame, release_version: str, gwp_set: str,
+                    fuel_property: pl.DataFrame | None = None) -> dict[str, pl.DataFrame]:
     scope = in_scope(settings)
     products, activities, allocation = scope["product"], scope["activity"], scope["allocation"]
     facilities, enterprises = scope["facility"], scope["enterprise"]
     if products.is_empty() or activities.is_empty():
         return {"line_emissions": pl.DataFrame(), "product_summary": pl.DataFrame()}
     lookups = [*activities["item"].to_list(), *(activities["factor_ref"].to_list() if "factor_ref" in activities.columns else [])]
-    index = FactorIndex(factors, products, lookups)
+    index = FactorIndex(factors, products, lookups, fuel_property)
     facility_geo = {(r["upload_id"], r["facility_id"]): r["geography_code"] for r in facilities.iter_rows(named=True)}
     years = {r["upload_id"]: r["reporting_year"] for r in enterprises.iter_rows(named=True)}
     product_by = {(r["upload_id"], r["product_id"]): r for r in products.iter_rows(named=True)}

@@ -82,7 +82,8 @@ def _row(rec: dict, i: int, raw: dict, basis: str, props: list) -> dict:
         row["gases"] = [{"gas": "CO2_fossil", "amount": value, "as_co2e": False}]
         row["co2e_published"] = value
         if basis == "GJ":
-            props.append({"fuel_zh": rec["fuel_zh"], "fuel_en": rec["fuel_en"], "ncv": ncv, "ncv_unit": rec["ncv_unit"],
+            props.append({"fuel_zh": rec["fuel_zh"], "fuel_en": rec["fuel_en"], "activity_key": rec["activity_key"],
+                          "ncv": ncv, "ncv_unit": rec["ncv_unit"],
                           "carbon_content_tc_per_gj": cc, "oxidation_rate": of, "tco2_per_gj": per_gj,
                           "tco2_per_physical_unit": ncv * per_gj, "physical_unit": rec["physical_unit"],
                           "document": rec["document"], "table": rec["table"], "year": int(rec["year"]),
