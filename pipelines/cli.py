@@ -43,14 +43,12 @@ def build(
     sources_dir: Optional[Path] = typer.Option(None, help="Directory of external sources (default ../shared/data/sources)"),
 ) -> None:
     """Materialise every asset: sources -> validated -> harmonised (+ checks) -> release."""
-    if gwp_set:
-        if gwp_set.upper() not in GWP_SETS:
-            console.print(f"[red]--gwp-set {gwp_set!r}: expected one of {', '.join(GWP_SETS)}[/red]")
-            raise typer.Exit(2)
-        os.environ["PCF_GWP_SET"] = gwp_set.upper()
-    if sources_dir:
-        os.environ["PCF_SOURCES_DIR"] = str(sources_dir.resolve())
+    if gwp_set and gwp_set.upper() not in GWP_SETS:
+        console.print(f"[red]--gwp-set {gwp_set!r}: expected one of {', '.join(GWP_SETS)}[/red]")
+        raise typer.Exit(2)
     import dagster as dg
+
+    from pipelines.resources import WarehouseResource
 
     from pipelines.assets.enterprise import enterprise_inventory, product_marts, upload_files
     from pipelines.assets.curation import curated_factors
@@ -59,9 +57,12 @@ def build(
     from pipelines.assets.sources import source_assets
     from pipelines.definitions import warehouse_assets, warehouse_checks
 
-    s = settings()
+    # the options travel as the run's resource configuration (never written to the environment)
+    warehouse = WarehouseResource(sources_dir=str(sources_dir.resolve()) if sources_dir else None,
+                                  gwp_set=gwp_set.upper() if gwp_set else None)
+    s = warehouse.settings()
     instance = _instance()
-    resources = {"io_manager": FrameStoreIOManager(base_dir=str(s.asset_store_dir))}
+    resources = {"io_manager": FrameStoreIOManager(base_dir=str(s.asset_store_dir)), "warehouse": warehouse}
     steps = [(a.key.to_user_string(), [a.key]) for a in source_assets]
     steps += [("validated_factors", [validated_factors.key]),
               ("harmonised_factors + checks", [harmonised_factors.key]),

@@ -12,6 +12,7 @@ from pipelines.assets.factors import factor_checks, harmonised_factors, validate
 from pipelines.assets.release import factor_release
 from pipelines.assets.sources import freshness_checks, source_assets
 from pipelines.asset_store import FrameStoreIOManager
+from pipelines.resources import WarehouseResource
 from pipelines.config import settings
 
 warehouse_assets = [*source_assets, validated_factors, harmonised_factors, curated_factors, enterprise_inventory,
@@ -35,5 +36,6 @@ defs = dg.Definitions(
     jobs=[factor_warehouse_job, enterprise_intake_job],
     sensors=[enterprise_upload_sensor, raw_files_sensor],
     schedules=[nightly_schedule],
-    resources={"io_manager": FrameStoreIOManager(base_dir=str(settings().asset_store_dir))},
+    resources={"io_manager": FrameStoreIOManager(base_dir=str(settings().asset_store_dir)),
+               "warehouse": WarehouseResource()},
 )

@@ -26,3 +26,33 @@ def test_status_release_list_and_diff_errors(full_build, monkeypatch):
     assert res.exit_code == 2 and "not found" in res.output
     res = runner.invoke(app, ["diff", "v0001", "v0001"])
     assert res.exit_code == 0 and "changed: 0" in res.output
+
+
+def test_build_options_travel_as_run_configuration_not_environment(tmp_path, sources_dir, monkeypatch):
+    """Issue 19 (part): `pcf build --sources-dir/--gwp-set` never writes os.environ."""
+    import os
+    import re
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+    from pipelines.config import PROJECT_ROOT
+    from pipelines.release import latest_release
+
+    code = "".join(p.read_text(encoding="utf-8") for p in (PROJECT_ROOT / "pipelines").rglob("*.py"))
+    # no setting of ours is passed through the environment (GX's own analytics/progress knobs aside)
+    assert not re.search(r"os\.environ\[[^\]]*PCF_[^\]]*\]\s*=|os\.environ\.(update|setdefault)\([^)]*PCF_|os\.putenv", code)
+    small = tmp_path / "sources"
+    shutil.copytree(sources_dir / "cn_mee_electricity_co2", small / "cn_mee_electricity_co2")
+    monkeypatch.setenv("PCF_CURATED_DIR", str(tmp_path / "curated"))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    before = {k: v for k, v in os.environ.items() if k.startswith("PCF_")}
+    out = CliRunner().invoke(app, ["build", "--sources-dir", str(small), "--gwp-set", "ar5"])
+    assert out.exit_code == 0, out.output
+    assert {k: v for k, v in os.environ.items() if k.startswith("PCF_")} == before
+    from pipelines.config import settings
+
+    manifest = latest_release(settings())
+    assert manifest["gwp_set"] == "AR5"
+    assert {s["source_id"]: s["status"] for s in manifest["sources"]}["cn_mee_electricity_co2"] == "loaded"

@@ -8,6 +8,7 @@ import dagster as dg
 import pytest
 
 from pipelines.asset_store import FrameStoreIOManager
+from pipelines.resources import WarehouseResource
 from pipelines.definitions import warehouse_checks
 from pipelines.definitions import defs, nightly_schedule, warehouse_assets
 from pipelines.release import list_releases
@@ -37,7 +38,8 @@ def env(tmp_path, monkeypatch, sources_dir):
 
 def _run(tmp_path, run_config=None):
     return dg.materialize([*warehouse_assets, *warehouse_checks], instance=dg.DagsterInstance.ephemeral(),
-                          resources={"io_manager": FrameStoreIOManager(base_dir=str(tmp_path / "assets"))},
+                          resources={"io_manager": FrameStoreIOManager(base_dir=str(tmp_path / "assets")),
+                                     "warehouse": WarehouseResource()},
                           run_config=run_config, raise_on_error=False)
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from pipelines import gwp
 from pipelines.asset_store import FrameStoreIOManager
+from pipelines.resources import WarehouseResource
 from pipelines.config import PROJECT_ROOT, settings
 from pipelines.curation.decisions import Decision, append, now_utc
 from pipelines.definitions import warehouse_assets, warehouse_checks
@@ -125,7 +126,8 @@ def test_gwp_set_change_is_not_a_published_change(sef_dir):
 
 def _materialise(tmp_path):
     return dg.materialize([*warehouse_assets, *warehouse_checks], instance=dg.DagsterInstance.ephemeral(),
-                          resources={"io_manager": FrameStoreIOManager(base_dir=str(tmp_path / "assets"))},
+                          resources={"io_manager": FrameStoreIOManager(base_dir=str(tmp_path / "assets")),
+                                     "warehouse": WarehouseResource()},
                           raise_on_error=False)
 
 

@@ -244,13 +244,15 @@ def test_a_build_refuses_to_build_on_a_damaged_release(zone, monkeypatch, tmp_pa
 
     from pipelines.asset_store import FrameStoreIOManager
     from pipelines.definitions import warehouse_assets, warehouse_checks
+    from pipelines.resources import WarehouseResource
 
     s = zone
     _flip(s.releases_dir / "v0001" / "factor_gas.parquet")
     for k, v in (("PCF_CURATED_DIR", s.curated_dir), ("PCF_SOURCES_DIR", s.sources_dir), ("PCF_RAW_DIR", s.raw_dir)):
         monkeypatch.setenv(k, str(v))
     result = dg.materialize([*warehouse_assets, *warehouse_checks], instance=dg.DagsterInstance.ephemeral(),
-                            resources={"io_manager": FrameStoreIOManager(base_dir=str(tmp_path / "assets"))},
+                            resources={"io_manager": FrameStoreIOManager(base_dir=str(tmp_path / "assets")),
+                                     "warehouse": WarehouseResource()},
                             raise_on_error=False)
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")

@@ -6,7 +6,7 @@ import dagster as dg
 import polars as pl
 
 from pipelines import runlog
-from pipelines.config import settings
+from pipelines.resources import WarehouseResource
 from pipelines.curation.decisions import DecisionError
 from pipelines.curation.guard import GUARD_SCHEMA
 from pipelines.curation.run import curate
@@ -20,8 +20,8 @@ from pipelines.curation.run import curate
                 "reject, override (value, reason, source), deprecate; a decision whose factor changed since is "
                 "not applied (the factor returns to pending). Writes the review queue (data/curated/review/).",
 )
-def curated_factors(context: dg.AssetExecutionContext, harmonised_factors: dict) -> dict:
-    s = settings()
+def curated_factors(context: dg.AssetExecutionContext, harmonised_factors: dict, warehouse: WarehouseResource) -> dict:
+    s = warehouse.settings()
     try:
         curated = curate(s, harmonised_factors)
     except DecisionError as exc:
@@ -40,12 +40,13 @@ def curated_factors(context: dg.AssetExecutionContext, harmonised_factors: dict)
 
 @dg.asset_check(asset=curated_factors, blocking=True,
                 description="No factor whose licence forbids redistribution is marked approved (for export).")
-def licence_gate(context: dg.AssetCheckExecutionContext, curated_factors: dict) -> dg.AssetCheckResult:
+def licence_gate(context: dg.AssetCheckExecutionContext, curated_factors: dict,
+                 warehouse: WarehouseResource) -> dg.AssetCheckResult:
     factor: pl.DataFrame = curated_factors["tables"]["factor"]
     bad = factor.filter(~pl.col("redistributable") & (pl.col("steward_status") == "approved"))
     result = dg.AssetCheckResult(passed=bad.height == 0, metadata={
         "violations": bad.height, "factor_ids": dg.MetadataValue.json(bad["factor_id"].head(50).to_list())})
-    runlog.record_check(settings(), runlog.run_key(context), "licence_gate", bad.height == 0, True,
+    runlog.record_check(warehouse.settings(), runlog.run_key(context), "licence_gate", bad.height == 0, True,
                         {"violations": bad.height, "factor_ids": bad["factor_id"].head(50).to_list()})
     return result
 
@@ -54,12 +55,13 @@ def licence_gate(context: dg.AssetCheckExecutionContext, curated_factors: dict) 
                 description="Release guard: no source loses or changes more than PCF_RELEASE_GUARD_SHARE of its factors "
                             "(or disappears) against the current release unless a steward approved that change "
                             "(`pcf approve --change SOURCE`). pipelines/curation/guard.py.")
-def release_guard(context: dg.AssetCheckExecutionContext, curated_factors: dict) -> dg.AssetCheckResult:
+def release_guard(context: dg.AssetCheckExecutionContext, curated_factors: dict,
+                  warehouse: WarehouseResource) -> dg.AssetCheckResult:
     guard: pl.DataFrame = curated_factors.get("release_guard", pl.DataFrame(schema=GUARD_SCHEMA))
     held = guard.filter(pl.col("held"))
     summaries = held["summary"].to_list()
     meta = {"held": held.height, "changes": dg.MetadataValue.json(guard.drop("signature").to_dicts())}
-    runlog.record_check(settings(), runlog.run_key(context), "release_guard", held.height == 0, True,
+    runlog.record_check(warehouse.settings(), runlog.run_key(context), "release_guard", held.height == 0, True,
                         {"held": held.height, "changes": summaries})
     return dg.AssetCheckResult(
         passed=held.height == 0, metadata=meta,

@@ -7,7 +7,8 @@ import dataclasses
 import dagster as dg
 
 from pipelines import runlog
-from pipelines.config import GWP_SETS, settings
+from pipelines.config import GWP_SETS
+from pipelines.resources import WarehouseResource
 from pipelines.expectations import load_suites, run_suite
 from pipelines.sources import SOURCES
 from pipelines.sources.base import SourceBatch
@@ -47,8 +48,9 @@ class FactorRunConfig(dg.Config):
     description="Every staged row from every source, split into passed rows and quarantine (one rule and "
                 "message per row). Validation rules: pipelines/validation.py, docs/validation_rules.md.",
 )
-def validated_factors(context: dg.AssetExecutionContext, config: FactorRunConfig, **batches: SourceBatch) -> Validated:
-    s = settings()
+def validated_factors(context: dg.AssetExecutionContext, config: FactorRunConfig, warehouse: WarehouseResource,
+                      **batches: SourceBatch) -> Validated:
+    s = warehouse.settings()
     _refuse_damaged_base(context, s)
     if config.gwp_set:
         if config.gwp_set.upper() not in GWP_SETS:
@@ -73,7 +75,7 @@ def validated_factors(context: dg.AssetExecutionContext, config: FactorRunConfig
     description="Release tables: factor (canonical record), factor_gas, factor_lineage, quarantine, source, "
                 "raw_file, gwp, geography, fuel_property. Units, geography, gases and GWP harmonised.",
 )
-def harmonised_factors(context: dg.AssetExecutionContext, validated_factors: Validated) -> dict:
+def harmonised_factors(context: dg.AssetExecutionContext, validated_factors: Validated, warehouse: WarehouseResource) -> dict:
     tables, summary = assemble_tables(validated_factors)
     context.add_output_metadata({
         "factors": tables["factor"].height, "quarantined": tables["quarantine"].height,
@@ -81,7 +83,7 @@ def harmonised_factors(context: dg.AssetExecutionContext, validated_factors: Val
         "quarantined_raw_rows": summary["quarantined_raw_rows"], "balanced": summary["balanced"],
         "outliers_flagged": summary["outliers_flagged"],
     })
-    runlog.record(settings(), runlog.run_key(context), "harmonised", {
+    runlog.record(warehouse.settings(), runlog.run_key(context), "harmonised", {
         k: summary[k] for k in ("factors", "raw_rows", "curated_raw_rows", "quarantined_raw_rows", "balanced",
                                 "outliers_flagged")})
     return {"tables": tables, "summary": summary, "sources": validated_factors.source_manifest}
@@ -91,9 +93,9 @@ def _suite_check(suite: dict) -> dg.AssetChecksDefinition:
     @dg.asset_check(asset=harmonised_factors, name=f"ge_{suite['name']}", blocking=suite.get("severity") == "critical",
                     description=f"Great Expectations suite expectations/{suite['name']}.json on table "
                                 f"'{suite['table']}' ({suite.get('severity')}).")
-    def _check(context: dg.AssetCheckExecutionContext, harmonised_factors: dict) -> dg.AssetCheckResult:
+    def _check(context: dg.AssetCheckExecutionContext, harmonised_factors: dict, warehouse: WarehouseResource) -> dg.AssetCheckResult:
         result = run_suite(suite, harmonised_factors["tables"][suite["table"]])
-        runlog.record_check(settings(), runlog.run_key(context), f"ge_{suite['name']}", bool(result.success),
+        runlog.record_check(warehouse.settings(), runlog.run_key(context), f"ge_{suite['name']}", bool(result.success),
                             suite.get("severity") == "critical", {"evaluated": result.evaluated, "failures": result.failures})
         return dg.AssetCheckResult(
             passed=result.success,
@@ -106,9 +108,10 @@ def _suite_check(suite: dict) -> dg.AssetChecksDefinition:
 
 @dg.asset_check(asset=harmonised_factors, blocking=True,
                 description="Counted conservation: raw rows = curated + quarantined, on every run.")
-def raw_row_conservation(context: dg.AssetCheckExecutionContext, harmonised_factors: dict) -> dg.AssetCheckResult:
+def raw_row_conservation(context: dg.AssetCheckExecutionContext, harmonised_factors: dict,
+                         warehouse: WarehouseResource) -> dg.AssetCheckResult:
     s = harmonised_factors["summary"]
-    runlog.record_check(settings(), runlog.run_key(context), "raw_row_conservation", bool(s["balanced"]), True,
+    runlog.record_check(warehouse.settings(), runlog.run_key(context), "raw_row_conservation", bool(s["balanced"]), True,
                         {k: s[k] for k in ("raw_rows", "curated_raw_rows", "quarantined_raw_rows")})
     return dg.AssetCheckResult(
         passed=bool(s["balanced"]),

@@ -4,7 +4,7 @@
 import dagster as dg
 
 from pipelines import runlog
-from pipelines.config import settings
+from pipelines.resources import WarehouseResource
 from pipelines.release import diff, publish
 
 WRITER_POOL = "pcf_warehouse_writer"  # one writer at a time (dagster.yaml: concurrency pools default limit 1)
@@ -18,8 +18,9 @@ WRITER_POOL = "pcf_warehouse_writer"  # one writer at a time (dagster.yaml: conc
     description="Immutable versioned release under data/curated/releases/, exposed as schema `latest` (and one "
                 "schema per release) in data/curated/warehouse.duckdb. No new release when nothing changed.",
 )
-def factor_release(context: dg.AssetExecutionContext, curated_factors: dict, product_marts: dict) -> dict:
-    s = settings()
+def factor_release(context: dg.AssetExecutionContext, curated_factors: dict, product_marts: dict,
+                   warehouse: WarehouseResource) -> dict:
+    s = warehouse.settings()
     tables = {**curated_factors["tables"], **(product_marts or {})}
     result = publish(s, tables, curated_factors["summary"], curated_factors["sources"])
     changes = {}

@@ -7,6 +7,7 @@ import dagster as dg
 
 from pipelines import runlog
 from pipelines.config import settings
+from pipelines.resources import WarehouseResource
 from pipelines.freshness import assess
 from pipelines.sources import SOURCES
 from pipelines.sources.base import SourceBatch
@@ -25,8 +26,8 @@ def _source_asset(source_id: str) -> dg.AssetsDefinition:
                   "expected_refresh_days": spec.expected_refresh_days},
         tags={"layer": "raw"},
     )
-    def _load(context: dg.AssetExecutionContext) -> SourceBatch:
-        s = settings()
+    def _load(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> SourceBatch:
+        s = warehouse.settings()
         batch = load_source(source_id, s)
         errors = batch.staged.filter(batch.staged["error_rule"].is_not_null()).height
         context.add_output_metadata({
