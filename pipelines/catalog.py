@@ -16,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.atomic import replacing
 from pipelines.config import Settings
 from pipelines.filelock import exclusive
 
@@ -27,12 +28,17 @@ def _quote(path: Path) -> str:
 def build_catalog(settings: Settings) -> Path:
     from pipelines.release import list_releases, release_dir
 
+    from pipelines.release import fault_point
+
     target = settings.warehouse_path
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    if tmp.exists():
-        tmp.unlink()
-    releases = list_releases(settings)
+    with replacing(target) as tmp:
+        _write_catalog(settings, tmp, list_releases(settings), release_dir)
+        fault_point("catalog_temp_written")
+    fault_point("catalog_swapped")
+    return target
+
+
+def _write_catalog(settings: Settings, tmp: Path, releases: list[dict], release_dir) -> None:
     con = duckdb.connect(str(tmp))
     try:
         con.execute("create schema meta")
@@ -58,12 +64,6 @@ def build_catalog(settings: Settings) -> Path:
         con.execute("checkpoint")
     finally:
         con.close()
-    from pipelines.release import fault_point
-
-    fault_point("catalog_temp_written")
-    os.replace(tmp, target)
-    fault_point("catalog_swapped")
-    return target
 
 
 def catalog_mismatch(settings: Settings) -> str | None:

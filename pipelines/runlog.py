@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from pathlib import Path
 
+from pipelines.atomic import write_text
 from pipelines.config import Settings
 from pipelines.filelock import exclusive
 
@@ -53,9 +53,7 @@ def _update(settings: Settings, key: str, change) -> dict:
         now = _now()
         summary["finished_at"] = now.isoformat()
         summary["duration_seconds"] = int((now - dt.datetime.fromisoformat(summary["started_at"])).total_seconds())
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(summary, ensure_ascii=False, indent=2, sort_keys=True, default=str), encoding="utf-8")
-        os.replace(tmp, path)
+        write_text(path, json.dumps(summary, ensure_ascii=False, indent=2, sort_keys=True, default=str))
     return summary
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import pyarrow.parquet as pq
 
+from pipelines.atomic import replacing
 from pipelines.config import Settings
 from pipelines.parsing import sha256_file
 from pipelines.release import MANIFEST, load_manifest, release_dirs
@@ -82,13 +83,11 @@ def _check_table(settings: Settings, d, table: str, meta: dict, repair: bool, v:
         return
     source = settings.objects_dir / f"{meta['sha256']}.parquet"
     if repair and source.exists() and _table_problem(source, meta) is None:
-        tmp = path.with_name(f".{path.name}.repair")
-        tmp.unlink(missing_ok=True)
-        try:
-            os.link(source, tmp)
-        except OSError:
-            shutil.copyfile(source, tmp)
-        os.replace(tmp, path)
+        with replacing(path) as tmp:
+            try:
+                os.link(source, tmp)
+            except OSError:
+                shutil.copyfile(source, tmp)
         v.repaired.append(f"{path}: restored from {source}")
         return
     hint = (f"; `pcf verify --repair` restores it from {source.name}" if source.exists() and

@@ -68,8 +68,9 @@ def guard_path(settings: Settings):
 
 def write_guard(settings: Settings, guard: pl.DataFrame) -> None:
     """The held changes beside the review queue (what `pcf approve --change` decides on)."""
-    guard_path(settings).parent.mkdir(parents=True, exist_ok=True)
-    guard_path(settings).write_text(json.dumps(guard.to_dicts(), ensure_ascii=False, indent=1), encoding="utf-8")
+    from pipelines.atomic import write_text
+
+    write_text(guard_path(settings), json.dumps(guard.to_dicts(), ensure_ascii=False, indent=1))
 
 
 def read_guard(settings: Settings) -> list[dict]:

@@ -22,6 +22,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from pipelines.atomic import replacing
 from pipelines.config import Settings
 from pipelines.filelock import exclusive
 
@@ -114,8 +115,12 @@ def read_current(settings: Settings, table: str) -> pl.DataFrame:
 def rebuild_views(settings: Settings) -> Path:
     """restricted.duckdb: views over the zone's Parquet for stewards (never attached to the catalogue)."""
     target = settings.restricted_dir / "restricted.duckdb"
-    tmp = target.with_name(f".restricted.{os.getpid()}.tmp")
-    tmp.unlink(missing_ok=True)
+    with replacing(target) as tmp:
+        _write_views(settings, tmp)
+    return target
+
+
+def _write_views(settings: Settings, tmp: Path) -> None:
     con = duckdb.connect(str(tmp))
     try:
         entries = registry(settings)
@@ -140,11 +145,8 @@ def rebuild_views(settings: Settings) -> Path:
         con.execute("checkpoint")
     finally:
         con.close()
-    os.replace(tmp, target)
-    return target
 
 
 def write_table(frame: pl.DataFrame, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    frame.write_parquet(tmp, compression="zstd", statistics=True)
-    os.replace(tmp, path)
+    with replacing(path) as tmp:
+        frame.write_parquet(tmp, compression="zstd", statistics=True)

@@ -138,9 +138,9 @@ _FOLDERS = {o.Process: "processes", o.Flow: "flows", o.FlowProperty: "flow_prope
 
 
 def write_zip(entities: list, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+    from pipelines.atomic import replacing
+
+    with replacing(path) as tmp, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         def put(name: str, text: str) -> None:
             info = zipfile.ZipInfo(name, date_time=FIXED_TIME)
             info.compress_type = zipfile.ZIP_DEFLATED
@@ -148,7 +148,6 @@ def write_zip(entities: list, path: Path) -> Path:
         put("olca-schema.json", json.dumps({"version": 2}))
         for e in sorted(entities, key=lambda e: (_FOLDERS[type(e)], e.id)):
             put(f"{_FOLDERS[type(e)]}/{e.id}.json", e.to_json())
-    tmp.replace(path)
     return path
 
 
