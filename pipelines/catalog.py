@@ -19,6 +19,7 @@ import duckdb
 from pipelines.atomic import replacing
 from pipelines.config import Settings
 from pipelines.filelock import exclusive
+from pipelines.manifests import fault_point, list_releases, release_dir
 
 
 def _quote(path: Path) -> str:
@@ -26,10 +27,6 @@ def _quote(path: Path) -> str:
 
 
 def build_catalog(settings: Settings) -> Path:
-    from pipelines.release import list_releases, release_dir
-
-    from pipelines.release import fault_point
-
     target = settings.warehouse_path
     with replacing(target) as tmp:
         _write_catalog(settings, tmp, list_releases(settings), release_dir)
@@ -68,8 +65,6 @@ def _write_catalog(settings: Settings, tmp: Path, releases: list[dict], release_
 
 def catalog_mismatch(settings: Settings) -> str | None:
     """Why the catalogue does not say what the manifests say (None: it does). The manifests are the truth."""
-    from pipelines.release import list_releases
-
     expected = [(m["version"], m["release_hash"]) for m in list_releases(settings)]
     target = settings.warehouse_path
     if not target.exists():

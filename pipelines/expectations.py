@@ -12,7 +12,6 @@ import json
 import os
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 import polars as pl
 

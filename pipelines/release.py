@@ -17,29 +17,41 @@ not published: the same inputs make no new release.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
 import json
-import errno
 import os
-import re
 import shutil
+import subprocess
 import threading
 from concurrent.futures import ThreadPoolExecutor
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
+from pipelines.catalog import build_catalog, ensure_catalog
 from pipelines.config import PROJECT_ROOT, Settings
 from pipelines.filelock import exclusive
+from pipelines.manifests import (  # noqa: F401
+    FAULT_POINTS,
+    MANIFEST,
+    VERSION_NAME,
+    fault_point,
+    latest_release,
+    list_releases,
+    load_manifest,
+    read_manifest,
+    read_table,
+    release_dir,
+    release_dirs,
+)
 from pipelines.parsing import sha256_file
 
 RELEASE_TABLES = ("factor", "factor_gas", "factor_lineage", "quarantine", "source", "raw_file", "gwp", "geography",
                   "fuel_property", "steward_decision",
                   "product_footprint", "product_footprint_stage", "product_footprint_gas", "product_contribution",
                   "product_benchmark")
-MANIFEST = "manifest.json"
 
 
 @dataclass
@@ -65,65 +77,6 @@ def git_commit() -> str:
         return "unknown"
 
 
-VERSION_NAME = re.compile(r"^v\d{4,}$")
-
-
-def release_dirs(settings: Settings) -> list[Path]:
-    """Every release directory (vNNNN), oldest first, whether or not its manifest is sound."""
-    root = settings.releases_dir
-    if not root.is_dir():
-        return []
-    return sorted((d for d in root.iterdir() if d.is_dir() and VERSION_NAME.match(d.name)), key=lambda d: int(d.name[1:]))
-
-
-def load_manifest(directory: Path) -> tuple[dict | None, str | None]:
-    """-> (manifest, None), or (None, why it cannot be used): missing, truncated or not this release's."""
-    path = directory / MANIFEST
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None, f"{path}: missing"
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return None, f"{path}: unreadable ({type(exc).__name__}: {exc})"
-    if not isinstance(manifest, dict) or manifest.get("version") != directory.name or \
-            not isinstance(manifest.get("tables"), dict) or "release_hash" not in manifest:
-        return None, f"{path}: not a manifest of release {directory.name}"
-    return manifest, None
-
-
-def list_releases(settings: Settings) -> list[dict]:
-    """The manifests that can be used, oldest first. A damaged one is left out here (never a traceback in
-    status, diff, approve or build) and named by `pcf verify`."""
-    return [m for m in (load_manifest(d)[0] for d in release_dirs(settings)) if m is not None]
-
-
-def read_manifest(settings: Settings, version: str | None = None) -> dict:
-    """The manifest of release `version`, or of the latest one; FileNotFoundError when there is none."""
-    if version is None:
-        latest = latest_release(settings)
-        if latest is None:
-            raise FileNotFoundError("no release yet: run `pcf build`")
-        return latest
-    manifest, why = load_manifest(release_dir(settings, version))
-    if manifest is None:
-        raise FileNotFoundError(f"release {version!r} not found" if why and why.endswith("missing") and
-                                not release_dir(settings, version).is_dir() else f"release {version!r}: {why}")
-    return manifest
-
-
-def latest_release(settings: Settings) -> dict | None:
-    releases = list_releases(settings)
-    return releases[-1] if releases else None
-
-
-def release_dir(settings: Settings, version: str) -> Path:
-    return settings.releases_dir / version
-
-
-def read_table(settings: Settings, version: str, table: str) -> pl.DataFrame:
-    return pl.read_parquet(release_dir(settings, version) / f"{table}.parquet")
-
-
 def _store_object(settings: Settings, frame: pl.DataFrame, scratch: Path) -> tuple[str, Path]:
     tmp = scratch / f"{os.getpid()}-{threading.get_ident()}-{id(frame)}.parquet"
     write_parquet(frame, tmp)
@@ -141,16 +94,6 @@ def _store_object(settings: Settings, frame: pl.DataFrame, scratch: Path) -> tup
 
 class PublishError(OSError):
     pass
-
-
-def fault_point(name: str) -> None:
-    """Fault injection for the crash tests: PCF_FAULT=<name> kills the process here (as kill -9 would)."""
-    if os.environ.get("PCF_FAULT") == name:
-        os._exit(137)
-
-
-FAULT_POINTS = ("objects_written", "staging_linked", "manifest_written", "release_renamed", "catalog_temp_written",
-                "catalog_swapped")
 
 
 def _link(src: Path, dst: Path) -> None:
@@ -199,8 +142,6 @@ def _publish(settings: Settings, tables: dict[str, pl.DataFrame], summary: dict,
     release_hash = hashlib.sha256(json.dumps(table_hashes, sort_keys=True).encode()).hexdigest()
     parent = latest_release(settings)
     if parent and parent.get("release_hash") == release_hash and not force:
-        from pipelines.catalog import ensure_catalog
-
         ensure_catalog(settings, locked=True)  # nothing new to publish, but the catalogue must say the truth
         return PublishResult(parent["version"], False, parent, "no table changed since the current release")
     # the next number after every release directory, sound or damaged (a damaged one is never overwritten)
@@ -233,8 +174,6 @@ def _publish(settings: Settings, tables: dict[str, pl.DataFrame], summary: dict,
     os.rename(staging, release_dir(settings, version))  # the commit point
     _fsync_dir(settings.releases_dir)
     fault_point("release_renamed")
-    from pipelines.catalog import build_catalog
-
     build_catalog(settings)
     return PublishResult(version, True, manifest, "published")
 

@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 from pipelines.atomic import replacing
 from pipelines.config import Settings
 from pipelines.parsing import sha256_file
-from pipelines.release import MANIFEST, load_manifest, release_dirs
+from pipelines.manifests import MANIFEST, load_manifest, release_dirs
 
 
 @dataclass
