@@ -1,5 +1,6 @@
-"""`pcf`: the command line for what people do by hand. Dagster stays the orchestrator: `pcf build`
-materialises the assets (step by step, with a progress bar), it never bypasses them."""
+"""`pcf`: the command line for what people do by hand. Dagster stays the orchestrator: `pcf build` launches one
+run of the warehouse's assets (the job the schedule runs; one partition run per upload file before it) and
+shows its progress from the run's event stream; it never bypasses Dagster."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import datetime as dt
 import json
 import os
 import sys
+import threading
 from pathlib import Path
 from typing import Optional
 
@@ -50,11 +52,7 @@ def build(
 
     from pipelines.resources import WarehouseResource
 
-    from pipelines.assets.enterprise import enterprise_inventory, product_marts, upload_files
-    from pipelines.assets.curation import curated_factors
-    from pipelines.assets.factors import harmonised_factors, validated_factors
-    from pipelines.assets.release import factor_release
-    from pipelines.assets.sources import source_assets
+    from pipelines.assets.enterprise import enterprise_upload, upload_files
     from pipelines.definitions import warehouse_assets, warehouse_checks
 
     # the options travel as the run's resource configuration (never written to the environment)
@@ -63,64 +61,75 @@ def build(
     s = warehouse.settings()
     instance = _instance()
     resources = {"io_manager": FrameStoreIOManager(base_dir=str(s.asset_store_dir)), "warehouse": warehouse}
-    steps = [(a.key.to_user_string(), [a.key]) for a in source_assets]
-    steps += [("validated_factors", [validated_factors.key]),
-              ("harmonised_factors + checks", [harmonised_factors.key]),
-              ("curated_factors + licence gate", [curated_factors.key]),
-              ("enterprise uploads", []),
-              ("enterprise_inventory", [enterprise_inventory.key]),
-              ("product_marts", [product_marts.key]),
-              ("factor_release", [factor_release.key])]
     console.print(f"sources: {s.sources_dir}  raw: {s.raw_dir}  GWP set: {s.gwp_set}")
     _reclaim(instance, s)
-    outcome, changes = None, None
-    build_id = f"build-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}-{os.getpid()}"  # one run summary per build
+    build_id = f"build-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}-{os.getpid()}"
+    tags = {BUILD_TAG: build_id, PID_TAG: str(os.getpid())}
+    for path in upload_files():  # each upload is a partition of its own (identical bytes: nothing to do)
+        _materialise_upload(path, instance)
+    # One Dagster run for the whole warehouse (the job the schedule runs), its progress read from the run's
+    # event stream while it runs.
+    selection = dg.AssetSelection.all() - dg.AssetSelection.assets(enterprise_upload)
+    total = len(warehouse_assets) - 1
+    box: dict = {}
+
+    def run() -> None:
+        try:
+            box["result"] = dg.materialize([*warehouse_assets, *warehouse_checks], selection=selection, instance=instance,
+                                           resources=resources, raise_on_error=False, tags=tags,
+                                           run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}})
+        except Exception as exc:  # a definition or configuration error: reported below
+            box["error"] = exc
+
+    worker = threading.Thread(target=run, name="pcf-build")
+    worker.start()
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), console=console) as progress:
-        task = progress.add_task("building", total=len(steps))
-        for label, keys in steps:
-            progress.update(task, description=f"materialising {label}")
-            if label == "enterprise uploads":  # one Dagster partition per upload file
-                for path in upload_files():
-                    progress.update(task, description=f"enterprise upload {path.name}")
-                    _materialise_upload(path, instance)
-                progress.advance(task)
-                continue
-            selection = dg.AssetSelection.assets(*keys)
-            if "checks" in label or "gate" in label:
-                selection = selection | dg.AssetSelection.checks_for_assets(*keys)
-            try:
-                result = dg.materialize([*warehouse_assets, *warehouse_checks], selection=selection, instance=instance,
-                                        resources=resources, raise_on_error=True,
-                                        tags={BUILD_TAG: build_id, PID_TAG: str(os.getpid())},
-                                        run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}})
-            except Exception as exc:  # a blocking check or a step failed: nothing is published
-                progress.stop()
-                console.print(f"{label} failed: {type(exc).__name__}: {exc}", style="red")
-                _print_held_changes()
-                console.print("[yellow]The previous release stays current.[/yellow]")
-                raise typer.Exit(1) from None
-            for mat in result.get_asset_materialization_events():
-                meta = mat.materialization.metadata
-                if "status" in meta and meta["status"].value == "missing":
-                    progress.console.print(f"[yellow]{label}: {meta['message'].value}[/yellow]")
-            for ev in result.get_asset_check_evaluations():
-                blocking = ev.severity.value == "ERROR"
-                colour = "green" if ev.passed else ("red" if blocking else "yellow")
-                word = "passed" if ev.passed else ("FAILED" if blocking else "warning")
-                why = f" ({ev.description})" if not ev.passed and ev.description else ""
-                progress.console.print(f"  check {ev.asset_key.to_user_string()}.{ev.check_name}: [{colour}]{word}[/{colour}]{why}")
-            if label == "factor_release":
-                outcome = result.output_for_node("factor_release")
-            if label == "product_marts":
-                changes = _product_changes(result)
-            progress.advance(task)
-    _print_product_changes(changes)
-    if outcome:
-        console.print(f"release {outcome['version']}: {outcome['reason']}")
+        task = progress.add_task("building", total=total)
+        while worker.is_alive():
+            worker.join(0.25)
+            done, last = _steps_done(instance, build_id)
+            progress.update(task, completed=min(done, total), description=f"materialised {last}" if last else "building")
+    if "error" in box:
+        console.print(f"the build could not run: {type(box['error']).__name__}: {box['error']}", style="red")
+        raise typer.Exit(1)
+    result = box["result"]
+    for mat in result.get_asset_materialization_events():
+        meta = mat.materialization.metadata
+        if "status" in meta and meta["status"].value == "missing":
+            console.print(f"[yellow]{mat.asset_key.to_user_string()}: {meta['message'].value}[/yellow]")
+    for ev in result.get_asset_check_evaluations():
+        blocking = ev.severity.value == "ERROR"
+        colour = "green" if ev.passed else ("red" if blocking else "yellow")
+        word = "passed" if ev.passed else ("FAILED" if blocking else "warning")
+        why = f" ({ev.description})" if not ev.passed and ev.description else ""
+        console.print(f"  check {ev.asset_key.to_user_string()}.{ev.check_name}: [{colour}]{word}[/{colour}]{why}")
+    if not result.success:  # a blocking check or a step failed: nothing is published
+        for event in result.all_events:
+            if event.event_type_value == "STEP_FAILURE":
+                error = event.event_specific_data.error
+                console.print(f"{event.step_key} failed: {error.message.strip().splitlines()[0] if error else ''}",
+                              style="red")
+        _print_held_changes()
+        console.print("[yellow]The previous release stays current.[/yellow]")
+        raise typer.Exit(1)
+    _print_product_changes(_product_changes(result))
+    outcome = result.output_for_node("factor_release")
+    console.print(f"release {outcome['version']}: {outcome['reason']}")
     if upload_files():
         _print_enterprise_summary()
     _print_status()
+
+
+def _steps_done(instance, build_id: str) -> tuple[int, str | None]:
+    """Steps of the build's run that have finished so far, and the last one (from the run's event log)."""
+    import dagster as dg
+
+    runs = instance.get_runs(filters=dg.RunsFilter(tags={BUILD_TAG: build_id}), limit=1)
+    if not runs:
+        return 0, None
+    events = instance.all_logs(runs[0].run_id, of_type=dg.DagsterEventType.STEP_SUCCESS)
+    return len(events), (events[-1].step_key if events else None)
 
 
 def _print_held_changes() -> None:

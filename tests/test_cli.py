@@ -55,4 +55,11 @@ def test_build_options_travel_as_run_configuration_not_environment(tmp_path, sou
 
     manifest = latest_release(settings())
     assert manifest["gwp_set"] == "AR5"
+    # one build is one Dagster run of the warehouse (beside one partition run per upload file)
+    import dagster as dg
+
+    from pipelines.runlog import BUILD_TAG
+
+    instance = dg.DagsterInstance.from_config(str(tmp_path / "dagster_home"))
+    assert len([r for r in instance.get_runs() if BUILD_TAG in (r.tags or {})]) == 1
     assert {s["source_id"]: s["status"] for s in manifest["sources"]}["cn_mee_electricity_co2"] == "loaded"
