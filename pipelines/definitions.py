@@ -7,6 +7,7 @@ import dagster as dg
 from pipelines.assets.enterprise import (enterprise_intake_job, enterprise_inventory, enterprise_upload,
                                         enterprise_upload_sensor, product_marts)
 from pipelines.assets import schedules
+from pipelines.assets.checks import publish_checks
 from pipelines.assets.curation import curated_factors, curation_checks
 from pipelines.assets.factors import factor_checks, harmonised_factors, validated_factors
 from pipelines.assets.release import factor_release
@@ -17,7 +18,7 @@ from pipelines.config import settings
 
 warehouse_assets = [*source_assets, validated_factors, harmonised_factors, curated_factors, enterprise_inventory,
                     product_marts, factor_release]
-warehouse_checks = [*factor_checks, *curation_checks, *freshness_checks]
+warehouse_checks = [*factor_checks, *curation_checks, *freshness_checks, *publish_checks]
 all_assets = [*warehouse_assets, enterprise_upload]
 
 # In-process executor: the multiprocess one costs ~1.3 s per step on 2 cores (stack notes).

@@ -51,7 +51,8 @@ def test_job_materialises_with_checks_and_gwp_set_per_run(env):
     evaluations = result.get_asset_check_evaluations()
     checks = {e.check_name: e.passed for e in evaluations if e.check_name != "freshness"}
     assert checks == {"ge_factor_critical": True, "ge_factor_warning": True, "ge_quarantine_critical": True,
-                      "raw_row_conservation": True, "licence_gate": True, "release_guard": True}
+                      "raw_row_conservation": True, "licence_gate": True, "release_guard": True,
+                      "marts_consistent": True, "release_matches_manifest": True}
     # freshness warns per source: a source absent from this small sources dir fails it, the run goes on
     fresh = {e.asset_key.to_user_string(): e for e in evaluations if e.check_name == "freshness"}
     assert set(fresh) == set(SOURCES)

@@ -125,3 +125,16 @@ def test_release_and_catalogue_carry_the_marts(marts, tmp_path):
     result = publish(s, tables, {"gwp_set": "AR6"}, [])
     out = run_readonly(s, "select product_id, co2e_kg, release_version from product_footprint order by product_id")
     assert out.height == 3 and set(out["release_version"]) == {result.version}
+
+
+def test_the_marts_check_finds_inconsistent_marts(marts):
+    """The blocking asset check on product_marts: sums, shares and percentile order."""
+    from pipelines.assets.checks import mart_problems
+
+    m = marts[3]
+    assert mart_problems(m) == []
+    broken = dict(m)
+    broken["product_footprint_stage"] = m["product_footprint_stage"].with_columns(pl.col("co2e_kg") * 1.01)
+    broken["product_footprint"] = m["product_footprint"].with_columns(pl.col("co2e_p95_kg").alias("co2e_p5_kg"))
+    problems = mart_problems(broken)
+    assert any("product_footprint_stage" in p for p in problems) and any("out of order" in p for p in problems)
