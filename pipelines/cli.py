@@ -62,6 +62,11 @@ def build(
     instance = _instance()
     resources = {"io_manager": FrameStoreIOManager(base_dir=str(s.asset_store_dir)), "warehouse": warehouse}
     console.print(f"sources: {s.sources_dir}  raw: {s.raw_dir}  GWP set: {s.gwp_set}")
+    from pipelines.atomic import write_text
+
+    # what a steward decision's rebuild uses (also after this build is held by a blocking check)
+    write_text(_options_file(), json.dumps({"sources_dir": str(sources_dir.resolve()) if sources_dir else None,
+                                            "gwp_set": s.gwp_set}))
     _reclaim(instance, s)
     build_id = f"build-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}-{os.getpid()}"
     tags = {BUILD_TAG: build_id, PID_TAG: str(os.getpid())}
@@ -159,12 +164,27 @@ def _materialise_upload(path: Path, instance) -> dict:
 
 
 def _rebuild() -> None:
-    """After a steward decision, a withdrawal or an ingest: the whole build again, under the current release's GWP
-    set. Every blocking check runs again: no path publishes from stored (possibly check-failed) intermediate
-    data."""
+    """After a steward decision, a withdrawal or an ingest: the whole build again, with the options of the last
+    build (its sources directory and GWP set). Every blocking check runs again: no path publishes from stored
+    (possibly check-failed) intermediate data."""
     from pipelines.release import latest_release
 
-    build(gwp_set=(latest_release(settings()) or {}).get("gwp_set"), sources_dir=None)
+    last = _last_options()
+    sources = last.get("sources_dir")
+    build(gwp_set=last.get("gwp_set") or (latest_release(settings()) or {}).get("gwp_set"),
+          sources_dir=Path(sources) if sources else None)
+
+
+def _options_file() -> Path:
+    return settings().curated_dir / "last_build_options.json"
+
+
+def _last_options() -> dict:
+    path = _options_file()
+    try:
+        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    except (OSError, ValueError):
+        return {}
 
 
 def _reclaim(instance, s) -> None:

@@ -283,6 +283,14 @@ def test_an_approval_re_runs_the_blocking_checks_and_publishes_nothing_past_them
     approve = runner.invoke(app, ["approve", fid, "--reason", "checked"], env=env)
     assert approve.exit_code == 1 and "release guard" in approve.output
     assert [m["version"] for m in list_releases(s)] == ["v0001"]
+    # a decision's rebuild uses the last build's options: with --sources-dir elsewhere and no PCF_SOURCES_DIR,
+    # the approval of the held change rebuilds from that directory and publishes it
+    runner.invoke(app, ["build", "--sources-dir", str(src), "--gwp-set", "AR5"], env={**env, "PCF_SOURCES_DIR": ""})
+    change = runner.invoke(app, ["approve", "--change", "epa_sef_v1_2", "--reason", "withdrawn by the publisher"],
+                           env={**env, "PCF_SOURCES_DIR": ""})
+    assert change.exit_code == 0, change.output
+    latest = list_releases(s)[-1]
+    assert latest["version"] == "v0002" and latest["gwp_set"] == "AR5"
 
 
 def test_a_killed_builds_pool_slot_and_data_are_reclaimed(tmp_path):
