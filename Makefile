@@ -3,7 +3,6 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
-export DAGSTER_HOME := $(CURDIR)/.dagster_home
 export GX_ANALYTICS_ENABLED := False
 
 .PHONY: run test bench dev venv clean
@@ -17,10 +16,7 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-$(DAGSTER_HOME)/dagster.yaml: pipelines/dagster.yaml
-	@mkdir -p $(DAGSTER_HOME) && cp pipelines/dagster.yaml $@
-
-run: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
+run: $(STAMP)
 	$(BIN)/pcf build
 
 test: $(STAMP)
@@ -30,8 +26,10 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_ingest.py
 	$(BIN)/python benchmarks/bench_engine.py
 
-dev: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/dagster dev -m pipelines.definitions
+# the Dagster UI on the same instance as `pcf build` and `pcf runs` (data/curated/dagster unless DAGSTER_HOME is set)
+dev: $(STAMP)
+	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/data/curated/dagster} $(BIN)/python -c 'from pipelines.runs import instance; from pipelines.config import settings; instance(settings())'
+	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/data/curated/dagster} $(BIN)/dagster dev -m pipelines.definitions
 
 clean:
-	rm -rf data/curated/releases data/curated/objects data/curated/_assets data/curated/warehouse.duckdb $(DAGSTER_HOME)
+	rm -rf data/curated/releases data/curated/objects data/curated/_assets data/curated/warehouse.duckdb data/curated/dagster

@@ -109,7 +109,7 @@ class FrameStoreIOManager(dg.ConfigurableIOManager):
 
 def build_of(context) -> str | None:
     """The build a step belongs to; None outside a run (a context built by hand: the base directory)."""
-    from pipelines.runlog import BUILD_TAG
+    from pipelines.runs import BUILD_TAG
 
     try:
         step = context.step_context

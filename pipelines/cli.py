@@ -15,11 +15,10 @@ from typing import Optional
 import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from pipelines.runlog import BUILD_TAG
-
 from pipelines.asset_store import FrameStoreIOManager
-from pipelines.terminal import Table, console
+from pipelines.common.terminal import Table, console
 from pipelines.config import GWP_SETS, settings
+from pipelines.runs import BUILD_TAG
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="PCF Factor Warehouse")
 release_app = typer.Typer(no_args_is_help=True, help="Releases of the factor warehouse")
@@ -27,16 +26,9 @@ app.add_typer(release_app, name="release")
 
 
 def _instance():
-    import dagster as dg
+    from pipelines.runs import instance
 
-    home = os.environ.get("DAGSTER_HOME")
-    if home:
-        Path(home).mkdir(parents=True, exist_ok=True)
-        target = Path(home) / "dagster.yaml"
-        if not target.exists() or not target.read_text(encoding="utf-8").strip():  # instance settings: one writer pool
-            target.write_text((Path(__file__).parent / "dagster.yaml").read_text(encoding="utf-8"), encoding="utf-8")
-        return dg.DagsterInstance.get()
-    return dg.DagsterInstance.ephemeral()
+    return instance(settings())
 
 
 @app.command()
@@ -62,7 +54,7 @@ def build(
     instance = _instance()
     resources = {"io_manager": FrameStoreIOManager(base_dir=str(s.asset_store_dir)), "warehouse": warehouse}
     console.print(f"sources: {s.sources_dir}  raw: {s.raw_dir}  GWP set: {s.gwp_set}")
-    from pipelines.atomic import write_text
+    from pipelines.common.atomic import write_text
 
     # what a steward decision's rebuild uses (also after this build is held by a blocking check)
     write_text(_options_file(), json.dumps({"sources_dir": str(sources_dir.resolve()) if sources_dir else None,
@@ -167,7 +159,7 @@ def _rebuild() -> None:
     """After a steward decision, a withdrawal or an ingest: the whole build again, with the options of the last
     build (its sources directory and GWP set). Every blocking check runs again: no path publishes from stored
     (possibly check-failed) intermediate data."""
-    from pipelines.release import latest_release
+    from pipelines.release.publish import latest_release
 
     last = _last_options()
     sources = last.get("sources_dir")
@@ -262,8 +254,8 @@ def _print_enterprise_summary() -> None:
 
 
 def _print_status() -> None:
-    from pipelines.catalog import ensure_catalog
-    from pipelines.release import latest_release
+    from pipelines.release.catalog import ensure_catalog
+    from pipelines.release.publish import latest_release
 
     s = settings()
     why = ensure_catalog(s)  # the catalogue says what the manifests say, whatever happened before
@@ -308,7 +300,7 @@ def status() -> None:
 @release_app.command("list")
 def release_list() -> None:
     """Every release, oldest first."""
-    from pipelines.release import list_releases
+    from pipelines.release.publish import list_releases
 
     table = Table()
     for col in ("version", "parent", "created_at", "git", "gwp", "factors", "quarantine", "release_hash"):
@@ -323,7 +315,7 @@ def release_list() -> None:
 def diff(old: str, new: str, limit: int = typer.Option(20, help="rows shown per section"),
          as_json: bool = typer.Option(False, "--json", help="print JSON instead of tables")) -> None:
     """Factors added, removed and changed between releases OLD and NEW (e.g. v0001 v0002)."""
-    from pipelines.release import diff as release_diff, list_releases
+    from pipelines.release.publish import diff as release_diff, list_releases
 
     known = {m["version"] for m in list_releases(settings())}
     for v in (old, new):
@@ -367,12 +359,12 @@ def sql(query: Optional[str] = typer.Argument(None, help="one read-only query"),
         model: Optional[str] = typer.Option(None, help="with --emit: a SQL model instead of a query, e.g. marts/product_footprint"),
         limit: int = typer.Option(50, help="rows shown")) -> None:
     """Run a read-only SQL query against the warehouse (schema `latest`, or --release V), in any dialect."""
-    from pipelines.analyst_sql import AnalystSqlError, emit as emit_sql, run_query
+    from pipelines.release.analyst_sql import AnalystSqlError, emit as emit_sql, run_query
 
     try:
         if emit:
             if model:
-                from pipelines.sqlmodels import model_path
+                from pipelines.common.sqlmodels import model_path
                 query = model_path(model).read_text(encoding="utf-8")
             if not query:
                 raise AnalystSqlError("give a query or --model")
@@ -385,7 +377,7 @@ def sql(query: Optional[str] = typer.Argument(None, help="one read-only query"),
     except (AnalystSqlError, FileNotFoundError) as exc:
         console.print(str(exc), style="red")
         raise typer.Exit(2) from None
-    # data is printed as plain text (pipelines/terminal.py): no markup interpreted, control characters visible
+    # data is printed as plain text (pipelines/common/terminal.py): no markup interpreted, control characters visible
     table = Table(*frame.columns)
     for row in frame.head(limit).iter_rows():
         table.add_row(*["" if x is None else str(x) for x in row])
@@ -489,7 +481,7 @@ def verify(release: Optional[str] = typer.Option(None, "--release", help="one re
            steward: Optional[str] = typer.Option(None, help="who (default: PCF_STEWARD or the login name)")) -> None:
     """Check every release's files against its manifest (SHA-256, rows), the parent chain, the catalogue and the
     decision log; name what is damaged, exit 1 if anything is (docs/architecture.md, Recovery)."""
-    from pipelines.verify import verify as run_verify
+    from pipelines.release.verify import verify as run_verify
 
     s = settings()
     if skip_log_line is not None:
@@ -502,7 +494,7 @@ def verify(release: Optional[str] = typer.Option(None, "--release", help="one re
             raise typer.Exit(2) from None
         console.print(f"decision-log line {r['line']} will be skipped (acknowledged by {r['steward']}: {r['reason']})")
     if release is None and not all_releases:
-        from pipelines.release import latest_release
+        from pipelines.release.publish import latest_release
 
         release = (latest_release(s) or {}).get("version")
     v = run_verify(s, release, repair=repair)

@@ -9,7 +9,23 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parent
+_CHECKOUT = PACKAGE_DIR.parent
+# In a checkout (editable install, tests, `make run`) the data home is the checkout itself and the SQL
+# models, expectation suites and embedded data are read where they are edited. Installed from the wheel,
+# they are package data (pipelines/_data, copied in by setup.py) and the data home is PCF_HOME (default:
+# the working directory), seeded from the packaged data/raw on first use (`ensure_home`).
+IN_CHECKOUT = (_CHECKOUT / "pyproject.toml").is_file() and (_CHECKOUT / "sql").is_dir()
+PROJECT_ROOT = _CHECKOUT if IN_CHECKOUT else Path(os.environ.get("PCF_HOME") or Path.cwd()).resolve()
+
+
+def resource_dir(name: str) -> Path:
+    """A directory the code ships with: `sql`, `expectations` or `data/raw` (the embedded default data)."""
+    return _CHECKOUT / name if IN_CHECKOUT else PACKAGE_DIR / "_data" / name
+
+
+SQL_DIR = resource_dir("sql")
+EXPECTATIONS_DIR = resource_dir("expectations")
 
 # GWP100 sets the warehouse can apply. AR6 is the default: GB/T 24067-2024 / ISO 14067:2018 ask for
 # the latest IPCC values.
@@ -47,7 +63,7 @@ class Settings:
 
     @property
     def models_dir(self) -> Path:
-        """Reference product models (public, documented model files): pipelines/reference_models.py."""
+        """Reference product models (public, documented model files): pipelines/enterprise/reference_models.py."""
         return self.raw_dir / "models"
 
     @property
@@ -65,6 +81,18 @@ class Settings:
     @property
     def asset_store_dir(self) -> Path:
         return self.curated_dir / "_assets"
+
+
+def ensure_home(s: "Settings") -> None:
+    """Outside a checkout: a new data home gets the embedded default data (national fuel defaults, the
+    USLCI flow map, the example uploads and models), copied once from the package; an existing one is left
+    as it is (raw data is never overwritten)."""
+    import shutil
+
+    seed = resource_dir("data/raw")
+    if IN_CHECKOUT or s.raw_dir.exists() or not seed.is_dir():
+        return
+    shutil.copytree(seed, s.raw_dir)
 
 
 def settings() -> Settings:

@@ -11,13 +11,14 @@ from pipelines.assets.checks import publish_checks
 from pipelines.assets.curation import curated_factors, curation_checks
 from pipelines.assets.factors import factor_checks, harmonised_factors, validated_factors
 from pipelines.assets.release import factor_release
+from pipelines.assets.release_tables import release_tables
 from pipelines.assets.sources import freshness_checks, source_assets
 from pipelines.asset_store import FrameStoreIOManager
 from pipelines.resources import WarehouseResource
 from pipelines.config import settings
 
 warehouse_assets = [*source_assets, validated_factors, harmonised_factors, curated_factors, enterprise_inventory,
-                    product_marts, factor_release]
+                    product_marts, factor_release, release_tables]
 warehouse_checks = [*factor_checks, *curation_checks, *freshness_checks, *publish_checks]
 all_assets = [*warehouse_assets, enterprise_upload]
 

@@ -61,9 +61,9 @@ def make_settings(tmp_path: Path):
 @pytest.fixture(scope="session")
 def full_build(tmp_path_factory, sources_dir):
     """One full build of every real source, shared by the read-only tests."""
-    from pipelines.release import publish
+    from pipelines.release.publish import publish
     from pipelines.sources import SOURCES
-    from pipelines.warehouse import build_tables, load_source, source_manifest
+    from pipelines.factors.warehouse import build_tables, load_source, source_manifest
 
     curated = tmp_path_factory.mktemp("curated")
     s = dataclasses.replace(settings(), curated_dir=curated, sources_dir=sources_dir,
@@ -83,7 +83,7 @@ def marts_release(full_build, tmp_path_factory):
     from pipelines.engine.results import compute
     from pipelines.enterprise.intake import ingest_upload
     from pipelines.enterprise.inventory import build_inventory, in_scope, write_inventory
-    from pipelines.release import publish
+    from pipelines.release.publish import publish
 
     tmp = tmp_path_factory.mktemp("marts_release")
     s = dataclasses.replace(full_build["settings"], curated_dir=tmp / "curated", restricted_dir=tmp / "restricted",

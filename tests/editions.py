@@ -16,7 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines.gwp import gwp
+from pipelines.common.gwp import gwp
 
 V12 = "epa_sef_v1_2"
 RENAMED = {"Carbon tetrafluoride": "Perfluoromethane", "Perfluorocyclobutane": "PFC-318"}

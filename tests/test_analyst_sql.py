@@ -9,9 +9,9 @@ import duckdb
 import pytest
 import sqlglot
 
-from pipelines.analyst_sql import AnalystSqlError, check_readonly, emit, example_queries, run_readonly
+from pipelines.release.analyst_sql import AnalystSqlError, check_readonly, emit, example_queries, run_readonly
 from pipelines.engine.marts import MARTS
-from pipelines.sqlmodels import model_path
+from pipelines.common.sqlmodels import model_path
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +98,7 @@ def test_the_word_restricted_in_a_string_is_not_refused(s):
 
 
 def test_analyst_queries_have_a_timeout_a_memory_limit_and_a_row_cap(s):
-    from pipelines.analyst_sql import Limits, run_query
+    from pipelines.release.analyst_sql import Limits, run_query
 
     small = Limits(timeout_seconds=1.0, memory_limit="200MB", max_rows=1000)
     with pytest.raises(AnalystSqlError, match="stopped after 1 s"):

@@ -11,7 +11,7 @@ import dagster as dg
 import polars as pl
 
 from pipelines import asset_store
-from pipelines.expectations import load_suites, suite_columns
+from pipelines.factors.expectations import load_suites, suite_columns
 from pipelines.sources import literature
 from pipelines.sources.base import SourceBatch, raw_files_frame
 

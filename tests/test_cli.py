@@ -30,6 +30,7 @@ def test_status_release_list_and_diff_errors(full_build, monkeypatch):
 
 def test_build_options_travel_as_run_configuration_not_environment(tmp_path, sources_dir, monkeypatch):
     """Issue 19 (part): `pcf build --sources-dir/--gwp-set` never writes os.environ."""
+    import json
     import os
     import re
     import shutil
@@ -38,7 +39,7 @@ def test_build_options_travel_as_run_configuration_not_environment(tmp_path, sou
 
     from pipelines.cli import app
     from pipelines.config import PROJECT_ROOT
-    from pipelines.release import latest_release
+    from pipelines.release.publish import latest_release
 
     code = "".join(p.read_text(encoding="utf-8") for p in (PROJECT_ROOT / "pipelines").rglob("*.py"))
     # no setting of ours is passed through the environment (GX's own analytics/progress knobs aside)
@@ -58,8 +59,16 @@ def test_build_options_travel_as_run_configuration_not_environment(tmp_path, sou
     # one build is one Dagster run of the warehouse (beside one partition run per upload file)
     import dagster as dg
 
-    from pipelines.runlog import BUILD_TAG
+    from pipelines.runs import BUILD_TAG
 
     instance = dg.DagsterInstance.from_config(str(tmp_path / "dagster_home"))
     assert len([r for r in instance.get_runs() if BUILD_TAG in (r.tags or {})]) == 1
+    # `pcf runs` reads that run from Dagster's run storage: the figures the assets and checks reported
+    listed = CliRunner().invoke(app, ["runs", "--json"])
+    assert listed.exit_code == 0, listed.output
+    runs = json.loads(listed.output)
+    assert len(runs) == 1 and runs[0]["run"].startswith("build-") and runs[0]["status"] == "published"
+    assert runs[0]["release"]["version"] == manifest["version"] and runs[0]["validation"]["gwp_set"] == "AR5"
+    assert runs[0]["sources"]["cn_mee_electricity_co2"]["status"] == "loaded"
+    assert {"raw_row_conservation", "release_guard", "marts_consistent"} <= {c["name"] for c in runs[0]["checks"]}
     assert {s["source_id"]: s["status"] for s in manifest["sources"]}["cn_mee_electricity_co2"] == "loaded"

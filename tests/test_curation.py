@@ -17,9 +17,9 @@ from pipelines.config import PROJECT_ROOT, settings
 from pipelines.curation.decisions import (Decision, DecisionError, append, append_many, content_hashes, log_path,
                                           read_log)
 from pipelines.curation.run import curate
-from pipelines.release import latest_release, publish, read_table
+from pipelines.release.publish import latest_release, publish, read_table
 from pipelines.sources import SOURCES
-from pipelines.warehouse import build_tables, load_source, source_manifest
+from pipelines.factors.warehouse import build_tables, load_source, source_manifest
 
 LITERATURE = PROJECT_ROOT / "data" / "raw" / "literature" / "example_literature_factors.csv"
 

@@ -11,8 +11,8 @@ from pipelines.asset_store import FrameStoreIOManager
 from pipelines.resources import WarehouseResource
 from pipelines.definitions import warehouse_checks
 from pipelines.definitions import defs, nightly_schedule, warehouse_assets
-from pipelines.release import list_releases
-from pipelines.runlog import list_runs
+from pipelines.release.publish import list_releases
+from pipelines.runs import list_runs
 from pipelines.sources import SOURCES
 
 
@@ -36,8 +36,15 @@ def env(tmp_path, monkeypatch, sources_dir):
     return tmp_path
 
 
+_INSTANCES: dict[str, dg.DagsterInstance] = {}  # one run storage per test: list_runs reads it
+
+
+def _instance(tmp_path) -> dg.DagsterInstance:
+    return _INSTANCES.setdefault(str(tmp_path), dg.DagsterInstance.ephemeral())
+
+
 def _run(tmp_path, run_config=None):
-    return dg.materialize([*warehouse_assets, *warehouse_checks], instance=dg.DagsterInstance.ephemeral(),
+    return dg.materialize([*warehouse_assets, *warehouse_checks], instance=_instance(tmp_path),
                           resources={"io_manager": FrameStoreIOManager(base_dir=str(tmp_path / "assets")),
                                      "warehouse": WarehouseResource()},
                           run_config=run_config, raise_on_error=False)
@@ -58,12 +65,22 @@ def test_job_materialises_with_checks_and_gwp_set_per_run(env):
     assert set(fresh) == set(SOURCES)
     assert not fresh["epa_sef_v1_2"].passed and fresh["epa_sef_v1_2"].severity == dg.AssetCheckSeverity.WARN
     assert fresh["literature"].passed  # rolling submissions are not judged
-    summary = list_runs(settings())[-1]
+    summary = list_runs(_instance(env))[-1]
     assert summary["status"] == "published" and summary["release"]["version"] == "v0001"
     assert summary["validation"]["rows_in"] > 0 and summary["harmonised"]["factors"] > 0
     assert summary["sources"]["cn_mee_electricity_co2"]["status"] == "loaded"
     assert "freshness_epa_sef_v1_2" in summary["checks_failed"]
     assert [m["gwp_set"] for m in list_releases(settings())] == ["AR6"]
+    # each release table is an asset of its own: columns typed and described, rows counted, file named
+    manifest = list_releases(settings())[-1]
+    mats = {e.asset_key.to_user_string(): e.materialization.metadata for e in result.get_asset_materialization_events()}
+    assert {f"release/{name}" for name in manifest["tables"]} <= set(mats)
+    factor = mats["release/factor"]
+    assert factor["dagster/row_count"].value == manifest["tables"]["factor"]["rows"] > 0
+    assert factor["sha256"].value == manifest["tables"]["factor"]["sha256"]
+    columns = {c.name: c for c in factor["dagster/column_schema"].value.columns}
+    assert list(columns)[:1] == ["factor_id"] and "CO2e" in columns["co2e_kg"].description
+    assert columns["co2e_kg"].type == "double"
     again = _run(env)
     assert again.output_for_node("factor_release")["published"] is False  # nothing changed
     ar5 = _run(env, {"ops": {"validated_factors": {"config": {"gwp_set": "AR5"}}}})
@@ -72,7 +89,7 @@ def test_job_materialises_with_checks_and_gwp_set_per_run(env):
 
 
 def test_blocking_check_failure_publishes_nothing(env, monkeypatch):
-    from pipelines import warehouse
+    from pipelines.factors import warehouse
     from pipelines.config import settings
 
     assert _run(env).success
@@ -90,7 +107,7 @@ def test_blocking_check_failure_publishes_nothing(env, monkeypatch):
     failing = [e.check_name for e in failed.get_asset_check_evaluations() if not e.passed and e.check_name != "freshness"]
     assert failing == ["raw_row_conservation"]
     assert [m["version"] for m in list_releases(settings())] == ["v0001"]
-    summary = list_runs(settings())[-1]  # the failed run says which check failed and on what
+    summary = list_runs(_instance(env))[-1]  # the failed run says which check failed and on what
     assert summary["status"] == "failed: blocking check raw_row_conservation" and "release" not in summary
     check = next(c for c in summary["checks"] if c["name"] == "raw_row_conservation")
     assert check["details"]["raw_rows"] - check["details"]["curated_raw_rows"] - check["details"]["quarantined_raw_rows"] == 1

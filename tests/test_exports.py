@@ -60,7 +60,7 @@ def test_free_text_words_of_an_upload_do_not_block_the_export(warehouse, tmp_pat
     credit code, its name or an exact amount in the package is."""
     s, result = warehouse
     from pipelines.exports.restricted import RestrictedValues
-    from pipelines.release import read_table
+    from pipelines.release.publish import read_table
 
     table, _ = build_table(read_table(s, result.version, "factor"), read_table(s, result.version, "steward_decision"),
                            result.version)
@@ -90,7 +90,7 @@ def test_same_release_same_bytes(warehouse, tmp_path):
 
 def test_validation_refuses_before_writing(warehouse, tmp_path):
     s, result = warehouse
-    from pipelines.release import read_table
+    from pipelines.release.publish import read_table
 
     factor = read_table(s, result.version, "factor")
     table, _ = build_table(factor, read_table(s, result.version, "steward_decision"), result.version)
@@ -115,7 +115,7 @@ def test_olca_export_reimports_with_the_same_values(warehouse, tmp_path):
 
     from pipelines.engine.network import build
     from pipelines.exports.olca import export as export_olca
-    from pipelines.release import read_table
+    from pipelines.release.publish import read_table
     from tests.brightway_reference import all_product_scores
 
     s, result = warehouse
@@ -156,7 +156,7 @@ def test_pact_documents_validate_and_carry_the_marts(warehouse, tmp_path):
     import jsonschema
 
     from pipelines.exports.pact import SCHEMA_FILE, PactExportError, export as export_pact, validate as validate_pact
-    from pipelines.release import read_table
+    from pipelines.release.publish import read_table
 
     s, result = warehouse
     schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))

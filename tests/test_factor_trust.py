@@ -10,19 +10,19 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from pipelines import gwp
+from pipelines.common import gwp
 from pipelines.asset_store import FrameStoreIOManager
 from pipelines.resources import WarehouseResource
 from pipelines.config import PROJECT_ROOT, settings
 from pipelines.curation.decisions import Decision, append, now_utc
 from pipelines.definitions import warehouse_assets, warehouse_checks
-from pipelines.factor_diff import compare
-from pipelines.geography import normalise
-from pipelines.matching import FactorIndex, match_line
-from pipelines.release import diff, list_releases, publish, read_table
-from pipelines.selection import rank
+from pipelines.factors.factor_diff import compare
+from pipelines.common.geography import normalise
+from pipelines.matching.lines import FactorIndex, match_line
+from pipelines.release.publish import diff, list_releases, publish, read_table
+from pipelines.matching.selection import rank
 from pipelines.sources.editions import choose
-from pipelines.warehouse import build_tables, load_source, source_manifest
+from pipelines.factors.warehouse import build_tables, load_source, source_manifest
 from tests.editions import FIXTURE_DOI, copy_sources, write_epa_sef_next
 
 # --- gas names ------------------------------------------------------------------------------------------------
@@ -124,8 +124,12 @@ def test_gwp_set_change_is_not_a_published_change(sef_dir):
 # --- release guard --------------------------------------------------------------------------------------------
 
 
+_INSTANCES: dict = {}
+
+
 def _materialise(tmp_path):
-    return dg.materialize([*warehouse_assets, *warehouse_checks], instance=dg.DagsterInstance.ephemeral(),
+    instance = _INSTANCES.setdefault(str(tmp_path), dg.DagsterInstance.ephemeral())
+    return dg.materialize([*warehouse_assets, *warehouse_checks], instance=instance,
                           resources={"io_manager": FrameStoreIOManager(base_dir=str(tmp_path / "assets")),
                                      "warehouse": WarehouseResource()},
                           raise_on_error=False)
@@ -148,8 +152,8 @@ def test_release_guard_holds_a_wholesale_failing_edition_until_a_steward_decides
     queue = pl.read_parquet(settings().curated_dir / "review" / "queue.parquet")
     item = queue.filter(pl.col("factor_id") == "change:epa_sef_v1_2")
     assert item.height == 1 and item["flags"][0] == "release.guard" and "gwp.missing_for_set: 2032" in item["reasons"][0]
-    from pipelines.runlog import list_runs
-    assert "release_guard" in list_runs(settings())[-1]["checks_failed"]
+    from pipelines.runs import list_runs
+    assert "release_guard" in list_runs(_INSTANCES[str(tmp_path)])[-1]["checks_failed"]
     # a rejection keeps it held; an approval of this very change publishes it
     import json
     change = json.loads((settings().curated_dir / "review" / "release_guard.json").read_text())[0]
@@ -303,7 +307,7 @@ def test_cli_explain_diff_json_and_status_show_the_rules(tmp_path, monkeypatch, 
 
 def test_pcf_sql_prints_data_as_plain_text():
     """Issue 14 #9 (part): a value that looks like rich markup or carries terminal escapes is printed as text."""
-    from pipelines.terminal import plain, visible
+    from pipelines.common.terminal import plain, visible
 
     assert visible("[/]") == "[/]" and visible("\x1b[31mred") == "\\u001b[31mred"
     assert visible("GB\u202e001\u200b") == "GB\\u202e001\\u200b" and visible("重庆") == "重庆"

@@ -8,9 +8,9 @@ import dataclasses
 import pytest
 
 from pipelines.config import PROJECT_ROOT, settings
-from pipelines.fuels import FuelConversionError, fuels_from
-from pipelines.matching import FactorIndex, match_line
-from pipelines.warehouse import build_tables, load_source
+from pipelines.common.fuels import FuelConversionError, fuels_from
+from pipelines.matching.lines import FactorIndex, match_line
+from pipelines.factors.warehouse import build_tables, load_source
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +56,6 @@ def test_a_conversion_that_needs_a_missing_property_names_it(index):
     ("吨", 1.0, "kg", 1000.0), ("升", 1000.0, "m**3", 1.0), ("MWh", 1.0, "kWh", 1000.0), ("万Nm³", 1.0, "m**3", 1e4),
 ])
 def test_units_as_enterprises_write_them(label, amount, unit, expected):
-    from pipelines import units
+    from pipelines.common import units
 
     assert units.convert(amount, label, unit) == pytest.approx(expected)

@@ -2,9 +2,9 @@ import math
 
 import pytest
 
-from pipelines import geography
-from pipelines.gwp import gwp, gwp_table
-from pipelines.quality import gsd2
+from pipelines.common import geography
+from pipelines.common.gwp import gwp, gwp_table
+from pipelines.common.quality import gsd2
 
 
 def test_spellings_of_chongqing_normalise_to_gb_t_2260():

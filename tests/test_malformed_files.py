@@ -6,7 +6,7 @@ import openpyxl
 import polars as pl
 
 from pipelines.sources import SOURCES, literature
-from pipelines.warehouse import build_tables, load_source
+from pipelines.factors.warehouse import build_tables, load_source
 from tests.literature_rows import REQUIRED_ONLY, row, write_rows
 
 

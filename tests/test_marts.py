@@ -117,8 +117,8 @@ def test_published_marts_hold_nothing_confidential(marts):
 
 
 def test_release_and_catalogue_carry_the_marts(marts, tmp_path):
-    from pipelines.analyst_sql import run_readonly
-    from pipelines.release import publish
+    from pipelines.release.analyst_sql import run_readonly
+    from pipelines.release.publish import publish
 
     s = dataclasses.replace(marts[0], curated_dir=tmp_path / "curated")
     tables = dict(marts[3])

@@ -6,7 +6,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from pipelines.matching import FactorIndex, match_line
+from pipelines.matching.lines import FactorIndex, match_line
 
 
 def _factors(*rows) -> pl.DataFrame:

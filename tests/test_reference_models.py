@@ -15,7 +15,7 @@ import pytest
 from pipelines.config import PROJECT_ROOT
 from pipelines.engine.results import compute
 from pipelines.enterprise.inventory import build_inventory, in_scope
-from pipelines.reference_models import ModelFileError, load_models, read_model_file
+from pipelines.enterprise.reference_models import ModelFileError, load_models, read_model_file
 
 EXAMPLE = PROJECT_ROOT / "data" / "raw" / "models" / "example_aluminium_profile_cn.csv"
 

@@ -16,19 +16,19 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from pipelines.catalog import catalog_mismatch, connect_readonly
+from pipelines.release.catalog import catalog_mismatch, connect_readonly
 from pipelines.cli import app
 from pipelines.config import PROJECT_ROOT, settings
-from pipelines.release import FAULT_POINTS, list_releases, publish
-from pipelines.verify import verify
-from pipelines.warehouse import build_tables, load_source, source_manifest
+from pipelines.release.publish import FAULT_POINTS, list_releases, publish
+from pipelines.release.verify import verify
+from pipelines.factors.warehouse import build_tables, load_source, source_manifest
 
 PUBLISH_SCRIPT = """
 import dataclasses, sys
 from pathlib import Path
 from pipelines.config import settings
-from pipelines.release import publish
-from pipelines.warehouse import build_tables, load_source, source_manifest
+from pipelines.release.publish import publish
+from pipelines.factors.warehouse import build_tables, load_source, source_manifest
 s = dataclasses.replace(settings(), sources_dir=Path(sys.argv[1]), curated_dir=Path(sys.argv[2]), gwp_set=sys.argv[3])
 batches = [load_source("cn_mee_electricity_co2", s)]
 tables, summary = build_tables(batches, s)
@@ -169,7 +169,7 @@ def test_a_deleted_or_copied_catalogue_is_rebuilt(zone, tmp_path):
 
 def test_the_decision_log_is_all_or_nothing_and_a_bad_line_needs_a_steward(zone):
     from pipelines.curation.decisions import Decision, append_many, log_path, now_utc, read_log
-    from pipelines.release import read_table
+    from pipelines.release.publish import read_table
 
     s = zone
     ids = read_table(s, "v0001", "factor")["factor_id"].head(3).to_list()
@@ -200,7 +200,7 @@ def test_the_decision_log_is_all_or_nothing_and_a_bad_line_needs_a_steward(zone)
 
 
 def test_a_full_disk_during_publish_leaves_the_previous_release_current(zone, monkeypatch):
-    from pipelines import release
+    from pipelines.release import publish as release
 
     s = zone
     _change(s)
@@ -323,11 +323,11 @@ def test_a_killed_builds_pool_slot_and_data_are_reclaimed(tmp_path):
 
 
 def test_a_second_writer_waits_then_stops_with_a_message(tmp_path):
-    from pipelines.filelock import LockTimeout, exclusive
+    from pipelines.common.filelock import LockTimeout, exclusive
 
     lock = tmp_path / ".publish.lock"
     script = tmp_path / "hold.py"  # a script file, not `python -c` (stack notes: pyspark's import-time check)
-    script.write_text("import sys, time\nfrom pathlib import Path\nfrom pipelines.filelock import exclusive\n"
+    script.write_text("import sys, time\nfrom pathlib import Path\nfrom pipelines.common.filelock import exclusive\n"
                       "with exclusive(Path(sys.argv[1])):\n    print('held', flush=True)\n    time.sleep(30)\n",
                       encoding="utf-8")
     holder = subprocess.Popen([sys.executable, str(script), str(lock)], stdout=subprocess.PIPE, text=True,

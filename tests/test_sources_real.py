@@ -5,7 +5,7 @@ import math
 import polars as pl
 import pytest
 
-from pipelines.gwp import gwp
+from pipelines.common.gwp import gwp
 from pipelines.sources import SOURCES
 
 

@@ -5,9 +5,9 @@ import math
 import polars as pl
 import pytest
 
-from pipelines.parsing import (InputError, decode_bytes, number_expr, parse_date, parse_number, parse_number_columns,
+from pipelines.common.parsing import (InputError, decode_bytes, number_expr, parse_date, parse_number, parse_number_columns,
                               parse_year)
-from pipelines.units import UnitError, convert, dimension_allowed, unit_info
+from pipelines.common.units import UnitError, convert, dimension_allowed, unit_info
 
 
 @pytest.mark.parametrize("label,canonical,factor", [

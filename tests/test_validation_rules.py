@@ -7,7 +7,7 @@ import pytest
 
 from pipelines.sources import literature
 from pipelines.sources.base import SourceBatch, raw_files_frame
-from pipelines.validation import validate
+from pipelines.factors.validation import validate
 from tests.literature_rows import row, write_rows
 
 
@@ -64,7 +64,7 @@ def test_gwp_missing_for_selected_set(tmp_path):
 
 
 def test_provenance_missing_in_an_external_source_row():
-    from pipelines.schema import staged_frame
+    from pipelines.factors.schema import staged_frame
 
     staged = staged_frame([{
         "source_id": "x", "natural_key": "k", "unit_raw": "kg", "co2e_published": 1.0, "geography_raw": "CN",
@@ -78,7 +78,7 @@ def test_provenance_missing_in_an_external_source_row():
 
 
 def test_conservation_counts_raw_rows_by_file_and_row():
-    from pipelines.warehouse import conservation
+    from pipelines.factors.warehouse import conservation
 
     raw_files = pl.DataFrame({"raw_sha256": ["a" * 64, "b" * 64], "rows": [3, 2]})
     lineage = pl.DataFrame({"raw_sha256": ["a" * 64, "a" * 64, "b" * 64, "a" * 64],  # row a1 feeds two factors

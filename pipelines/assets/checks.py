@@ -52,8 +52,8 @@ def marts_consistent(product_marts: dict) -> dg.AssetCheckResult:
 @dg.asset_check(asset=factor_release, description="Every table file of the current release has the SHA-256 and row "
                                                   "count its manifest states (pcf verify), and the catalogue agrees.")
 def release_matches_manifest(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    from pipelines.manifests import latest_release
-    from pipelines.verify import verify
+    from pipelines.release.manifests import latest_release
+    from pipelines.release.verify import verify
 
     s = warehouse.settings()
     latest = latest_release(s)

@@ -5,7 +5,6 @@ licence gate (a steward can approve a factor for use, never a non-redistributabl
 import dagster as dg
 import polars as pl
 
-from pipelines import runlog
 from pipelines.resources import WarehouseResource
 from pipelines.curation.decisions import DecisionError
 from pipelines.curation.guard import GUARD_SCHEMA
@@ -33,8 +32,6 @@ def curated_factors(context: dg.AssetExecutionContext, harmonised_factors: dict,
         "decisions_stale": summary["decisions_stale"], "review_page": dg.MetadataValue.path(str(curated["review_page"])),
         "queue_by_flag": dg.MetadataValue.json(dict(sorted(flags.group_by("flags").len().rows()))),
         "steward_status": dg.MetadataValue.json(summary["steward_status"])})
-    runlog.record(s, runlog.run_key(context), "curation", {k: v for k, v in summary.items()
-                                                          if k.startswith(("decisions", "review", "steward"))})
     return {k: v for k, v in curated.items() if k != "review_page"}
 
 
@@ -46,8 +43,6 @@ def licence_gate(context: dg.AssetCheckExecutionContext, curated_factors: dict,
     bad = factor.filter(~pl.col("redistributable") & (pl.col("steward_status") == "approved"))
     result = dg.AssetCheckResult(passed=bad.height == 0, metadata={
         "violations": bad.height, "factor_ids": dg.MetadataValue.json(bad["factor_id"].head(50).to_list())})
-    runlog.record_check(warehouse.settings(), runlog.run_key(context), "licence_gate", bad.height == 0, True,
-                        {"violations": bad.height, "factor_ids": bad["factor_id"].head(50).to_list()})
     return result
 
 
@@ -61,8 +56,6 @@ def release_guard(context: dg.AssetCheckExecutionContext, curated_factors: dict,
     held = guard.filter(pl.col("held"))
     summaries = held["summary"].to_list()
     meta = {"held": held.height, "changes": dg.MetadataValue.json(guard.drop("signature").to_dicts())}
-    runlog.record_check(warehouse.settings(), runlog.run_key(context), "release_guard", held.height == 0, True,
-                        {"held": held.height, "changes": summaries})
     return dg.AssetCheckResult(
         passed=held.height == 0, metadata=meta,
         description=None if held.height == 0 else

@@ -9,12 +9,11 @@ import json
 
 import dagster as dg
 
-from pipelines import runlog
 from pipelines.config import settings
 from pipelines.enterprise import store
 from pipelines.enterprise.intake import ingest_upload, upload_id_for
 from pipelines.enterprise.inventory import build_inventory, in_scope, write_inventory
-from pipelines.reference_models import load_models
+from pipelines.enterprise.reference_models import load_models
 
 enterprise_upload_partitions = dg.DynamicPartitionsDefinition(name="enterprise_uploads")
 UPLOAD_SUFFIXES = (".xlsx", ".xlsm", ".csv")
@@ -109,7 +108,7 @@ def product_marts(context: dg.AssetExecutionContext, curated_factors: dict) -> d
     from pipelines.engine.incremental import merge_with_previous, previous_marts
     from pipelines.engine.marts import build_marts
     from pipelines.engine.isolation import compute_isolated
-    from pipelines.release import latest_release, release_dir
+    from pipelines.release.publish import latest_release, release_dir
 
     s = settings()
     inv = s.restricted_dir / "inventory"
@@ -140,11 +139,9 @@ def product_marts(context: dg.AssetExecutionContext, curated_factors: dict) -> d
     context.log.info(f"products: {len(changes['added'])} added, {len(changes['changed'])} changed, "
                      f"{len(changes['removed'])} removed, {changes['unchanged']} unchanged (rows carried over)")
     context.add_output_metadata({**{name: frame.height for name, frame in marts.items()},
-                                 "product_changes": dg.MetadataValue.json(changes), "products_held": held.height})
-    runlog.record(s, runlog.run_key(context), "products", {
-        "added": len(changes["added"]), "changed": len(changes["changed"]), "removed": len(changes["removed"]),
-        "unchanged": changes["unchanged"],
-        "recomputed": len(changes["added"]) + len(changes["changed"]) + changes["recomputed_same_result"]})
+                                 "product_changes": dg.MetadataValue.json(changes), "products_held": held.height,
+                                 "products_recomputed": len(changes["added"]) + len(changes["changed"])
+                                 + changes["recomputed_same_result"]})
     return marts
 
 

@@ -6,21 +6,20 @@ import dataclasses
 
 import dagster as dg
 
-from pipelines import runlog
 from pipelines.config import GWP_SETS
 from pipelines.resources import WarehouseResource
-from pipelines.expectations import load_suites, run_suite
+from pipelines.factors.expectations import load_suites, run_suite
 from pipelines.sources import SOURCES
 from pipelines.sources.base import SourceBatch
-from pipelines.warehouse import Validated, assemble_tables, validate_batches
+from pipelines.factors.warehouse import Validated, assemble_tables, validate_batches
 
 
 def _refuse_damaged_base(context, s) -> None:
     """Every run builds on the current release: verify it first and refuse to build on a damaged one (a clear run
     failure naming the damaged files); a catalogue that disagrees with the manifests is rebuilt (logged)."""
-    from pipelines.catalog import ensure_catalog
-    from pipelines.release import latest_release
-    from pipelines.verify import verify
+    from pipelines.release.catalog import ensure_catalog
+    from pipelines.release.publish import latest_release
+    from pipelines.release.verify import verify
 
     latest = latest_release(s)
     if latest is not None:
@@ -46,7 +45,7 @@ class FactorRunConfig(dg.Config):
     ins={source_id: dg.AssetIn(source_id) for source_id in SOURCES},
     tags={"layer": "validated"},
     description="Every staged row from every source, split into passed rows and quarantine (one rule and "
-                "message per row). Validation rules: pipelines/validation.py, docs/validation_rules.md.",
+                "message per row). Validation rules: pipelines/factors/validation.py, docs/validation_rules.md.",
 )
 def validated_factors(context: dg.AssetExecutionContext, config: FactorRunConfig, warehouse: WarehouseResource,
                       **batches: SourceBatch) -> Validated:
@@ -62,9 +61,6 @@ def validated_factors(context: dg.AssetExecutionContext, config: FactorRunConfig
         "gwp_set": result.gwp_set,
         "quarantine_by_rule": dg.MetadataValue.json(dict(result.quarantine.group_by("rule_id").len().rows())),
     })
-    runlog.record(s, runlog.run_key(context), "validation", {
-        "rows_in": result.staged_rows, "passed": result.passed.height, "quarantined": result.quarantine.height,
-        "gwp_set": result.gwp_set})
     return result
 
 
@@ -83,9 +79,6 @@ def harmonised_factors(context: dg.AssetExecutionContext, validated_factors: Val
         "quarantined_raw_rows": summary["quarantined_raw_rows"], "balanced": summary["balanced"],
         "outliers_flagged": summary["outliers_flagged"],
     })
-    runlog.record(warehouse.settings(), runlog.run_key(context), "harmonised", {
-        k: summary[k] for k in ("factors", "raw_rows", "curated_raw_rows", "quarantined_raw_rows", "balanced",
-                                "outliers_flagged")})
     return {"tables": tables, "summary": summary, "sources": validated_factors.source_manifest}
 
 
@@ -95,8 +88,6 @@ def _suite_check(suite: dict) -> dg.AssetChecksDefinition:
                                 f"'{suite['table']}' ({suite.get('severity')}).")
     def _check(context: dg.AssetCheckExecutionContext, harmonised_factors: dict, warehouse: WarehouseResource) -> dg.AssetCheckResult:
         result = run_suite(suite, harmonised_factors["tables"][suite["table"]])
-        runlog.record_check(warehouse.settings(), runlog.run_key(context), f"ge_{suite['name']}", bool(result.success),
-                            suite.get("severity") == "critical", {"evaluated": result.evaluated, "failures": result.failures})
         return dg.AssetCheckResult(
             passed=result.success,
             severity=dg.AssetCheckSeverity.ERROR if result.severity == "critical" else dg.AssetCheckSeverity.WARN,
@@ -111,8 +102,6 @@ def _suite_check(suite: dict) -> dg.AssetChecksDefinition:
 def raw_row_conservation(context: dg.AssetCheckExecutionContext, harmonised_factors: dict,
                          warehouse: WarehouseResource) -> dg.AssetCheckResult:
     s = harmonised_factors["summary"]
-    runlog.record_check(warehouse.settings(), runlog.run_key(context), "raw_row_conservation", bool(s["balanced"]), True,
-                        {k: s[k] for k in ("raw_rows", "curated_raw_rows", "quarantined_raw_rows")})
     return dg.AssetCheckResult(
         passed=bool(s["balanced"]),
         metadata={k: s[k] for k in ("raw_rows", "curated_raw_rows", "quarantined_raw_rows")},

@@ -3,9 +3,8 @@
 
 import dagster as dg
 
-from pipelines import runlog
 from pipelines.resources import WarehouseResource
-from pipelines.release import diff, publish
+from pipelines.release.publish import diff, publish
 
 WRITER_POOL = "pcf_warehouse_writer"  # one writer at a time (dagster.yaml: concurrency pools default limit 1)
 
@@ -35,8 +34,5 @@ def factor_release(context: dg.AssetExecutionContext, curated_factors: dict, pro
         "tables": dg.MetadataValue.json({k: v["rows"] for k, v in result.manifest["tables"].items()}),
         "factors_changed": dg.MetadataValue.json(changes),
     })
-    runlog.record(s, runlog.run_key(context), "release",
-                  {"version": result.version, "published": result.published, "reason": result.reason,
-                   "factors": changes}, status="published" if result.published else "unchanged")
     context.log.info(f"release {result.version}: {result.reason}")
     return {"version": result.version, "published": result.published, "reason": result.reason}

@@ -5,13 +5,12 @@ import datetime as dt
 
 import dagster as dg
 
-from pipelines import runlog
 from pipelines.config import settings
 from pipelines.resources import WarehouseResource
-from pipelines.freshness import assess
+from pipelines.factors.freshness import assess
 from pipelines.sources import SOURCES
 from pipelines.sources.base import SourceBatch
-from pipelines.warehouse import load_source, source_root
+from pipelines.factors.warehouse import load_source, source_root
 
 
 def _source_asset(source_id: str) -> dg.AssetsDefinition:
@@ -43,10 +42,6 @@ def _source_asset(source_id: str) -> dg.AssetsDefinition:
         })
         if batch.status == "missing":
             context.log.warning(batch.message)
-        runlog.record(s, runlog.run_key(context), "sources", {source_id: {
-            "status": batch.status, "version": batch.source_record()["source_version"],
-            "raw_files": batch.raw_files.height, "raw_rows": int(batch.raw_files["rows"].sum() or 0),
-            "unreadable_rows": errors}})
         return batch
 
     return _load
@@ -59,11 +54,10 @@ def _freshness_check(source_id: str) -> dg.AssetChecksDefinition:
     spec = SOURCES[source_id].SPEC
 
     @dg.asset_check(asset=source_id, name="freshness", blocking=False,
-                    description=f"Refreshed within {spec.expected_refresh_days} days (pipelines/freshness.py); warns only.")
+                    description=f"Refreshed within {spec.expected_refresh_days} days (pipelines/factors/freshness.py); warns only.")
     def _check(context: dg.AssetCheckExecutionContext, **batches: SourceBatch) -> dg.AssetCheckResult:
         batch = next(iter(batches.values()))
         result = assess(batch, dt.date.today())
-        runlog.record_check(settings(), runlog.run_key(context), f"freshness_{source_id}", result["passed"], False, result)
         return dg.AssetCheckResult(passed=result["passed"], severity=dg.AssetCheckSeverity.WARN,
                                    description=result["reason"],
                                    metadata={k: v for k, v in result.items() if k != "passed" and v is not None})

@@ -14,7 +14,7 @@ from typing import Optional
 import polars as pl
 import typer
 from rich.console import Console
-from pipelines.terminal import Table
+from pipelines.common.terminal import Table
 
 from pipelines.config import settings
 
@@ -80,7 +80,7 @@ def register(app: typer.Typer, console: Console, materialise_after_decision) -> 
                 value: float | None = None, unit: str | None = None, source_doc: str | None = None) -> None:
         from pipelines.curation.decisions import (Decision, DecisionError, append_many, content_hashes, current_steward,
                                                   now_utc)
-        from pipelines.release import latest_release, read_table
+        from pipelines.release.publish import latest_release, read_table
 
         s = settings()
         latest = latest_release(s)
@@ -100,7 +100,7 @@ def register(app: typer.Typer, console: Console, materialise_after_decision) -> 
         for fid in factor_ids:
             v = value
             if action == "override" and unit and unit != units[fid]:
-                from pipelines import units as unit_module
+                from pipelines.common import units as unit_module
                 try:  # a value per MWh is 1/1000 of it per kWh: convert one unit of the factor's into the given one
                     v = value * unit_module.convert(1.0, units[fid], unit)
                 except Exception as exc:
@@ -139,7 +139,7 @@ def register(app: typer.Typer, console: Console, materialise_after_decision) -> 
             console.print("[red]no factor: give factor ids, or select from the review queue with --source, "
                           "--raw-file, --flag or --unflagged[/red]")
             raise typer.Exit(2)
-        from pipelines.release import read_manifest, read_table
+        from pipelines.release.publish import read_manifest, read_table
 
         _path, q = _queue(source, flag)
         q = q.filter(~pl.col("factor_id").str.starts_with("change:"))  # held changes: decided with --change
@@ -245,7 +245,7 @@ def register(app: typer.Typer, console: Console, materialise_after_decision) -> 
                 as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
         """Why a line gets its factor: the ranked candidates and the rule that decided (docs/factor_selection.md).
         Reads the restricted zone (stewards)."""
-        from pipelines.selection import CRITERIA, describe, explain_lines
+        from pipelines.matching.selection import CRITERIA, describe, explain_lines
 
         try:
             found = explain_lines(settings(), line_id, product, release)
@@ -277,17 +277,17 @@ def register(app: typer.Typer, console: Console, materialise_after_decision) -> 
     def runs(last: int = typer.Option(10, help="how many runs"),
              as_json: bool = typer.Option(False, "--json", help="print the full summaries as JSON")) -> None:
         """Run summaries (scheduled runs and builds): status, rows, changes, failed checks, duration."""
-        from pipelines.runlog import list_runs
+        from pipelines.runs import instance, list_runs
 
-        items = list_runs(settings())[-last:]
+        items = list_runs(instance(settings()), last=last)
         if as_json:
-            print(json.dumps(items, ensure_ascii=False, indent=1))
+            print(json.dumps(items, ensure_ascii=False, indent=1, default=str))
             return
         table = Table("run", "started", "status", "seconds", "rows in", "curated", "quarantined", "factors +/-/~",
                       "products recomputed", "review queue", "checks failed")
         for r in items:
             f = (r.get("release") or {}).get("factors") or {}
-            table.add_row(r["run"], r.get("started_at", ""), r.get("status", ""), str(r.get("duration_seconds", "")),
+            table.add_row(r["run"], r.get("started_at") or "", r.get("status", ""), str(r.get("duration_seconds") or ""),
                           _fmt((r.get("validation") or {}).get("rows_in")), _fmt((r.get("harmonised") or {}).get("factors")),
                           _fmt((r.get("validation") or {}).get("quarantined")),
                           "/".join(_fmt(f.get(k, 0)) for k in ("added", "removed", "changed")) if f else "",

@@ -26,8 +26,8 @@ import duckdb
 import polars as pl
 
 from pipelines.config import Settings
-from pipelines.filelock import exclusive
-from pipelines.sqlmodels import as_arrow_batches
+from pipelines.common.filelock import exclusive
+from pipelines.common.sqlmodels import as_arrow_batches
 
 ACTIONS = ("approve", "reject", "override", "deprecate")
 STATUS_BY_ACTION = {"approve": "approved", "reject": "rejected", "override": "approved", "deprecate": "deprecated"}

@@ -2,7 +2,7 @@
 unattended.
 
 Against the current release, per source: factors removed (of which quarantined in this run), factors
-whose published values changed (pipelines/factor_diff.py: published CO2e, gases, unit, geography; not a
+whose published values changed (pipelines/factors/factor_diff.py: published CO2e, gases, unit, geography; not a
 CO2e recomputed under another GWP set). When the removed and changed factors exceed
 PCF_RELEASE_GUARD_SHARE (default 0.1) of the source's factors in the current release, or the whole
 source would go, the change is *held*: the blocking asset check `release_guard` fails, the run summary
@@ -26,7 +26,7 @@ import os
 
 import polars as pl
 
-from pipelines.factor_diff import compare
+from pipelines.factors.factor_diff import compare
 
 CHANGE_PREFIX = "change:"
 GUARD_SCHEMA = {"change_id": pl.String, "source_id": pl.String, "baseline_version": pl.String,

@@ -119,8 +119,8 @@ def _series_previous(live: pl.DataFrame, prev: pl.DataFrame) -> pl.DataFrame:
 
 def _peers(factor: pl.DataFrame, queue: pl.DataFrame) -> pl.DataFrame:
     """Other sources' values for the same activity, purpose, unit and geography: side by side, in the order the
-    selection precedence would take them (authority tier, then the newest year; pipelines/selection.py)."""
-    from pipelines.selection import AUTHORITY_RANK
+    selection precedence would take them (authority tier, then the newest year; pipelines/matching/selection.py)."""
+    from pipelines.matching.selection import AUTHORITY_RANK
 
     key = ["activity_key", "factor_purpose", "unit", "geography_code"]
     pool = factor.filter(pl.col("activity_key").is_not_null() & ~pl.col("steward_status").is_in(["rejected", "deprecated"]))
@@ -140,7 +140,7 @@ def _peers(factor: pl.DataFrame, queue: pl.DataFrame) -> pl.DataFrame:
 def baseline_release(settings, factor: pl.DataFrame, loaded: dict[str, pl.DataFrame] | None = None) -> str | None:
     """The newest release whose factor table differs from this run's. `loaded`: factor tables already read,
     by version (the caller's copy of the current release is not read again)."""
-    from pipelines.release import list_releases
+    from pipelines.release.publish import list_releases
 
     for release in reversed(list_releases(settings)):
         version = release["version"]
@@ -155,7 +155,7 @@ def baseline_release(settings, factor: pl.DataFrame, loaded: dict[str, pl.DataFr
 
 def write_queue(queue: pl.DataFrame, target: Path, release_note: str) -> Path:
     target.mkdir(parents=True, exist_ok=True)
-    from pipelines.atomic import replacing, write_text
+    from pipelines.common.atomic import replacing, write_text
 
     # a worklist, not a release table: lz4 without statistics (0.2 s instead of 0.28 s at 1M rows)
     with replacing(target / "queue.parquet") as tmp:
@@ -173,7 +173,7 @@ def render_html(queue: pl.DataFrame, release_note: str) -> str:
     nothing fetched). The table holds at most PCF_REVIEW_PAGE_ROWS rows (default 2,000), flagged factors
     first, each group in upload order: a 1,000,000-row upload would otherwise make a page of ~370 MB that no browser opens; the whole
     queue stays in queue.parquet and `pcf review`."""
-    from pipelines.templating import render
+    from pipelines.common.templating import render
 
     flagged = pl.col("flags") != ""
     shown = pl.concat([queue.filter(flagged).head(page_rows()), queue.filter(~flagged).head(page_rows())]).head(page_rows())

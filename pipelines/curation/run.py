@@ -10,7 +10,7 @@ from pipelines.config import Settings
 from pipelines.curation.decisions import apply, read_log
 from pipelines.curation.guard import CHANGE_PREFIX, assess, queue_items
 from pipelines.curation.queue import baseline_release, build_queue, write_queue
-from pipelines.release import latest_release, read_table
+from pipelines.release.publish import latest_release, read_table
 
 
 def curate(settings: Settings, harmonised: dict) -> dict:
@@ -68,7 +68,7 @@ def guard_path(settings: Settings):
 
 def write_guard(settings: Settings, guard: pl.DataFrame) -> None:
     """The held changes beside the review queue (what `pcf approve --change` decides on)."""
-    from pipelines.atomic import write_text
+    from pipelines.common.atomic import write_text
 
     write_text(guard_path(settings), json.dumps(guard.to_dicts(), ensure_ascii=False, indent=1))
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipelines import quality
+from pipelines.common import quality
 
 PRODUCT_PREFIX = "product:"
 

@@ -24,8 +24,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines.config import PROJECT_ROOT
-from pipelines.sqlmodels import run_model
+from pipelines.config import PACKAGE_DIR, SQL_DIR
+from pipelines.common.sqlmodels import run_model
 
 PER_PRODUCT_MARTS = {  # mart -> sort order of its rows (as its SQL model orders them)
     "product_footprint": (["product_key"], [False]),
@@ -38,8 +38,8 @@ PER_PRODUCT_MARTS = {  # mart -> sort order of its rows (as its SQL model orders
 def code_fingerprint() -> str:
     """The engine's code and the mart SQL: a change in either recomputes every product."""
     h = hashlib.sha256()
-    for path in sorted([*(PROJECT_ROOT / "pipelines" / "engine").glob("*.py"), *(PROJECT_ROOT / "sql" / "marts").glob("*.sql"),
-                        PROJECT_ROOT / "pipelines" / "matching.py", PROJECT_ROOT / "pipelines" / "enterprise" / "inventory.py"]):
+    for path in sorted([*(PACKAGE_DIR / "engine").glob("*.py"), *(SQL_DIR / "marts").glob("*.sql"),
+                        *(PACKAGE_DIR / "matching").glob("*.py"), PACKAGE_DIR / "enterprise" / "inventory.py"]):
         h.update(path.name.encode())
         h.update(path.read_bytes())
     return h.hexdigest()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from pipelines.sqlmodels import run_model
+from pipelines.common.sqlmodels import run_model
 
 MARTS = ("product_footprint", "product_footprint_stage", "product_footprint_gas", "product_contribution",
          "product_benchmark")

@@ -21,7 +21,7 @@ import polars as pl
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from pipelines import gwp as gwp_module
+from pipelines.common import gwp as gwp_module
 
 
 class NetworkError(ValueError):

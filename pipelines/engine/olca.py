@@ -23,9 +23,9 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines.config import PROJECT_ROOT
+from pipelines.config import resource_dir
 
-GHG_MAP = PROJECT_ROOT / "data" / "raw" / "embedded" / "uslci_ghg_flow_map.csv"
+GHG_MAP = resource_dir("data/raw") / "embedded" / "uslci_ghg_flow_map.csv"
 
 
 def ghg_map() -> dict[tuple[str, str], tuple[str | None, float, str]]:

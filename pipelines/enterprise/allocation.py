@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipelines import units
+from pipelines.common import units
 from pipelines.enterprise.codes import ALLOCATION_PREFERENCE
 
 

@@ -20,7 +20,7 @@ from pipelines.enterprise import store
 from pipelines.enterprise.allocation import AllocationError, allocate
 from pipelines.enterprise.checks import Checked, check
 from pipelines.enterprise.reader import Issue, read_upload
-from pipelines.parsing import sha256_file
+from pipelines.common.parsing import sha256_file
 
 QUARANTINE_SCHEMA = {
     "upload_id": pl.String, "file": pl.String, "sheet": pl.String, "row": pl.Int64, "column": pl.String,

@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipelines import quality
+from pipelines.common import quality
 from pipelines.config import Settings
 from pipelines.enterprise import store
 from pipelines.enterprise.codes import PRIMARY_DATA_TYPES
-from pipelines.matching import FactorIndex, match_line
+from pipelines.matching.lines import FactorIndex, match_line
 
 OWN_SITE_KINDS = ("energy", "fuel", "direct_emission", "refrigerant", "water", "waste")
 MARKET_ZERO_CONTRACTS = ("green_certificate", "direct_supply")
@@ -61,7 +61,7 @@ def line_geography(line: dict, site_geography: str | None) -> str | None:
 def in_scope(settings: Settings) -> dict[str, pl.DataFrame]:
     """The uploads in force (restricted store) plus the reference product models (data/raw/models), as the
     same tables: product, activity, allocation, facility, enterprise."""
-    from pipelines.reference_models import load_models
+    from pipelines.enterprise.reference_models import load_models
 
     models = load_models(settings.models_dir)
     out = {}

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipelines import units
+from pipelines.common import units
 
 MAX_PER_KG_OUTPUT = {
     ("energy", "kWh"): 1e4,

@@ -22,9 +22,9 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines.atomic import replacing
+from pipelines.common.atomic import replacing
 from pipelines.config import Settings
-from pipelines.filelock import exclusive
+from pipelines.common.filelock import exclusive
 
 TABLES = ("enterprise", "facility", "product", "activity", "allocation", "quarantine")
 CURRENT_STATUSES = ("accepted", "partial")

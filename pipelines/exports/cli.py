@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 from rich.console import Console
 
-from pipelines.cli_errors import exit_on
+from pipelines.common.cli_errors import exit_on
 from pipelines.config import settings
 
 

@@ -28,7 +28,7 @@ import polars as pl
 
 from pipelines.config import Settings
 from pipelines.exports.national import approved_factors
-from pipelines.release import read_table
+from pipelines.release.publish import read_table
 
 NAMESPACE = uuid.UUID("6f1c2a1e-5b7d-4c0a-9a64-70636677682d")  # fixed: ids are stable across exports
 FIXED_TIME = (2024, 1, 1, 0, 0, 0)
@@ -138,7 +138,7 @@ _FOLDERS = {o.Process: "processes", o.Flow: "flows", o.FlowProperty: "flow_prope
 
 
 def write_zip(entities: list, path: Path) -> Path:
-    from pipelines.atomic import replacing
+    from pipelines.common.atomic import replacing
 
     with replacing(path) as tmp, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         def put(name: str, text: str) -> None:

@@ -32,7 +32,7 @@ import jsonschema
 import polars as pl
 
 from pipelines.config import Settings
-from pipelines.release import latest_release
+from pipelines.release.publish import latest_release
 from pipelines.reporting.data import ReportError, enterprise_part, public_part
 
 SPEC_VERSION = "2.3.0"

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
 
-from pipelines.cli_errors import exit_on
+from pipelines.common.cli_errors import exit_on
 from pipelines.config import settings
 
 

@@ -19,7 +19,7 @@ import polars as pl
 
 from pipelines.config import Settings
 from pipelines.enterprise import store
-from pipelines.release import read_manifest, read_table
+from pipelines.release.publish import read_manifest, read_table
 
 STAGES = ("raw_material", "production", "distribution", "use", "end_of_life")
 

@@ -19,7 +19,7 @@ from pipelines.reporting.data import (STAGES, ProductData, ReportError, enterpri
                                       resolve_version)
 from pipelines.reporting.fonts import cjk_font, font_face_css, subset_font
 from pipelines.reporting.labels import STAGE_NAMES, T
-from pipelines.templating import Markup, render
+from pipelines.common.templating import Markup, render
 
 SUGGESTIONS = {
     "energy": {"zh": "提高用电效率，增加绿电（绿证、直购电）比例；市场法结果单独报告。",

@@ -26,7 +26,7 @@ from pipelines.reporting.data import STAGES, ProductData, product_keys, public_p
 from pipelines.reporting.label import render_png, render_svg
 from pipelines.reporting.fonts import cjk_font, font_face_css, subset_font
 from pipelines.reporting.labels import STAGE_NAMES
-from pipelines.templating import Markup, render
+from pipelines.common.templating import Markup, render
 
 FONT_FILE = "assets/NotoSansCJKsc-subset.otf"
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines.parsing import InputError, sha256_file
-from pipelines.schema import STAGED_SCHEMA, staged_frame
+from pipelines.common.parsing import InputError, sha256_file
+from pipelines.factors.schema import STAGED_SCHEMA, staged_frame
 
 RAW_FILE_SCHEMA = {
     "source_id": pl.String,
@@ -38,7 +38,7 @@ class SourceSpec:
     expected_refresh_days: int
     url: str | None = None
     doi: str | None = None
-    # Precedence tier in factor selection (pipelines/selection.py, docs/factor_selection.md):
+    # Precedence tier in factor selection (pipelines/matching/selection.py, docs/factor_selection.md):
     # steward_regional > official_cn > official_other > literature > third_party
     authority: str = "official_other"
 
@@ -138,7 +138,7 @@ _CO2E_UNIT = re.compile(r"^\s*(?P<mass>kg|t|g|mg)\s*CO2(?P<e>e)?\s*/\s*(?P<den>.
 
 def split_factor_unit(text: str) -> tuple[float, bool, str]:
     """'kgCO2e/kWh' -> (1.0, True, 'kWh'); 'tCO2/MWh' -> (1000.0, False, 'MWh')."""
-    from pipelines.units import MASS_PREFIX_TO_KG
+    from pipelines.common.units import MASS_PREFIX_TO_KG
 
     m = _CO2E_UNIT.match(text or "")
     if not m:
@@ -153,7 +153,7 @@ _KEEP_GAS = {"CO2_fossil", "CO2_biogenic", "CH4_fossil", "CH4_biogenic"}
 def finish(spec: SourceSpec, edition: str, rows: list[dict], raw_records: list[dict], **extras) -> SourceBatch:
     batch = SourceBatch(spec, edition, staged_frame([]), raw_files_frame(raw_records), extras=extras)
     version = batch.source_version
-    from pipelines.gwp import canonical_gas
+    from pipelines.common.gwp import canonical_gas
 
     for r in rows:
         if r.get("gases"):  # every source's gas names through the one synonym table

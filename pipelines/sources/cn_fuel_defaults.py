@@ -15,7 +15,7 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines.parsing import InputError, parse_number, read_csv_strings
+from pipelines.common.parsing import InputError, parse_number, read_csv_strings
 from pipelines.sources.base import (SourceBatch, SourceSpec, file_error_rows, finish, lineage, missing_batch,
                                     raw_file_record, year_start)
 

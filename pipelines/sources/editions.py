@@ -131,7 +131,7 @@ def fit_gwp_set(rows: list[tuple[float, list[tuple[str, float, bool]]]], abs_tol
     taken only if it reproduces at least 95 % of the rows within the tolerances and does better than every
     other set; otherwise None (the publisher's basis is then unknown and stated so)."""
     from pipelines.config import GWP_SETS
-    from pipelines.gwp import GwpError, gwp
+    from pipelines.common.gwp import GwpError, gwp
 
     scores = {}
     for s in GWP_SETS:

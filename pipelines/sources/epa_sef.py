@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipelines.parsing import InputError, parse_number, read_csv_strings
-from pipelines.schema import staged_frame
+from pipelines.common.parsing import InputError, parse_number, read_csv_strings
+from pipelines.factors.schema import staged_frame
 from pipelines.sources import editions
 from pipelines.sources.base import (SourceBatch, SourceSpec, edition_dirs, file_error_rows, finish, lineage,
                                     missing_batch, raw_file_record, raw_files_frame, year_start)
@@ -133,7 +133,7 @@ def _edition_gwp_basis(meta, frame, code: str, column: str, gases: dict) -> None
         parts = [(g, a, c) for g, a, c in parts if a is not None]
         if total is not None and parts:
             sample.append((total, parts))
-    from pipelines.validation import GWP_SUM_ABS_TOL, GWP_SUM_REL_TOL
+    from pipelines.factors.validation import GWP_SUM_ABS_TOL, GWP_SUM_REL_TOL
 
     found, how = editions.fit_gwp_set(sample, GWP_SUM_ABS_TOL, GWP_SUM_REL_TOL)
     if found:

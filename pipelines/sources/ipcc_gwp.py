@@ -15,8 +15,8 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.config import GWP_SETS
-from pipelines.gwp import gwp_table
-from pipelines.parsing import InputError, decode_bytes, parse_number
+from pipelines.common.gwp import gwp_table
+from pipelines.common.parsing import InputError, decode_bytes, parse_number
 from pipelines.sources.base import (SourceBatch, SourceSpec, file_error_rows, finish, lineage, missing_batch,
                                     raw_file_record)
 

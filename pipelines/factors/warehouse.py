@@ -8,13 +8,14 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines import geography, gwp
+from pipelines.common import geography
+from pipelines.common import gwp
 from pipelines.config import Settings
-from pipelines.harmonise import harmonise
-from pipelines.schema import QUARANTINE_SCHEMA, STAGED_SCHEMA
+from pipelines.factors.harmonise import harmonise
+from pipelines.factors.schema import QUARANTINE_SCHEMA, STAGED_SCHEMA
 from pipelines.sources import SOURCES
 from pipelines.sources.base import RAW_FILE_SCHEMA, SourceBatch
-from pipelines.validation import validate
+from pipelines.factors.validation import validate
 
 
 def source_root(source_id: str, settings: Settings) -> Path:

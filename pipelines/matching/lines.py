@@ -11,7 +11,7 @@ Order of evidence (most specific first):
   5. the item's name equal to a factor's Chinese or English name.
 Among the candidates of 3-5 only factors whose unit has the line's dimension qualify (after turning a
 transport mass into t·km with the distance); they are ranked by the one precedence of
-pipelines/selection.py (purpose, place, steward regional factor, authority, reference year, geography
+pipelines/matching/selection.py (purpose, place, steward regional factor, authority, reference year, geography
 specificity, DQR, id; docs/factor_selection.md). The line records the chosen factor, the geography step
 and why it won (selection_rule); a steward's regional factor is marked (precedence = 'regional_steward').
 """
@@ -24,7 +24,9 @@ from dataclasses import dataclass
 import pint
 import polars as pl
 
-from pipelines import geography, selection, units
+from pipelines.common import geography
+from pipelines.matching import selection
+from pipelines.common import units
 
 GEO_STEP_SCORE = {"requested": 1, "grid_region": 2, "country": 3, "global": 4, "other": 5}
 
@@ -50,7 +52,7 @@ class Match:
     factor_dqr: float | None
     note: str = ""
     precedence: str | None = None       # 'regional_steward' when a steward's regional factor took precedence
-    selection_rule: str = ""            # why this factor: the criterion that beat the runner-up (pipelines/selection.py)
+    selection_rule: str = ""            # why this factor: the criterion that beat the runner-up (pipelines/matching/selection.py)
 
 
 MATCH_COLUMNS = ["factor_id", "name_zh", "name_en", "unit", "co2e_kg", "co2e_biogenic_kg", "activity_key",
@@ -68,7 +70,7 @@ class FactorIndex:
 
     def __init__(self, factors: pl.DataFrame, products: pl.DataFrame | None = None,
                  lookups: Iterable[str] | None = None, fuel_property: pl.DataFrame | None = None):
-        from pipelines.fuels import fuels_from
+        from pipelines.common.fuels import fuels_from
 
         self.fuels = fuels_from(fuel_property)  # activity_key -> NCV (and density): fuels in any sensible unit
         usable = factors.filter(~pl.col("steward_status").is_in(["rejected", "deprecated"])) \
@@ -161,10 +163,10 @@ def match_line(line: dict, index: FactorIndex, geography_code: str | None, repor
 
 def rank_candidates(candidates: list[dict], unit: str, geography_code: str | None,
                     reporting_year: int, fuels: dict | None = None) -> tuple[list[dict], str, str]:
-    """-> (the candidates whose unit fits, ranked by pipelines/selection.py, each a copy with its geography
+    """-> (the candidates whose unit fits, ranked by pipelines/matching/selection.py, each a copy with its geography
     step; the line's dimension; a note on factors set aside for their purpose). A fuel factor in another
     dimension (per GJ for a line in t, per t for a line in litres) fits through the fuel's NCV and density
-    when no factor of the line's own dimension exists (pipelines/fuels.py)."""
+    when no factor of the line's own dimension exists (pipelines/common/fuels.py)."""
     dim = _dimension(unit)
     steps: dict[str, str] = {}
     for geo, basis in (geography.fallback_chain(geography_code) if geography_code else []):
@@ -191,7 +193,7 @@ def rank_candidates(candidates: list[dict], unit: str, geography_code: str | Non
 
 
 def _fuel_converts(fuel, unit: str, target: str) -> bool:
-    from pipelines.fuels import FuelConversionError
+    from pipelines.common.fuels import FuelConversionError
 
     try:
         fuel.from_gj(fuel.to_gj(1.0, unit)[0], target)

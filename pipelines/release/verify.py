@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 
 import pyarrow.parquet as pq
 
-from pipelines.atomic import replacing
+from pipelines.common.atomic import replacing
 from pipelines.config import Settings
-from pipelines.parsing import sha256_file
-from pipelines.manifests import MANIFEST, load_manifest, release_dirs
+from pipelines.common.parsing import sha256_file
+from pipelines.release.manifests import MANIFEST, load_manifest, release_dirs
 
 
 @dataclass
@@ -98,7 +98,7 @@ def _check_table(settings: Settings, d, table: str, meta: dict, repair: bool, v:
 
 
 def _check_catalog(settings: Settings, repair: bool, v: Verdict) -> None:
-    from pipelines.catalog import catalog_mismatch, ensure_catalog
+    from pipelines.release.catalog import catalog_mismatch, ensure_catalog
 
     why = catalog_mismatch(settings)
     if why is None:
@@ -113,7 +113,7 @@ def _check_catalog(settings: Settings, repair: bool, v: Verdict) -> None:
 
 def _check_log(settings: Settings, repair: bool, v: Verdict) -> None:
     from pipelines.curation.decisions import DecisionError, isolate_torn_tail, log_path, log_problems, read_log
-    from pipelines.filelock import exclusive
+    from pipelines.common.filelock import exclusive
 
     try:
         read_log(settings)

@@ -1,10 +1,10 @@
 """Generate docs/factor_record.md from the canonical schema (one source of truth for the columns).
-Run: python -m pipelines.docs"""
+Run: python -m pipelines.factors.docs"""
 
 from __future__ import annotations
 
 from pipelines.config import PROJECT_ROOT
-from pipelines.schema import FACTOR_COLUMNS, FACTOR_PURPOSES, SYSTEM_BOUNDARIES
+from pipelines.factors.schema import FACTOR_COLUMNS, FACTOR_PURPOSES, SYSTEM_BOUNDARIES
 
 TARGET = PROJECT_ROOT / "docs" / "factor_record.md"
 
@@ -13,7 +13,7 @@ def render() -> str:
     lines = [
         "# The canonical factor record (`latest.factor`)",
         "",
-        "Generated from `pipelines/schema.py` by `python -m pipelines.docs`; a test fails when they differ.",
+        "Generated from `pipelines/factors/schema.py` by `python -m pipelines.factors.docs`; a test fails when they differ.",
         "One row per factor. All CO2e amounts are **kg CO2e per one reference unit** (`unit`).",
         "Per-gas amounts are also in `factor_gas` (one row per factor and gas, with the GWP applied);",
         "every raw row behind a factor is in `factor_lineage`.",

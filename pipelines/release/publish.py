@@ -30,10 +30,10 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines.catalog import build_catalog, ensure_catalog
+from pipelines.release.catalog import build_catalog, ensure_catalog
 from pipelines.config import PROJECT_ROOT, Settings
-from pipelines.filelock import exclusive
-from pipelines.manifests import (  # noqa: F401
+from pipelines.common.filelock import exclusive
+from pipelines.release.manifests import (  # noqa: F401
     FAULT_POINTS,
     MANIFEST,
     VERSION_NAME,
@@ -46,7 +46,7 @@ from pipelines.manifests import (  # noqa: F401
     release_dir,
     release_dirs,
 )
-from pipelines.parsing import sha256_file
+from pipelines.common.parsing import sha256_file
 
 RELEASE_TABLES = ("factor", "factor_gas", "factor_lineage", "quarantine", "source", "raw_file", "gwp", "geography",
                   "fuel_property", "steward_decision",
@@ -191,7 +191,7 @@ def _fsync_dir(path: Path) -> None:
 
 def diff(settings: Settings, old: str, new: str) -> dict[str, pl.DataFrame]:
     """Factors added, removed, changed (published values and units), CO2e recomputed only, and the next
-    values of series, between two releases (pipelines/factor_diff.py)."""
-    from pipelines.factor_diff import compare
+    values of series, between two releases (pipelines/factors/factor_diff.py)."""
+    from pipelines.factors.factor_diff import compare
 
     return compare(read_table(settings, old, "factor"), read_table(settings, new, "factor"))

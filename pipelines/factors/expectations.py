@@ -15,9 +15,8 @@ from functools import lru_cache
 
 import polars as pl
 
-from pipelines.config import PROJECT_ROOT
+from pipelines.config import EXPECTATIONS_DIR
 
-EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 
 
 @dataclass

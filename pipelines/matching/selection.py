@@ -98,8 +98,8 @@ def explain_lines(settings, line_id: str, product_id: str | None = None, release
     import polars as pl
 
     from pipelines.enterprise.inventory import in_scope, line_geography
-    from pipelines.matching import FactorIndex, _line_quantity, candidates_for, rank_candidates
-    from pipelines.release import read_manifest, read_table
+    from pipelines.matching.lines import FactorIndex, _line_quantity, candidates_for, rank_candidates
+    from pipelines.release.publish import read_manifest, read_table
 
     manifest = read_manifest(settings, release)
     scope = in_scope(settings)

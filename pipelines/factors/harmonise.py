@@ -10,11 +10,11 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from pipelines import quality
-from pipelines.gwp import GwpError, gwp
-from pipelines.schema import (BIOGENIC_GASES, FACTOR_GAS_SCHEMA, FACTOR_SCHEMA, GAS_COLUMNS, LINEAGE_SCHEMA,
+from pipelines.common import quality
+from pipelines.common.gwp import GwpError, gwp
+from pipelines.factors.schema import (BIOGENIC_GASES, FACTOR_GAS_SCHEMA, FACTOR_SCHEMA, GAS_COLUMNS, LINEAGE_SCHEMA,
                               STAGED_GAS_COLUMNS)
-from pipelines.sqlmodels import run_model
+from pipelines.common.sqlmodels import run_model
 
 
 @dataclass

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.atomic import replacing
+from pipelines.common.atomic import replacing
 from pipelines.config import Settings
-from pipelines.filelock import exclusive
-from pipelines.manifests import fault_point, list_releases, release_dir
+from pipelines.common.filelock import exclusive
+from pipelines.release.manifests import fault_point, list_releases, release_dir
 
 
 def _quote(path: Path) -> str:

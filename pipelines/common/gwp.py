@@ -25,7 +25,7 @@ AR6_CH4_NON_FOSSIL = 27.0  # IPCC AR6 WGI (2021), Table 7.15
 # Gas names as sources write them -> species codes: one steward-editable table (IPCC name, formula, CAS,
 # Chinese name, trade and refrigerant names), pipelines/reference/gas_synonyms.csv; the package's own
 # species codes match too. Names compare normalised (case, spaces, hyphens, commas, brackets ignored).
-SYNONYMS_FILE = Path(__file__).parent / "reference" / "gas_synonyms.csv"
+SYNONYMS_FILE = Path(__file__).parent.parent / "reference" / "gas_synonyms.csv"
 _NORMALISE = re.compile(r"[\s\-_,.()\[\]'\"/]+")
 
 

@@ -1,6 +1,6 @@
 """Reading releases: the release directories, their manifests (the single source of truth), the latest
 one, a table of a release; and the fault points of the crash tests. Kept apart from publishing
-(pipelines/release.py) so that the catalogue reads manifests without importing the publisher."""
+(pipelines/release/publish.py) so that the catalogue reads manifests without importing the publisher."""
 
 from __future__ import annotations
 

@@ -16,9 +16,8 @@ import duckdb
 import polars as pl
 import pyarrow as pa
 
-from pipelines.config import PROJECT_ROOT
+from pipelines.config import SQL_DIR
 
-SQL_DIR = PROJECT_ROOT / "sql"
 SCAN_BATCH_ROWS = 131_072  # one DuckDB scan task per batch
 
 

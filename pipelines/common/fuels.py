@@ -17,9 +17,9 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines import units
+from pipelines.common import units
 
-DENSITY_FILE = Path(__file__).parent / "reference" / "fuel_density.csv"
+DENSITY_FILE = Path(__file__).parent.parent / "reference" / "fuel_density.csv"
 MASS, VOLUME, ENERGY = "[mass]", "[length] ** 3", "[mass] * [length] ** 2 / [time] ** 2"
 
 

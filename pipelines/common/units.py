@@ -145,7 +145,7 @@ def to_pint_expression(label: str) -> str:
     try:
         registry().parse_units(expr)
     except Exception as exc:  # pint raises several types
-        raise UnitError(f"unit {text!r} is not known (add it to pipelines/units.py UNIT_WORDS)") from exc
+        raise UnitError(f"unit {text!r} is not known (add it to pipelines/common/units.py UNIT_WORDS)") from exc
     return expr
 
 
@@ -167,7 +167,7 @@ def unit_info(label: str) -> UnitInfo:
 
 
 def dimension_allowed(category: str, dimension: str) -> bool:
-    from pipelines.schema import ACTIVITY_CATEGORIES
+    from pipelines.factors.schema import ACTIVITY_CATEGORIES
 
     allowed = ACTIVITY_CATEGORIES.get(category)
     if allowed is None:

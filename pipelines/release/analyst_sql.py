@@ -25,7 +25,7 @@ import pyarrow as pa
 import sqlglot
 from sqlglot import exp
 
-from pipelines.catalog import connect_readonly
+from pipelines.release.catalog import connect_readonly
 from pipelines.config import Settings
 
 DIALECTS = ("duckdb", "postgres", "mysql", "spark", "trino")
@@ -106,7 +106,7 @@ def run_readonly(settings: Settings, query: str, release: str | None = None, dia
 def run_query(settings: Settings, query: str, release: str | None = None, dialect: str = "duckdb",
               limits: Limits | None = None) -> QueryResult:
     """One read-only query under a statement timeout, a memory limit and a row cap."""
-    from pipelines.catalog import ensure_catalog
+    from pipelines.release.catalog import ensure_catalog
 
     limits = limits or Limits.from_env()
     sql = to_duckdb(query, dialect)
@@ -156,10 +156,10 @@ def emit(query: str, target: str) -> str:
 
 def example_queries() -> list[tuple[str, str, str]]:
     """sql/examples/*.sql -> (name, dialect, query); the dialect is in a '-- dialect: X' header line."""
-    from pipelines.config import PROJECT_ROOT
+    from pipelines.config import SQL_DIR
 
     out = []
-    for path in sorted((PROJECT_ROOT / "sql" / "examples").glob("*.sql")):
+    for path in sorted((SQL_DIR / "examples").glob("*.sql")):
         text = path.read_text(encoding="utf-8")
         m = re.search(r"^--\s*dialect:\s*(\w+)", text, re.MULTILINE)
         out.append((path.stem, m.group(1) if m else "duckdb", text))

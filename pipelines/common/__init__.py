@@ -1,0 +1,1 @@
+"""Shared vocabulary of every layer: units and fuels, GWP sets, geography codes, parsing of untidy input, data quality, the rule engine, SQL models, and the one way to write a file, take a lock, print to a terminal or render HTML."""
