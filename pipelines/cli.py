@@ -17,7 +17,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 
 from pipelines.asset_store import FrameStoreIOManager
 from pipelines.common.terminal import Table, console
-from pipelines.config import GWP_SETS, settings
+from pipelines.config import GWP_SETS, ensure_home, settings
 from pipelines.runs import BUILD_TAG
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="PCF Factor Warehouse")
@@ -51,6 +51,7 @@ def build(
     warehouse = WarehouseResource(sources_dir=str(sources_dir.resolve()) if sources_dir else None,
                                   gwp_set=gwp_set.upper() if gwp_set else None)
     s = warehouse.settings()
+    ensure_home(s)  # an installed wheel's new data home gets the embedded default data
     instance = _instance()
     resources = {"io_manager": FrameStoreIOManager(base_dir=str(s.asset_store_dir)), "warehouse": warehouse}
     console.print(f"sources: {s.sources_dir}  raw: {s.raw_dir}  GWP set: {s.gwp_set}")

@@ -14,7 +14,7 @@ from pipelines.assets.release import factor_release
 from pipelines.assets.release_tables import release_tables
 from pipelines.assets.sources import freshness_checks, source_assets
 from pipelines.asset_store import FrameStoreIOManager
-from pipelines.resources import WarehouseResource
+from pipelines.resources import from_environment
 from pipelines.config import settings
 
 warehouse_assets = [*source_assets, validated_factors, harmonised_factors, curated_factors, enterprise_inventory,
@@ -39,5 +39,5 @@ defs = dg.Definitions(
     sensors=[enterprise_upload_sensor, raw_files_sensor],
     schedules=[nightly_schedule],
     resources={"io_manager": FrameStoreIOManager(base_dir=str(settings().asset_store_dir)),
-               "warehouse": WarehouseResource()},
+               "warehouse": from_environment()},
 )

@@ -20,6 +20,8 @@ Runs of single upload partitions (enterprise intake) are not listed: their figur
 from __future__ import annotations
 
 import datetime as dt
+import os
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -116,21 +118,16 @@ def list_runs(instance: dg.DagsterInstance, last: int | None = None) -> list[dic
     return [summarise(instance, r) for r in records]
 
 
-def instance_home(settings) -> "Path":
+def instance_home(settings) -> Path:
     """Where the Dagster instance (run storage, event log, schedules) lives: DAGSTER_HOME when set, else
     <curated dir>/dagster beside the releases it produced: persistent, and the same for `pcf build`,
     `pcf runs`, `make dev` and the web app."""
-    import os
-    from pathlib import Path
-
     home = os.environ.get("DAGSTER_HOME")
     return Path(home) if home else settings.curated_dir / "dagster"
 
 
 def instance(settings) -> dg.DagsterInstance:
     """The persistent Dagster instance; its dagster.yaml (one writer pool) is written when absent."""
-    from pathlib import Path
-
     home = instance_home(settings)
     home.mkdir(parents=True, exist_ok=True)
     target = home / "dagster.yaml"

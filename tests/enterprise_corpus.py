@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import copy
 import csv
-import datetime as dt
 import io
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from openpyxl import load_workbook
 
-from pipelines.enterprise.codes import ACTIVITY, ENTERPRISE, FACILITY, PRODUCT, SHEETS
+from pipelines.enterprise.codes import ACTIVITY, SHEETS
 from pipelines.enterprise.examples import ALUMINIUM_PROFILE
 from pipelines.enterprise.template import build_workbook, save_deterministic, write_workbook
 

@@ -33,4 +33,4 @@ def write_rows(path: Path, rows: list[dict], columns: list[str] | None = None, e
 def row(**changes) -> dict:
     return {**VALID, **changes}
 
-from pipelines.sources.literature import REQUIRED as REQUIRED_ONLY  # noqa: E402
+from pipelines.sources.literature import REQUIRED as REQUIRED_ONLY  # noqa: E402, F401  (re-exported)

@@ -1,7 +1,6 @@
 """The Dagster code location: definitions load, the job materialises with checks, a blocking check
 failure publishes nothing, the schedule is defined."""
 
-import dataclasses
 import shutil
 
 import dagster as dg
@@ -142,3 +141,31 @@ def test_nightly_schedule_and_raw_file_sensor_evaluate(tmp_path, monkeypatch):
     later = raw_files_sensor(dg.build_sensor_context(cursor=first.cursor))
     assert isinstance(later, dg.RunRequest) and later.run_key != request.run_key
     assert defs.get_sensor_def("raw_files_sensor").job_name == "factor_warehouse_job"
+
+
+def test_the_warehouse_resource_is_the_one_list_of_settings_and_scopes_them_to_the_run(monkeypatch):
+    """Every setting is a field of the resource; a run's configuration is what code deep below an asset
+    sees (pipelines.config.settings()), during that run only; EnvVar fills the code location's resource."""
+    import dataclasses
+
+    from pipelines.config import Settings, settings
+    from pipelines.resources import WarehouseResource, from_environment
+
+    assert set(WarehouseResource.model_fields) == {f.name for f in dataclasses.fields(Settings)}
+    seen = {}
+
+    @dg.asset
+    def probe(warehouse: WarehouseResource) -> None:
+        from pipelines.curation.guard import guard_share  # reads settings() far from the asset
+
+        seen["share"], seen["rows"] = guard_share(), settings().review_page_rows
+
+    monkeypatch.setenv("PCF_REVIEW_PAGE_ROWS", "11")
+    result = dg.materialize([probe], resources={"warehouse": WarehouseResource(release_guard_share="0.35")})
+    assert result.success and seen == {"share": 0.35, "rows": 11}
+    assert settings().release_guard_share == 0.1  # outside the run: the environment and defaults again
+    bad = dg.materialize([probe], resources={"warehouse": WarehouseResource(review_page_rows="many")},
+                         raise_on_error=False)
+    assert not bad.success  # a value of the wrong type stops the run with the setting named
+    env_resource = from_environment()
+    assert isinstance(env_resource.review_page_rows, dg.EnvVar) and env_resource.release_guard_share is None

@@ -3,7 +3,6 @@ supersession, allocation, the restricted zone."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 
 import polars as pl

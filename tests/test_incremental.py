@@ -14,7 +14,6 @@ from pipelines.config import PROJECT_ROOT
 from pipelines.engine.incremental import PER_PRODUCT_MARTS, merge_with_previous
 from pipelines.engine.marts import build_marts
 from pipelines.engine.results import compute
-from pipelines.enterprise import store
 from pipelines.enterprise.examples import NEV_BATTERY_PACK
 from pipelines.enterprise.intake import ingest_upload
 from pipelines.enterprise.inventory import build_inventory, in_scope

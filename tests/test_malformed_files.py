@@ -1,6 +1,5 @@
 """Malformed files give a clear, specific error and never stop the other files or sources."""
 
-import dataclasses
 
 import openpyxl
 import polars as pl

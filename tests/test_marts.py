@@ -12,7 +12,6 @@ import pytest
 from pipelines.config import PROJECT_ROOT
 from pipelines.engine.marts import build_marts
 from pipelines.engine.results import compute
-from pipelines.enterprise import store
 from pipelines.enterprise.intake import ingest_upload
 from pipelines.enterprise.inventory import build_inventory, in_scope
 

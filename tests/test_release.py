@@ -1,7 +1,6 @@
 """Releases: deterministic, no-op when unchanged, atomic, content-addressed, versioned sources, diff,
 catalogue readers never blocked."""
 
-import json
 import os
 import shutil
 

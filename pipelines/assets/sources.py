@@ -5,7 +5,6 @@ import datetime as dt
 
 import dagster as dg
 
-from pipelines.config import settings
 from pipelines.resources import WarehouseResource
 from pipelines.factors.freshness import assess
 from pipelines.sources import SOURCES

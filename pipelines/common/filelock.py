@@ -19,7 +19,9 @@ class LockTimeout(TimeoutError):
 
 
 def lock_timeout() -> float:
-    return float(os.environ.get("PCF_LOCK_TIMEOUT_SECONDS", "600"))
+    from pipelines.config import settings
+
+    return settings().lock_timeout_seconds
 
 
 @contextmanager

@@ -84,7 +84,9 @@ def log_path(settings: Settings) -> Path:
 
 
 def current_steward() -> str:
-    return os.environ.get("PCF_STEWARD") or getpass.getuser()
+    from pipelines.config import settings
+
+    return settings().steward or getpass.getuser()
 
 
 def content_hashes(factor: pl.DataFrame) -> pl.DataFrame:

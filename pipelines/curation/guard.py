@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 
 import polars as pl
 
@@ -37,7 +36,9 @@ GUARD_SCHEMA = {"change_id": pl.String, "source_id": pl.String, "baseline_versio
 
 
 def guard_share() -> float:
-    return float(os.environ.get("PCF_RELEASE_GUARD_SHARE", "0.1"))
+    from pipelines.config import settings
+
+    return settings().release_guard_share
 
 
 def assess(factor: pl.DataFrame, quarantine: pl.DataFrame, baseline: pl.DataFrame | None, baseline_version: str | None,

@@ -19,7 +19,6 @@ the raw files and the decision log only.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import polars as pl
@@ -30,11 +29,15 @@ QUEUE_COLUMNS = ["factor_id", "source_id", "name", "activity_key", "geography_co
 
 
 def change_share() -> float:
-    return float(os.environ.get("PCF_REVIEW_CHANGE_SHARE", "0.2"))
+    from pipelines.config import settings
+
+    return settings().review_change_share
 
 
 def max_dqr() -> float:
-    return float(os.environ.get("PCF_REVIEW_MAX_DQR", "3.5"))
+    from pipelines.config import settings
+
+    return settings().review_max_dqr
 
 
 def build_queue(factor: pl.DataFrame, baseline: pl.DataFrame | None, decisions: pl.DataFrame) -> pl.DataFrame:
@@ -165,7 +168,9 @@ def write_queue(queue: pl.DataFrame, target: Path, release_note: str) -> Path:
 
 
 def page_rows() -> int:
-    return int(os.environ.get("PCF_REVIEW_PAGE_ROWS", "2000"))
+    from pipelines.config import settings
+
+    return settings().review_page_rows
 
 
 def render_html(queue: pl.DataFrame, release_note: str) -> str:

@@ -15,7 +15,6 @@ inventory_product_hold) for the enterprise and the stewards, and the run says ho
 from __future__ import annotations
 
 import math
-import os
 
 import polars as pl
 
@@ -27,7 +26,9 @@ HOLD_SCHEMA = {"product_key": pl.String, "uscc": pl.String, "product_id": pl.Str
 
 
 def max_per_declared_unit() -> float:
-    return float(os.environ.get("PCF_MAX_KGCO2E_PER_DECLARED_UNIT", "1e7"))
+    from pipelines.config import settings
+
+    return settings().max_kgco2e_per_declared_unit
 
 
 def _keys(frame: pl.DataFrame) -> list[str]:

@@ -73,7 +73,9 @@ class ExportValidationError(ValueError):
 
 
 def submitter() -> str:
-    return os.environ.get("PCF_SUBMITTER", "PCF Factor Warehouse (set PCF_SUBMITTER to the submitting organisation)")
+    from pipelines.config import settings
+
+    return settings().submitter
 
 
 def build_table(factor: pl.DataFrame, decisions: pl.DataFrame, version: str) -> tuple[pl.DataFrame, dict]:

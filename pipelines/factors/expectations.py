@@ -9,7 +9,6 @@ lazily: it takes about 2 s to import.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -35,14 +34,15 @@ def load_suites() -> list[dict]:
 
 @lru_cache(maxsize=1)
 def _context():
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-    os.environ.setdefault("TQDM_DISABLE", "1")  # GX draws progress bars per validation
+    """An in-memory GX context with analytics and progress bars off, set in its own configuration (the
+    process environment is not touched)."""
     import great_expectations as gx
+    from great_expectations.data_context.types.base import (DataContextConfig, InMemoryStoreBackendDefaults,
+                                                            ProgressBarsConfig)
 
-    from great_expectations.data_context.types.base import ProgressBarsConfig
-
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    config = DataContextConfig(analytics_enabled=False, progress_bars=ProgressBarsConfig(globally=False),
+                               store_backend_defaults=InMemoryStoreBackendDefaults())
+    context = gx.get_context(mode="ephemeral", project_config=config)
     return gx, context
 
 

@@ -14,7 +14,6 @@ the generated SQL runs there; tests check each target.
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 from dataclasses import dataclass
@@ -88,8 +87,10 @@ class Limits:
 
     @staticmethod
     def from_env() -> "Limits":
-        return Limits(float(os.environ.get("PCF_SQL_TIMEOUT_SECONDS", "30")),
-                      os.environ.get("PCF_SQL_MEMORY_LIMIT", "2GB"), int(os.environ.get("PCF_SQL_MAX_ROWS", "100000")))
+        from pipelines.config import settings
+
+        s = settings()
+        return Limits(s.sql_timeout_seconds, s.sql_memory_limit, s.sql_max_rows)
 
 
 @dataclass

@@ -10,7 +10,6 @@ inventory. The site never calls `enterprise_part`.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +28,9 @@ class ReportError(ValueError):
 
 
 def site_base_url() -> str:
-    return os.environ.get("PCF_SITE_BASE_URL", "https://pcf.example.org").rstrip("/")
+    from pipelines.config import settings
+
+    return settings().site_base_url.rstrip("/")
 
 
 def safe_name(text: str) -> str:

@@ -24,7 +24,6 @@ e.g. ``PCF_EDITIONS=epa_sef_v1_2=epa_sef_v1_2`` (comma-separated ``source_id=dir
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,7 +52,9 @@ class EditionMeta:
 
 
 def pinned_editions() -> dict[str, str]:
-    raw = os.environ.get("PCF_EDITIONS", "")
+    from pipelines.config import settings
+
+    raw = settings().editions
     pairs = [p.split("=", 1) for p in raw.split(",") if "=" in p]
     return {k.strip(): v.strip() for k, v in pairs}
 
