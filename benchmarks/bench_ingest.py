@@ -33,10 +33,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pipelines.config import settings  # noqa: E402
 from pipelines.curation.run import curate  # noqa: E402
+from pipelines.factors.warehouse import assemble_tables, validate_batches  # noqa: E402
 from pipelines.release.publish.publish import publish  # noqa: E402
 from pipelines.sources import literature  # noqa: E402
 from pipelines.sources.base import SourceBatch, raw_files_frame  # noqa: E402
-from pipelines.factors.warehouse import assemble_tables, validate_batches  # noqa: E402
 
 UNITS = ["kg", "千克", "t", "公吨", "kWh", "千瓦时", "t·km", "m3", "台", "MJ"]
 CATEGORIES = {"kg": "material", "千克": "material", "t": "material", "公吨": "material", "kWh": "electricity",

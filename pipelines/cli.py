@@ -42,10 +42,9 @@ def build(
         raise typer.Exit(2)
     import dagster as dg
 
-    from pipelines.resources import WarehouseResource
-
     from pipelines.assets.enterprise import enterprise_upload, upload_files
     from pipelines.definitions import warehouse_assets, warehouse_checks
+    from pipelines.resources import WarehouseResource
 
     # the options travel as the run's resource configuration (never written to the environment)
     warehouse = WarehouseResource(sources_dir=str(sources_dir.resolve()) if sources_dir else None,
@@ -316,7 +315,8 @@ def release_list() -> None:
 def diff(old: str, new: str, limit: int = typer.Option(20, help="rows shown per section"),
          as_json: bool = typer.Option(False, "--json", help="print JSON instead of tables")) -> None:
     """Factors added, removed and changed between releases OLD and NEW (e.g. v0001 v0002)."""
-    from pipelines.release.publish import diff as release_diff, list_releases
+    from pipelines.release.publish import diff as release_diff
+    from pipelines.release.publish import list_releases
 
     known = {m["version"] for m in list_releases(settings())}
     for v in (old, new):
@@ -360,7 +360,8 @@ def sql(query: Optional[str] = typer.Argument(None, help="one read-only query"),
         model: Optional[str] = typer.Option(None, help="with --emit: a SQL model instead of a query, e.g. marts/product_footprint"),
         limit: int = typer.Option(50, help="rows shown")) -> None:
     """Run a read-only SQL query against the warehouse (schema `latest`, or --release V), in any dialect."""
-    from pipelines.release.analyst_sql import AnalystSqlError, emit as emit_sql, run_query
+    from pipelines.release.analyst_sql import AnalystSqlError, run_query
+    from pipelines.release.analyst_sql import emit as emit_sql
 
     try:
         if emit:

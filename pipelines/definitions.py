@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pipelines.assets.enterprise import (enterprise_intake_job, enterprise_inventory, enterprise_upload,
-                                        enterprise_upload_sensor, product_marts)
+from pipelines.asset_store import FrameStoreIOManager
 from pipelines.assets import schedules
 from pipelines.assets.checks import publish_checks
 from pipelines.assets.curation import curated_factors, curation_checks
+from pipelines.assets.enterprise import (
+                                        enterprise_intake_job,
+                                        enterprise_inventory,
+                                        enterprise_upload,
+                                        enterprise_upload_sensor,
+                                        product_marts,
+)
 from pipelines.assets.factors import factor_checks, harmonised_factors, validated_factors
 from pipelines.assets.release import factor_release
 from pipelines.assets.release_tables import release_tables
 from pipelines.assets.sources import freshness_checks, source_assets
-from pipelines.asset_store import FrameStoreIOManager
-from pipelines.resources import from_environment
 from pipelines.config import settings
+from pipelines.resources import from_environment
 
 warehouse_assets = [*source_assets, validated_factors, harmonised_factors, curated_factors, enterprise_inventory,
                     product_marts, factor_release, release_tables]

@@ -61,9 +61,9 @@ def make_settings(tmp_path: Path):
 @pytest.fixture(scope="session")
 def full_build(tmp_path_factory, sources_dir):
     """One full build of every real source, shared by the read-only tests."""
+    from pipelines.factors.warehouse import build_tables, load_source, source_manifest
     from pipelines.release.publish import publish
     from pipelines.sources import SOURCES
-    from pipelines.factors.warehouse import build_tables, load_source, source_manifest
 
     curated = tmp_path_factory.mktemp("curated")
     s = dataclasses.replace(settings(), curated_dir=curated, sources_dir=sources_dir,

@@ -13,7 +13,6 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-
 from pipelines.enterprise.codes import ACTIVITY, SHEETS
 from pipelines.enterprise.examples import ALUMINIUM_PROFILE
 from pipelines.enterprise.template import build_workbook, save_deterministic, write_workbook
@@ -28,7 +27,7 @@ def example() -> dict:
 
 def activity_row(line_id: str, data: dict | None = None) -> int:
     lines = (data or ALUMINIUM_PROFILE)["activity"]
-    return FIRST_DATA_ROW + [l["line_id"] for l in lines].index(line_id)
+    return FIRST_DATA_ROW + [line["line_id"] for line in lines].index(line_id)
 
 
 def col(sheet, key: str) -> int:

@@ -9,9 +9,9 @@ import duckdb
 import pytest
 import sqlglot
 
-from pipelines.release.analyst_sql import AnalystSqlError, check_readonly, emit, example_queries, run_readonly
-from pipelines.engine.marts import MARTS
 from pipelines.common.sqlmodels import model_path
+from pipelines.engine.marts import MARTS
+from pipelines.release.analyst_sql import AnalystSqlError, check_readonly, emit, example_queries, run_readonly
 
 
 @pytest.fixture(scope="module")

@@ -14,12 +14,19 @@ import polars as pl
 import pytest
 
 from pipelines.config import PROJECT_ROOT, settings
-from pipelines.curation.decisions import (Decision, DecisionError, append, append_many, content_hashes, log_path,
-                                          read_log)
+from pipelines.curation.decisions import (
+    Decision,
+    DecisionError,
+    append,
+    append_many,
+    content_hashes,
+    log_path,
+    read_log,
+)
 from pipelines.curation.run import curate
+from pipelines.factors.warehouse import build_tables, load_source, source_manifest
 from pipelines.release.publish import latest_release, publish, read_table
 from pipelines.sources import SOURCES
-from pipelines.factors.warehouse import build_tables, load_source, source_manifest
 
 LITERATURE = PROJECT_ROOT / "data" / "raw" / "literature" / "example_literature_factors.csv"
 

@@ -7,10 +7,9 @@ import dagster as dg
 import pytest
 
 from pipelines.asset_store import FrameStoreIOManager
-from pipelines.resources import WarehouseResource
-from pipelines.definitions import warehouse_checks
-from pipelines.definitions import defs, nightly_schedule, warehouse_assets
+from pipelines.definitions import defs, nightly_schedule, warehouse_assets, warehouse_checks
 from pipelines.release.publish import list_releases
+from pipelines.resources import WarehouseResource
 from pipelines.runs import list_runs
 from pipelines.sources import SOURCES
 
@@ -88,8 +87,8 @@ def test_job_materialises_with_checks_and_gwp_set_per_run(env):
 
 
 def test_blocking_check_failure_publishes_nothing(env, monkeypatch):
-    from pipelines.factors import warehouse
     from pipelines.config import settings
+    from pipelines.factors import warehouse
 
     assert _run(env).success
     real = warehouse.conservation

@@ -8,11 +8,11 @@ import numpy as np
 import polars as pl
 import pytest
 
+from pipelines.common import gwp
 from pipelines.engine import montecarlo
 from pipelines.engine.network import NetworkError, Solver, build, gwp_weights, solve_footprints
 from pipelines.engine.olca import ghg_map, load_olca_zip
 from pipelines.engine.synthetic import generate
-from pipelines.common import gwp
 
 
 def _net(procs, tech, bio):

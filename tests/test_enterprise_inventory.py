@@ -11,11 +11,11 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from pipelines.release.analyst_sql import AnalystSqlError, run_readonly
 from pipelines.config import PROJECT_ROOT
 from pipelines.enterprise import store
 from pipelines.enterprise.intake import ingest_upload
 from pipelines.enterprise.inventory import build_inventory
+from pipelines.release.analyst_sql import AnalystSqlError, run_readonly
 from pipelines.release.publish import read_table
 
 EXAMPLES_DIR = PROJECT_ROOT / "data" / "raw" / "enterprise" / "examples"

@@ -9,13 +9,11 @@ import json
 
 import polars as pl
 import pytest
-
-from pipelines.exports.national import NATIONAL_FIELDS, ExportValidationError, build_table, export, validate
 from typer.testing import CliRunner
 
 from pipelines.cli import app
+from pipelines.exports.national import NATIONAL_FIELDS, ExportValidationError, build_table, export, validate
 from pipelines.exports.restricted import restricted_markers, restricted_values
-
 
 
 @pytest.fixture(scope="module")
@@ -155,7 +153,9 @@ def test_olca_export_reimports_with_the_same_values(warehouse, tmp_path):
 def test_pact_documents_validate_and_carry_the_marts(warehouse, tmp_path):
     import jsonschema
 
-    from pipelines.exports.pact import SCHEMA_FILE, PactExportError, export as export_pact, validate as validate_pact
+    from pipelines.exports.pact import SCHEMA_FILE, PactExportError
+    from pipelines.exports.pact import export as export_pact
+    from pipelines.exports.pact import validate as validate_pact
     from pipelines.release.publish import read_table
 
     s, result = warehouse

@@ -10,19 +10,19 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from pipelines.common import gwp
 from pipelines.asset_store import FrameStoreIOManager
-from pipelines.resources import WarehouseResource
+from pipelines.common import gwp
+from pipelines.common.geography import normalise
 from pipelines.config import PROJECT_ROOT, settings
 from pipelines.curation.decisions import Decision, append, now_utc
 from pipelines.definitions import warehouse_assets, warehouse_checks
 from pipelines.factors.factor_diff import compare
-from pipelines.common.geography import normalise
-from pipelines.matching.lines import FactorIndex, match_line
-from pipelines.release.publish import diff, list_releases, publish, read_table
-from pipelines.matching.selection import rank
-from pipelines.sources.editions import choose
 from pipelines.factors.warehouse import build_tables, load_source, source_manifest
+from pipelines.matching.lines import FactorIndex, match_line
+from pipelines.matching.selection import rank
+from pipelines.release.publish import diff, list_releases, publish, read_table
+from pipelines.resources import WarehouseResource
+from pipelines.sources.editions import choose
 from tests.editions import FIXTURE_DOI, copy_sources, write_epa_sef_next
 
 # --- gas names ------------------------------------------------------------------------------------------------
@@ -192,8 +192,8 @@ def test_new_official_year_is_the_next_value_of_its_series(tmp_path, sources_dir
     cq = d["series"].filter(pl.col("name").str.contains("重庆")).row(0, named=True)
     assert cq["previous_value"] == 0.5227 and cq["value"] == pytest.approx(0.95227)
     # the review queue shows the jump as the next value of the series, flagged
-    from pipelines.curation.queue import build_queue
     from pipelines.curation.decisions import apply, read_log
+    from pipelines.curation.queue import build_queue
     factor, _g, decisions = apply(tables["factor"], tables["factor_gas"], read_log(s).head(0))
     queue = build_queue(factor, read_table(s, "v0001", "factor"), decisions)
     item = queue.filter(pl.col("factor_id") == cq["factor_id"]).row(0, named=True)

@@ -7,10 +7,10 @@ import dataclasses
 
 import pytest
 
-from pipelines.config import PROJECT_ROOT, settings
 from pipelines.common.fuels import FuelConversionError, fuels_from
-from pipelines.matching.lines import FactorIndex, match_line
+from pipelines.config import PROJECT_ROOT, settings
 from pipelines.factors.warehouse import build_tables, load_source
+from pipelines.matching.lines import FactorIndex, match_line
 
 
 @pytest.fixture(scope="module")

@@ -279,8 +279,10 @@ def test_pages_escape_user_text_in_text_and_attributes():
 
     import polars as pl
 
-    from pipelines.curation.queue import QUEUE_COLUMNS, render_html as queue_page
-    from pipelines.reporting.report import Block, render_html as report_page
+    from pipelines.curation.queue import QUEUE_COLUMNS
+    from pipelines.curation.queue import render_html as queue_page
+    from pipelines.reporting.report import Block
+    from pipelines.reporting.report import render_html as report_page
     from pipelines.reporting.site import index_page
 
     product = SimpleNamespace(key=f"product:91500000MA5U7XXXX/{HOSTILE}", benchmark=None, footprint={

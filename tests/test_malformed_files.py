@@ -4,8 +4,8 @@
 import openpyxl
 import polars as pl
 
-from pipelines.sources import SOURCES, literature
 from pipelines.factors.warehouse import build_tables, load_source
+from pipelines.sources import SOURCES, literature
 from tests.literature_rows import REQUIRED_ONLY, row, write_rows
 
 

@@ -66,7 +66,7 @@ def test_monte_carlo_percentiles_and_quality_fields(marts):
 
 def test_significant_contributors_cover_eighty_percent(marts):
     c = marts[3]["product_contribution"]
-    for key, group in c.group_by("product_key"):
+    for _key, group in c.group_by("product_key"):
         sig = group.filter(pl.col("significant"))
         assert sig["share"].sum() >= 0.8 - 0.005 * sig.height  # shares are published rounded to whole percent
         largest = group.sort("share", descending=True).row(0, named=True)

@@ -8,10 +8,10 @@ import duckdb
 import polars as pl
 import pytest
 
+from pipelines.factors.warehouse import build_tables, load_source, source_manifest
 from pipelines.release.catalog import connect_readonly
 from pipelines.release.publish import diff, latest_release, list_releases, publish
 from pipelines.sources import SOURCES
-from pipelines.factors.warehouse import build_tables, load_source, source_manifest
 
 
 def _build(s):

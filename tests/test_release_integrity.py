@@ -16,12 +16,12 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from pipelines.release.catalog import catalog_mismatch, connect_readonly
 from pipelines.cli import app
 from pipelines.config import PROJECT_ROOT, settings
+from pipelines.factors.warehouse import build_tables, load_source, source_manifest
+from pipelines.release.catalog import catalog_mismatch, connect_readonly
 from pipelines.release.publish import FAULT_POINTS, list_releases, publish
 from pipelines.release.verify import verify
-from pipelines.factors.warehouse import build_tables, load_source, source_manifest
 
 PUBLISH_SCRIPT = """
 import dataclasses, sys

@@ -10,9 +10,9 @@ import pytest
 
 pyspark = pytest.importorskip("pyspark")
 
-from pipelines.release.analyst_sql import emit  # noqa: E402
-from pipelines.engine.marts import MARTS  # noqa: E402
 from pipelines.common.sqlmodels import model_path  # noqa: E402
+from pipelines.engine.marts import MARTS  # noqa: E402
+from pipelines.release.analyst_sql import emit  # noqa: E402
 
 
 @pytest.fixture(scope="module")

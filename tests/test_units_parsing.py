@@ -5,8 +5,15 @@ import math
 import polars as pl
 import pytest
 
-from pipelines.common.parsing import (InputError, decode_bytes, number_expr, parse_date, parse_number, parse_number_columns,
-                              parse_year)
+from pipelines.common.parsing import (
+    InputError,
+    decode_bytes,
+    number_expr,
+    parse_date,
+    parse_number,
+    parse_number_columns,
+    parse_year,
+)
 from pipelines.common.units import UnitError, convert, dimension_allowed, unit_info
 
 

@@ -5,9 +5,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from pipelines.factors.validation import validate
 from pipelines.sources import literature
 from pipelines.sources.base import SourceBatch, raw_files_frame
-from pipelines.factors.validation import validate
 from tests.literature_rows import row, write_rows
 
 

@@ -5,10 +5,10 @@ licence gate (a steward can approve a factor for use, never a non-redistributabl
 import dagster as dg
 import polars as pl
 
-from pipelines.resources import WarehouseResource
 from pipelines.curation.decisions import DecisionError
 from pipelines.curation.guard import GUARD_SCHEMA
 from pipelines.curation.run import curate
+from pipelines.resources import WarehouseResource
 
 
 @dg.asset(

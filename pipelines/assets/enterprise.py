@@ -106,8 +106,8 @@ def enterprise_inventory(context: dg.AssetExecutionContext, curated_factors: dic
 )
 def product_marts(context: dg.AssetExecutionContext, curated_factors: dict) -> dict:
     from pipelines.engine.incremental import merge_with_previous, previous_marts
-    from pipelines.engine.marts import build_marts
     from pipelines.engine.isolation import compute_isolated
+    from pipelines.engine.marts import build_marts
     from pipelines.release.publish import latest_release, release_dir
 
     s = settings()

@@ -7,11 +7,11 @@ import dataclasses
 import dagster as dg
 
 from pipelines.config import GWP_SETS
-from pipelines.resources import WarehouseResource
 from pipelines.factors.expectations import load_suites, run_suite
+from pipelines.factors.warehouse import Validated, assemble_tables, validate_batches
+from pipelines.resources import WarehouseResource
 from pipelines.sources import SOURCES
 from pipelines.sources.base import SourceBatch
-from pipelines.factors.warehouse import Validated, assemble_tables, validate_batches
 
 
 def _refuse_damaged_base(context, s) -> None:

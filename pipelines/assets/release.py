@@ -3,8 +3,8 @@
 
 import dagster as dg
 
-from pipelines.resources import WarehouseResource
 from pipelines.release.publish import diff, publish
+from pipelines.resources import WarehouseResource
 
 WRITER_POOL = "pcf_warehouse_writer"  # one writer at a time (dagster.yaml: concurrency pools default limit 1)
 

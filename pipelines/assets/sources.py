@@ -5,11 +5,11 @@ import datetime as dt
 
 import dagster as dg
 
-from pipelines.resources import WarehouseResource
 from pipelines.factors.freshness import assess
+from pipelines.factors.warehouse import load_source, source_root
+from pipelines.resources import WarehouseResource
 from pipelines.sources import SOURCES
 from pipelines.sources.base import SourceBatch
-from pipelines.factors.warehouse import load_source, source_root
 
 
 def _source_asset(source_id: str) -> dg.AssetsDefinition:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 import tempfile
-from pathlib import Path
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import pint
 

@@ -14,8 +14,8 @@ from typing import Optional
 import polars as pl
 import typer
 from rich.console import Console
-from pipelines.common.terminal import Table
 
+from pipelines.common.terminal import Table
 from pipelines.config import settings
 
 
@@ -78,8 +78,14 @@ def register(app: typer.Typer, console: Console, materialise_after_decision) -> 
 
     def _decide(action: str, factor_ids: list[str], reason: str, steward: Optional[str], apply_now: bool,
                 value: float | None = None, unit: str | None = None, source_doc: str | None = None) -> None:
-        from pipelines.curation.decisions import (Decision, DecisionError, append_many, content_hashes, current_steward,
-                                                  now_utc)
+        from pipelines.curation.decisions import (
+            Decision,
+            DecisionError,
+            append_many,
+            content_hashes,
+            current_steward,
+            now_utc,
+        )
         from pipelines.release.publish import latest_release, read_table
 
         s = settings()

@@ -25,9 +25,9 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines.config import Settings
 from pipelines.common.filelock import exclusive
 from pipelines.common.sqlmodels import as_arrow_batches
+from pipelines.config import Settings
 
 ACTIONS = ("approve", "reject", "override", "deprecate")
 STATUS_BY_ACTION = {"approve": "approved", "reject": "rejected", "override": "approved", "deprecate": "deprecated"}

@@ -24,8 +24,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines.config import PACKAGE_DIR, SQL_DIR
 from pipelines.common.sqlmodels import run_model
+from pipelines.config import PACKAGE_DIR, SQL_DIR
 
 PER_PRODUCT_MARTS = {  # mart -> sort order of its rows (as its SQL model orders them)
     "product_footprint": (["product_key"], [False]),

@@ -9,9 +9,8 @@ seed gives the same percentiles, bit for bit.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import hashlib
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp

@@ -7,7 +7,7 @@ import numpy as np
 import polars as pl
 
 from pipelines.engine import foreground, incremental, montecarlo
-from pipelines.engine.network import build, gwp_weights, Solver, solve_footprints
+from pipelines.engine.network import Solver, build, gwp_weights, solve_footprints
 from pipelines.enterprise.inventory import summarise
 
 MC_ITERATIONS = 1000

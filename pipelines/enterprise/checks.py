@@ -11,12 +11,11 @@ import math
 import unicodedata
 from dataclasses import dataclass, field
 
-from pipelines.common import geography
-from pipelines.common import units
+from pipelines.common import geography, units
+from pipelines.common.parsing import InputError, excel_serial_to_date, parse_date, parse_number
 from pipelines.enterprise import uscc
 from pipelines.enterprise.codes import KINDS, PLANT_LEVEL, SHEETS, code_from_label
 from pipelines.enterprise.reader import Issue, RawRecord, ReadResult
-from pipelines.common.parsing import InputError, excel_serial_to_date, parse_date, parse_number
 
 
 class Fail(Exception):

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import polars as pl
 
+from pipelines.common.parsing import sha256_file
 from pipelines.config import Settings
 from pipelines.enterprise import store
 from pipelines.enterprise.allocation import AllocationError, allocate
 from pipelines.enterprise.checks import Checked, check
 from pipelines.enterprise.reader import Issue, read_upload
-from pipelines.common.parsing import sha256_file
 
 QUARANTINE_SCHEMA = {
     "upload_id": pl.String, "file": pl.String, "sheet": pl.String, "row": pl.Int64, "column": pl.String,

@@ -18,8 +18,8 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipelines.enterprise.codes import CODES_SHEET, HEADER_ROWS, INSTRUCTIONS_SHEET, SHEETS, Sheet
 from pipelines.common.parsing import InputError, decode_bytes
+from pipelines.enterprise.codes import CODES_SHEET, HEADER_ROWS, INSTRUCTIONS_SHEET, SHEETS, Sheet
 
 MAX_FILE_BYTES = 20 * 1024 * 1024          # an upload larger than this is refused before reading
 MAX_UNCOMPRESSED_BYTES = 100 * 1024 * 1024  # sum of the .xlsx zip members once inflated

@@ -20,10 +20,9 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines.common import geography
-from pipelines.common import units
-from pipelines.enterprise.codes import DATA_TYPES, KINDS, STAGES
+from pipelines.common import geography, units
 from pipelines.common.parsing import sha256_file
+from pipelines.enterprise.codes import DATA_TYPES, KINDS, STAGES
 
 MODEL_USCC = "MODEL"
 PRODUCT_COLUMNS = ("product_name", "category", "declared_unit", "geography", "reference_year", "benchmark_kgco2e")

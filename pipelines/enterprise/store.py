@@ -23,8 +23,8 @@ import duckdb
 import polars as pl
 
 from pipelines.common.atomic import replacing
-from pipelines.config import Settings
 from pipelines.common.filelock import exclusive
+from pipelines.config import Settings
 
 TABLES = ("enterprise", "facility", "product", "activity", "allocation", "quarantine")
 CURRENT_STATUSES = ("accepted", "partial")

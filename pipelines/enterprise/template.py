@@ -19,8 +19,16 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from pipelines.enterprise.codes import (CODE_LISTS, CODES_SHEET, HEADER_ROWS, INSTRUCTIONS_SHEET, KINDS, PLANT_LEVEL,
-                                        SHEETS, STAGES)
+from pipelines.enterprise.codes import (
+    CODE_LISTS,
+    CODES_SHEET,
+    HEADER_ROWS,
+    INSTRUCTIONS_SHEET,
+    KINDS,
+    PLANT_LEVEL,
+    SHEETS,
+    STAGES,
+)
 from pipelines.enterprise.examples import EXAMPLES
 
 FIXED_TIME = dt.datetime(2025, 1, 1)

@@ -26,11 +26,11 @@ from pathlib import Path
 
 import polars as pl
 
+from pipelines.config import Settings
 from pipelines.exports.restricted import RestrictedValues
 from pipelines.exports.spreadsheet import neutralise
-from pipelines.config import Settings
-from pipelines.release.publish import read_manifest, read_table, write_parquet
 from pipelines.factors.schema import FACTOR_COLUMNS, FACTOR_PURPOSES, SYSTEM_BOUNDARIES
+from pipelines.release.publish import read_manifest, read_table, write_parquet
 
 SCHEMA_VERSION = "1.0.0"
 FACTOR_FIELDS = ["factor_id", "name_zh", "name_en", "classification_scheme", "classification_code", "activity_category",

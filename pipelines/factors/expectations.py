@@ -17,7 +17,6 @@ import polars as pl
 from pipelines.config import EXPECTATIONS_DIR
 
 
-
 @dataclass
 class SuiteResult:
     name: str
@@ -37,8 +36,11 @@ def _context():
     """An in-memory GX context with analytics and progress bars off, set in its own configuration (the
     process environment is not touched)."""
     import great_expectations as gx
-    from great_expectations.data_context.types.base import (DataContextConfig, InMemoryStoreBackendDefaults,
-                                                            ProgressBarsConfig)
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
 
     config = DataContextConfig(analytics_enabled=False, progress_bars=ProgressBarsConfig(globally=False),
                                store_backend_defaults=InMemoryStoreBackendDefaults())

@@ -12,9 +12,15 @@ import polars as pl
 
 from pipelines.common import quality
 from pipelines.common.gwp import GwpError, gwp
-from pipelines.factors.schema import (BIOGENIC_GASES, FACTOR_GAS_SCHEMA, FACTOR_SCHEMA, GAS_COLUMNS, LINEAGE_SCHEMA,
-                              STAGED_GAS_COLUMNS)
 from pipelines.common.sqlmodels import run_model
+from pipelines.factors.schema import (
+    BIOGENIC_GASES,
+    FACTOR_GAS_SCHEMA,
+    FACTOR_SCHEMA,
+    GAS_COLUMNS,
+    LINEAGE_SCHEMA,
+    STAGED_GAS_COLUMNS,
+)
 
 
 @dataclass

@@ -28,12 +28,18 @@ from dataclasses import dataclass
 import polars as pl
 
 from pipelines.common import geography
-from pipelines.config import GWP_SETS
 from pipelines.common.gwp import GwpError, gas_advice, gwp, gwp_table
 from pipelines.common.rules import first_failure
-from pipelines.factors.schema import (ACTIVITY_CATEGORIES, DATA_TYPES, FACTOR_PURPOSES, QUARANTINE_SCHEMA, STAGED_GAS_COLUMNS,
-                              SYSTEM_BOUNDARIES)
 from pipelines.common.units import UnitError, dimension_allowed, unit_info
+from pipelines.config import GWP_SETS
+from pipelines.factors.schema import (
+    ACTIVITY_CATEGORIES,
+    DATA_TYPES,
+    FACTOR_PURPOSES,
+    QUARANTINE_SCHEMA,
+    STAGED_GAS_COLUMNS,
+    SYSTEM_BOUNDARIES,
+)
 
 # gwp.sum_mismatch tolerance, in the published unit: EPA SEF rounds gases to 3 significant figures
 # (max abs difference 0.0095 kg/USD measured), DESNZ to 5 decimals.

@@ -8,14 +8,13 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines.common import geography
-from pipelines.common import gwp
+from pipelines.common import geography, gwp
 from pipelines.config import Settings
 from pipelines.factors.harmonise import harmonise
 from pipelines.factors.schema import QUARANTINE_SCHEMA, STAGED_SCHEMA
+from pipelines.factors.validation import validate
 from pipelines.sources import SOURCES
 from pipelines.sources.base import RAW_FILE_SCHEMA, SourceBatch
-from pipelines.factors.validation import validate
 
 
 def source_root(source_id: str, settings: Settings) -> Path:

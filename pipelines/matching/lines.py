@@ -24,9 +24,8 @@ from dataclasses import dataclass
 import pint
 import polars as pl
 
-from pipelines.common import geography
+from pipelines.common import geography, units
 from pipelines.matching import selection
-from pipelines.common import units
 
 GEO_STEP_SCORE = {"requested": 1, "grid_region": 2, "country": 3, "global": 4, "other": 5}
 

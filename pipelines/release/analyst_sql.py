@@ -24,8 +24,8 @@ import pyarrow as pa
 import sqlglot
 from sqlglot import exp
 
-from pipelines.release.catalog import connect_readonly
 from pipelines.config import Settings
+from pipelines.release.catalog import connect_readonly
 
 DIALECTS = ("duckdb", "postgres", "mysql", "spark", "trino")
 EMIT_DIALECTS = ("spark", "trino", "postgres", "duckdb")

@@ -17,8 +17,8 @@ from pathlib import Path
 import duckdb
 
 from pipelines.common.atomic import replacing
-from pipelines.config import Settings
 from pipelines.common.filelock import exclusive
+from pipelines.config import Settings
 from pipelines.release.manifests import fault_point, list_releases, release_dir
 
 

@@ -30,9 +30,10 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines.release.catalog import build_catalog, ensure_catalog
-from pipelines.config import PROJECT_ROOT, Settings
 from pipelines.common.filelock import exclusive
+from pipelines.common.parsing import sha256_file
+from pipelines.config import PROJECT_ROOT, Settings
+from pipelines.release.catalog import build_catalog, ensure_catalog
 from pipelines.release.manifests import (  # noqa: F401
     FAULT_POINTS,
     MANIFEST,
@@ -46,7 +47,6 @@ from pipelines.release.manifests import (  # noqa: F401
     release_dir,
     release_dirs,
 )
-from pipelines.common.parsing import sha256_file
 
 RELEASE_TABLES = ("factor", "factor_gas", "factor_lineage", "quarantine", "source", "raw_file", "gwp", "geography",
                   "fuel_property", "steward_decision",

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 import pyarrow.parquet as pq
 
 from pipelines.common.atomic import replacing
-from pipelines.config import Settings
 from pipelines.common.parsing import sha256_file
+from pipelines.config import Settings
 from pipelines.release.manifests import MANIFEST, load_manifest, release_dirs
 
 
@@ -112,8 +112,8 @@ def _check_catalog(settings: Settings, repair: bool, v: Verdict) -> None:
 
 
 def _check_log(settings: Settings, repair: bool, v: Verdict) -> None:
-    from pipelines.curation.decisions import DecisionError, isolate_torn_tail, log_path, log_problems, read_log
     from pipelines.common.filelock import exclusive
+    from pipelines.curation.decisions import DecisionError, isolate_torn_tail, log_path, log_problems, read_log
 
     try:
         read_log(settings)

@@ -13,13 +13,20 @@ from pathlib import Path
 
 import polars as pl
 
+from pipelines.common.templating import Markup, render
 from pipelines.config import Settings
 from pipelines.reporting.chart import stage_chart
-from pipelines.reporting.data import (STAGES, ProductData, ReportError, enterprise_part, output_file, public_part,
-                                      resolve_version)
+from pipelines.reporting.data import (
+    STAGES,
+    ProductData,
+    ReportError,
+    enterprise_part,
+    output_file,
+    public_part,
+    resolve_version,
+)
 from pipelines.reporting.fonts import cjk_font, font_face_css, subset_font
 from pipelines.reporting.labels import STAGE_NAMES, T
-from pipelines.common.templating import Markup, render
 
 SUGGESTIONS = {
     "energy": {"zh": "提高用电效率，增加绿电（绿证、直购电）比例；市场法结果单独报告。",

@@ -19,14 +19,14 @@ from pathlib import Path
 
 import polars as pl
 
+from pipelines.common.templating import Markup, render
 from pipelines.config import Settings
 from pipelines.exports.national import approved_factors
 from pipelines.reporting.chart import stage_chart
 from pipelines.reporting.data import STAGES, ProductData, product_keys, public_part, resolve_version, slug
-from pipelines.reporting.label import render_png, render_svg
 from pipelines.reporting.fonts import cjk_font, font_face_css, subset_font
+from pipelines.reporting.label import render_png, render_svg
 from pipelines.reporting.labels import STAGE_NAMES
-from pipelines.common.templating import Markup, render
 
 FONT_FILE = "assets/NotoSansCJKsc-subset.otf"
 

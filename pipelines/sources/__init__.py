@@ -4,8 +4,18 @@ SOURCES lists them in load order; 'external' sources read the configured sources
 (PCF_SOURCES_DIR, default ../shared/data/sources), 'embedded' ones read data/raw/.
 """
 
-from pipelines.sources import (cn_fuel_defaults, cn_mee_electricity, cpcd, epa_ghg_hub, epa_sef, ipcc_gwp, literature,
-                               owid_ember, regional, uk_desnz)
+from pipelines.sources import (
+                               cn_fuel_defaults,
+                               cn_mee_electricity,
+                               cpcd,
+                               epa_ghg_hub,
+                               epa_sef,
+                               ipcc_gwp,
+                               literature,
+                               owid_ember,
+                               regional,
+                               uk_desnz,
+)
 
 SOURCES = {
     m.SPEC.source_id: m

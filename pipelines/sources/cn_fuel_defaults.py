@@ -16,8 +16,16 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.common.parsing import InputError, parse_number, read_csv_strings
-from pipelines.sources.base import (SourceBatch, SourceSpec, file_error_rows, finish, lineage, missing_batch,
-                                    raw_file_record, year_start)
+from pipelines.sources.base import (
+    SourceBatch,
+    SourceSpec,
+    file_error_rows,
+    finish,
+    lineage,
+    missing_batch,
+    raw_file_record,
+    year_start,
+)
 
 SPEC = SourceSpec(
     source_id="cn_fuel_defaults",

@@ -12,8 +12,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipelines.common.parsing import InputError, parse_number, read_csv_strings
-from pipelines.sources.base import (SourceBatch, SourceSpec, file_error_rows, finish, lineage, missing_batch,
-                                    raw_file_record, split_factor_unit, year_start)
+from pipelines.sources.base import (
+    SourceBatch,
+    SourceSpec,
+    file_error_rows,
+    finish,
+    lineage,
+    missing_batch,
+    raw_file_record,
+    split_factor_unit,
+    year_start,
+)
 
 SPEC = SourceSpec(
     source_id="cn_mee_electricity_co2",

@@ -13,9 +13,17 @@ from pathlib import Path
 
 from pipelines.common import geography
 from pipelines.common.parsing import InputError, parse_number, read_csv_strings
-from pipelines.sources.base import (SourceBatch, SourceSpec, file_error_rows, finish, lineage, missing_batch,
-                                    raw_file_record, year_start)
 from pipelines.common.units import MASS_PREFIX_TO_KG, UnitError, unit_info
+from pipelines.sources.base import (
+    SourceBatch,
+    SourceSpec,
+    file_error_rows,
+    finish,
+    lineage,
+    missing_batch,
+    raw_file_record,
+    year_start,
+)
 
 SPEC = SourceSpec(
     source_id="cpcd_snapshot",

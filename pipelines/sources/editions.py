@@ -131,8 +131,8 @@ def fit_gwp_set(rows: list[tuple[float, list[tuple[str, float, bool]]]], abs_tol
     rows: (published CO2e, [(gas, amount, already_co2e)]). -> (set or None, how it was decided). A set is
     taken only if it reproduces at least 95 % of the rows within the tolerances and does better than every
     other set; otherwise None (the publisher's basis is then unknown and stated so)."""
-    from pipelines.config import GWP_SETS
     from pipelines.common.gwp import GwpError, gwp
+    from pipelines.config import GWP_SETS
 
     scores = {}
     for s in GWP_SETS:

@@ -11,8 +11,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipelines.common.parsing import InputError, parse_number, read_csv_strings
-from pipelines.sources.base import (SourceBatch, SourceSpec, file_error_rows, finish, lineage, missing_batch,
-                                    raw_file_record, year_start)
+from pipelines.sources.base import (
+    SourceBatch,
+    SourceSpec,
+    file_error_rows,
+    finish,
+    lineage,
+    missing_batch,
+    raw_file_record,
+    year_start,
+)
 
 SPEC = SourceSpec(
     source_id="epa_ghg_ef_hub_2025",

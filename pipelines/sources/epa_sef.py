@@ -15,8 +15,18 @@ from pathlib import Path
 from pipelines.common.parsing import InputError, parse_number, read_csv_strings
 from pipelines.factors.schema import staged_frame
 from pipelines.sources import editions
-from pipelines.sources.base import (SourceBatch, SourceSpec, edition_dirs, file_error_rows, finish, lineage,
-                                    missing_batch, raw_file_record, raw_files_frame, year_start)
+from pipelines.sources.base import (
+    SourceBatch,
+    SourceSpec,
+    edition_dirs,
+    file_error_rows,
+    finish,
+    lineage,
+    missing_batch,
+    raw_file_record,
+    raw_files_frame,
+    year_start,
+)
 
 SPEC = SourceSpec(
     source_id="epa_sef_v1_2",
@@ -76,7 +86,7 @@ def load(root: Path) -> SourceBatch:
             gas_col = _column(frame.columns, "ghg") or "GHG"
             for i, rec in enumerate(frame.iter_rows(named=True), start=1):
                 gases.setdefault(rec[code], {k: [] for k in VARIANTS})
-                for variant, (column, _) in VARIANTS.items():
+                for variant in VARIANTS:
                     col = _variant_column(frame.columns, variant)
                     gases[rec[code]][variant].append((rec[gas_col], rec.get(col), i, raw_g))
         except (InputError, KeyError) as exc:

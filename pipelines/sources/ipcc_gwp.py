@@ -14,11 +14,18 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines.config import GWP_SETS
 from pipelines.common.gwp import gwp_table
 from pipelines.common.parsing import InputError, decode_bytes, parse_number
-from pipelines.sources.base import (SourceBatch, SourceSpec, file_error_rows, finish, lineage, missing_batch,
-                                    raw_file_record)
+from pipelines.config import GWP_SETS
+from pipelines.sources.base import (
+    SourceBatch,
+    SourceSpec,
+    file_error_rows,
+    finish,
+    lineage,
+    missing_batch,
+    raw_file_record,
+)
 
 SPEC = SourceSpec(
     source_id="ipcc_gwp_openclimatedata",

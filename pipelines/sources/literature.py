@@ -12,8 +12,14 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines.common.parsing import (InputError, count_data_lines, decode_bytes, number_expr, parse_number_columns,
-                              sha256_file)
+from pipelines.common.parsing import (
+    InputError,
+    count_data_lines,
+    decode_bytes,
+    number_expr,
+    parse_number_columns,
+    sha256_file,
+)
 from pipelines.common.rules import first_failure
 from pipelines.factors.schema import GAS_STRUCT, STAGED_GAS_COLUMNS, STAGED_SCHEMA, staged_frame
 from pipelines.sources.base import SourceBatch, SourceSpec, file_error_rows, raw_file_record, raw_files_frame

@@ -14,8 +14,16 @@ from pathlib import Path
 import pycountry
 
 from pipelines.common.parsing import InputError, parse_number, read_csv_strings
-from pipelines.sources.base import (SourceBatch, SourceSpec, file_error_rows, finish, lineage, missing_batch,
-                                    raw_file_record, year_start)
+from pipelines.sources.base import (
+    SourceBatch,
+    SourceSpec,
+    file_error_rows,
+    finish,
+    lineage,
+    missing_batch,
+    raw_file_record,
+    year_start,
+)
 
 SPEC = SourceSpec(
     source_id="owid_ember_electricity_intensity",

@@ -13,8 +13,16 @@ from pathlib import Path
 
 from pipelines.common.gwp import gwp
 from pipelines.common.parsing import InputError, parse_number, read_csv_strings
-from pipelines.sources.base import (SourceBatch, SourceSpec, file_error_rows, finish, lineage, missing_batch,
-                                    raw_file_record, year_start)
+from pipelines.sources.base import (
+    SourceBatch,
+    SourceSpec,
+    file_error_rows,
+    finish,
+    lineage,
+    missing_batch,
+    raw_file_record,
+    year_start,
+)
 
 SPEC = SourceSpec(
     source_id="uk_desnz_ghg_cf_2024",
