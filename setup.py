@@ -12,8 +12,14 @@ HERE = Path(__file__).resolve().parent
 SHIPPED = {
     "sql": ["**/*.sql"],
     "expectations": ["*.json"],
-    "data/raw": ["embedded/*.csv", "literature/*.csv", "models/*.csv", "enterprise/examples/*.xlsx",
-                 "curation/decisions.jsonl", "curation/regional/README.md"],
+    "data/raw": [
+        "embedded/*.csv",
+        "literature/*.csv",
+        "models/*.csv",
+        "enterprise/examples/*.xlsx",
+        "curation/decisions.jsonl",
+        "curation/regional/README.md",
+    ],
 }
 
 

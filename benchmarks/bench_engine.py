@@ -67,6 +67,7 @@ def part_compare(n: int, repeat: int, loop_sample: int) -> dict:
 
     def brightway():
         from pipelines.engine.network import build
+
         return all_product_scores(build(*tables), "AR6")
 
     bw_s, bw = _best(brightway, repeat)
@@ -76,13 +77,17 @@ def part_compare(n: int, repeat: int, loop_sample: int) -> dict:
     loop = loop_scores(net, "AR6", sample)
     loop_s = (time.perf_counter() - t0) / len(sample) * n
     loop_rel = float(np.max(np.abs(fp.co2e[sample] - loop) / np.abs(loop)))
-    return {f"engine_seconds_{n // 1000}k": round(ours_s, 4), f"brightway_fast_seconds_{n // 1000}k": round(bw_s, 4),
-            "engine_speedup_vs_brightway": round(bw_s / ours_s, 1),
-            f"brightway_loop_seconds_{n // 1000}k_est": round(loop_s, 1),
-            "engine_speedup_vs_brightway_loop": round(loop_s / ours_s, 0),
-            f"engine_max_rel_diff_{n // 1000}k": f"{max(rel, loop_rel):.2e}",
-            f"engine_solver_{n // 1000}k": f"{solver.used} ({solver.iterations} iterations)" if solver.used == "jacobi"
-            else solver.used}
+    return {
+        f"engine_seconds_{n // 1000}k": round(ours_s, 4),
+        f"brightway_fast_seconds_{n // 1000}k": round(bw_s, 4),
+        "engine_speedup_vs_brightway": round(bw_s / ours_s, 1),
+        f"brightway_loop_seconds_{n // 1000}k_est": round(loop_s, 1),
+        "engine_speedup_vs_brightway_loop": round(loop_s / ours_s, 0),
+        f"engine_max_rel_diff_{n // 1000}k": f"{max(rel, loop_rel):.2e}",
+        f"engine_solver_{n // 1000}k": f"{solver.used} ({solver.iterations} iterations)"
+        if solver.used == "jacobi"
+        else solver.used,
+    }
 
 
 def part_generate(n: int, target: Path) -> dict:
@@ -111,11 +116,14 @@ def part_large(n: int, source: Path) -> dict:
     total = sum(stages.values())
     direct = net.B.T @ fp.weights
     consistent = float(np.max(np.abs(total + direct - fp.co2e) / np.abs(fp.co2e)))
-    return {f"engine_seconds_{n // 1000}k_total_gas_stage": round(seconds, 3),
-            f"engine_gases_{n // 1000}k": len(fp.gases), f"engine_stages_{n // 1000}k": len(stages),
-            f"engine_stage_sum_rel_diff_{n // 1000}k": f"{consistent:.1e}",
-            f"engine_peak_memory_mb_{n // 1000}k": round(_peak_mb(), 0),
-            f"engine_peak_memory_mb_{n // 1000}k_before_solve": round(before, 0)}
+    return {
+        f"engine_seconds_{n // 1000}k_total_gas_stage": round(seconds, 3),
+        f"engine_gases_{n // 1000}k": len(fp.gases),
+        f"engine_stages_{n // 1000}k": len(stages),
+        f"engine_stage_sum_rel_diff_{n // 1000}k": f"{consistent:.1e}",
+        f"engine_peak_memory_mb_{n // 1000}k": round(_peak_mb(), 0),
+        f"engine_peak_memory_mb_{n // 1000}k_before_solve": round(before, 0),
+    }
 
 
 def part_monte_carlo(n: int, iterations: int, bw_iterations: int) -> dict:
@@ -129,18 +137,21 @@ def part_monte_carlo(n: int, iterations: int, bw_iterations: int) -> dict:
     fp, solver, net = _ours(tables)
     tech_g = montecarlo.aligned_gsd2(net, tables[1])
     bio_g = montecarlo.aligned_bio_gsd2(net, tables[2])
-    mc = montecarlo.run(net, gwp_weights(net.gases, "AR6"), tech_g, bio_g, iterations=iterations, base=fp.co2e,
-                        solver=solver)
+    mc = montecarlo.run(
+        net, gwp_weights(net.gases, "AR6"), tech_g, bio_g, iterations=iterations, base=fp.co2e, solver=solver
+    )
     ours = time.perf_counter() - t0
     product = n - 1
     t0 = time.perf_counter()
     bw = monte_carlo_one_product(net, "AR6", product, tech_g, bio_g, bw_iterations)
     per_it = (time.perf_counter() - t0) / bw_iterations
-    return {f"engine_mc_seconds_{iterations}_all_products_{n // 1000}k": round(ours, 2),
-            f"engine_mc_p5_p50_p95_product_{product}": f"{mc.p5[product]:.4g} / {mc.p50[product]:.4g} / {mc.p95[product]:.4g}",
-            f"brightway_mc_seconds_per_iteration_one_product_{n // 1000}k": round(per_it, 4),
-            f"brightway_mc_seconds_{iterations}_one_product_{n // 1000}k_est": round(per_it * iterations, 1),
-            f"brightway_mc_p50_product_{product}_{bw_iterations}_draws": f"{np.median(bw):.4g}"}
+    return {
+        f"engine_mc_seconds_{iterations}_all_products_{n // 1000}k": round(ours, 2),
+        f"engine_mc_p5_p50_p95_product_{product}": f"{mc.p5[product]:.4g} / {mc.p50[product]:.4g} / {mc.p95[product]:.4g}",
+        f"brightway_mc_seconds_per_iteration_one_product_{n // 1000}k": round(per_it, 4),
+        f"brightway_mc_seconds_{iterations}_one_product_{n // 1000}k_est": round(per_it * iterations, 1),
+        f"brightway_mc_p50_product_{product}_{bw_iterations}_draws": f"{np.median(bw):.4g}",
+    }
 
 
 def part_uslci(repeat: int) -> dict:
@@ -160,9 +171,15 @@ def part_uslci(repeat: int) -> dict:
     bw_s, bw = _best(lambda: all_product_scores(build(*tables), "AR6"), repeat)
     nz = np.abs(bw) > 1e-300
     rel = float(np.max(np.abs(fp.co2e[nz] - bw[nz]) / np.abs(bw[nz])))
-    return {"uslci_processes": net.size, "uslci_load_seconds": round(load_s, 2), "uslci_engine_seconds": round(ours_s, 4),
-            "uslci_brightway_fast_seconds": round(bw_s, 4), "uslci_speedup_vs_brightway": round(bw_s / ours_s, 1),
-            "uslci_max_rel_diff": f"{rel:.2e}", "uslci_solver": solver.used}
+    return {
+        "uslci_processes": net.size,
+        "uslci_load_seconds": round(load_s, 2),
+        "uslci_engine_seconds": round(ours_s, 4),
+        "uslci_brightway_fast_seconds": round(bw_s, 4),
+        "uslci_speedup_vs_brightway": round(bw_s / ours_s, 1),
+        "uslci_max_rel_diff": f"{rel:.2e}",
+        "uslci_solver": solver.used,
+    }
 
 
 def main() -> None:
@@ -177,11 +194,13 @@ def main() -> None:
     parser.add_argument("--bw-mc-iterations", type=int, default=20)
     args = parser.parse_args()
     if args.part:
-        out = {"compare": lambda: part_compare(args.n, args.repeat, args.loop_sample),
-               "generate": lambda: part_generate(args.large, args.tables),
-               "large": lambda: part_large(args.large, args.tables),
-               "mc": lambda: part_monte_carlo(args.n, args.mc_iterations, args.bw_mc_iterations),
-               "uslci": lambda: part_uslci(args.repeat)}[args.part]()
+        out = {
+            "compare": lambda: part_compare(args.n, args.repeat, args.loop_sample),
+            "generate": lambda: part_generate(args.large, args.tables),
+            "large": lambda: part_large(args.large, args.tables),
+            "mc": lambda: part_monte_carlo(args.n, args.mc_iterations, args.bw_mc_iterations),
+            "uslci": lambda: part_uslci(args.repeat),
+        }[args.part]()
         print(json.dumps(out))
         return
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}

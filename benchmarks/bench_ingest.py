@@ -39,35 +39,67 @@ from pipelines.sources import literature  # noqa: E402
 from pipelines.sources.base import SourceBatch, raw_files_frame  # noqa: E402
 
 UNITS = ["kg", "千克", "t", "公吨", "kWh", "千瓦时", "t·km", "m3", "台", "MJ"]
-CATEGORIES = {"kg": "material", "千克": "material", "t": "material", "公吨": "material", "kWh": "electricity",
-              "千瓦时": "electricity", "t·km": "transport_freight", "m3": "material", "台": "product", "MJ": "fuel"}
+CATEGORIES = {
+    "kg": "material",
+    "千克": "material",
+    "t": "material",
+    "公吨": "material",
+    "kWh": "electricity",
+    "千瓦时": "electricity",
+    "t·km": "transport_freight",
+    "m3": "material",
+    "台": "product",
+    "MJ": "fuel",
+}
 GEOS = ["CN", "500000", "重庆", "CN-GD", "US", "GLO", "DE", "四川", "CN-GRID-EC", "JP"]
 
 
 def generate(path: Path, rows: int, seed: int = 7) -> None:
     rng = np.random.default_rng(seed)
     unit = rng.choice(UNITS, rows)
-    frame = pl.DataFrame({
-        "record_id": [f"bench-{i:07d}" for i in range(rows)],
-        "name_zh": "合成因子", "name_en": "synthetic factor",
-        "classification_scheme": "LIT", "classification_code": rng.integers(10000, 99999, rows).astype(str),
-        "activity_category": [CATEGORIES[u] for u in unit], "activity_key": None, "factor_purpose": "life_cycle",
-        "unit": unit,
-        "co2e_kg": np.round(rng.lognormal(0, 1.5, rows), 6),
-        "published_gwp_set": "AR6",
-        "co2_fossil_kg": np.round(rng.lognormal(0, 1.5, rows), 6),
-        "co2_biogenic_kg": None, "ch4_fossil_kg": np.round(rng.lognormal(-6, 1, rows), 8), "ch4_biogenic_kg": None,
-        "n2o_kg": np.round(rng.lognormal(-8, 1, rows), 9),
-        "geography": rng.choice(GEOS, rows), "reference_year": rng.integers(2010, 2025, rows),
-        "valid_from": None, "valid_to": None, "technology": "generic", "system_boundary": "cradle_to_gate",
-        "data_type": "secondary", "publisher": "Benchmark Institute", "document": "Synthetic literature",
-        "locator": "Table 1", "doi_or_url": "10.0000/bench", "publication_date": "2024", "licence": "CC-BY-4.0",
-        "gsd2": None, "removal": None, "redistributable": "true", "dq_reliability": 3, "dq_completeness": 2,
-        "dq_technological": 3,
-    })
+    frame = pl.DataFrame(
+        {
+            "record_id": [f"bench-{i:07d}" for i in range(rows)],
+            "name_zh": "合成因子",
+            "name_en": "synthetic factor",
+            "classification_scheme": "LIT",
+            "classification_code": rng.integers(10000, 99999, rows).astype(str),
+            "activity_category": [CATEGORIES[u] for u in unit],
+            "activity_key": None,
+            "factor_purpose": "life_cycle",
+            "unit": unit,
+            "co2e_kg": np.round(rng.lognormal(0, 1.5, rows), 6),
+            "published_gwp_set": "AR6",
+            "co2_fossil_kg": np.round(rng.lognormal(0, 1.5, rows), 6),
+            "co2_biogenic_kg": None,
+            "ch4_fossil_kg": np.round(rng.lognormal(-6, 1, rows), 8),
+            "ch4_biogenic_kg": None,
+            "n2o_kg": np.round(rng.lognormal(-8, 1, rows), 9),
+            "geography": rng.choice(GEOS, rows),
+            "reference_year": rng.integers(2010, 2025, rows),
+            "valid_from": None,
+            "valid_to": None,
+            "technology": "generic",
+            "system_boundary": "cradle_to_gate",
+            "data_type": "secondary",
+            "publisher": "Benchmark Institute",
+            "document": "Synthetic literature",
+            "locator": "Table 1",
+            "doi_or_url": "10.0000/bench",
+            "publication_date": "2024",
+            "licence": "CC-BY-4.0",
+            "gsd2": None,
+            "removal": None,
+            "redistributable": "true",
+            "dq_reliability": 3,
+            "dq_completeness": 2,
+            "dq_technological": 3,
+        }
+    )
     # Gases given: the published CO2e is made consistent so that rows pass the GWP-sum rule.
-    frame = frame.with_columns(co2e_kg=(pl.col("co2_fossil_kg") + pl.col("ch4_fossil_kg") * 29.8
-                                        + pl.col("n2o_kg") * 273).round(6))
+    frame = frame.with_columns(
+        co2e_kg=(pl.col("co2_fossil_kg") + pl.col("ch4_fossil_kg") * 29.8 + pl.col("n2o_kg") * 273).round(6)
+    )
     frame.write_csv(path)
 
 

@@ -34,7 +34,9 @@ def _instance():
 @app.command()
 def build(
     gwp_set: Optional[str] = typer.Option(None, help=f"GWP100 set for this run: {', '.join(GWP_SETS)} (default AR6)"),
-    sources_dir: Optional[Path] = typer.Option(None, help="Directory of external sources (default ../shared/data/sources)"),
+    sources_dir: Optional[Path] = typer.Option(
+        None, help="Directory of external sources (default ../shared/data/sources)"
+    ),
 ) -> None:
     """Materialise every asset: sources -> validated -> harmonised (+ checks) -> release."""
     if gwp_set and gwp_set.upper() not in GWP_SETS:
@@ -47,8 +49,9 @@ def build(
     from pipelines.resources import WarehouseResource
 
     # the options travel as the run's resource configuration (never written to the environment)
-    warehouse = WarehouseResource(sources_dir=str(sources_dir.resolve()) if sources_dir else None,
-                                  gwp_set=gwp_set.upper() if gwp_set else None)
+    warehouse = WarehouseResource(
+        sources_dir=str(sources_dir.resolve()) if sources_dir else None, gwp_set=gwp_set.upper() if gwp_set else None
+    )
     s = warehouse.settings()
     ensure_home(s)  # an installed wheel's new data home gets the embedded default data
     instance = _instance()
@@ -57,8 +60,10 @@ def build(
     from pipelines.common.atomic import write_text
 
     # what a steward decision's rebuild uses (also after this build is held by a blocking check)
-    write_text(_options_file(), json.dumps({"sources_dir": str(sources_dir.resolve()) if sources_dir else None,
-                                            "gwp_set": s.gwp_set}))
+    write_text(
+        _options_file(),
+        json.dumps({"sources_dir": str(sources_dir.resolve()) if sources_dir else None, "gwp_set": s.gwp_set}),
+    )
     _reclaim(instance, s)
     build_id = f"build-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}-{os.getpid()}"
     tags = {BUILD_TAG: build_id, PID_TAG: str(os.getpid())}
@@ -72,21 +77,35 @@ def build(
 
     def run() -> None:
         try:
-            box["result"] = dg.materialize([*warehouse_assets, *warehouse_checks], selection=selection, instance=instance,
-                                           resources=resources, raise_on_error=False, tags=tags,
-                                           run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}})
+            box["result"] = dg.materialize(
+                [*warehouse_assets, *warehouse_checks],
+                selection=selection,
+                instance=instance,
+                resources=resources,
+                raise_on_error=False,
+                tags=tags,
+                run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+            )
         except Exception as exc:  # a definition or configuration error: reported below
             box["error"] = exc
 
     worker = threading.Thread(target=run, name="pcf-build")
     worker.start()
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  TimeElapsedColumn(), console=console) as progress:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
         task = progress.add_task("building", total=total)
         while worker.is_alive():
             worker.join(0.25)
             done, last = _steps_done(instance, build_id)
-            progress.update(task, completed=min(done, total), description=f"materialised {last}" if last else "building")
+            progress.update(
+                task, completed=min(done, total), description=f"materialised {last}" if last else "building"
+            )
     if "error" in box:
         console.print(f"the build could not run: {type(box['error']).__name__}: {box['error']}", style="red")
         raise typer.Exit(1)
@@ -105,8 +124,9 @@ def build(
         for event in result.all_events:
             if event.event_type_value == "STEP_FAILURE":
                 error = event.event_specific_data.error
-                console.print(f"{event.step_key} failed: {error.message.strip().splitlines()[0] if error else ''}",
-                              style="red")
+                console.print(
+                    f"{event.step_key} failed: {error.message.strip().splitlines()[0] if error else ''}", style="red"
+                )
         _print_held_changes()
         console.print("[yellow]The previous release stays current.[/yellow]")
         raise typer.Exit(1)
@@ -135,11 +155,13 @@ def _print_held_changes() -> None:
 
     held = [c for c in read_guard(settings()) if c.get("held")]
     for c in held:
-        console.print(f"release guard: {c['summary']}" + (f"; decided: {c['decision']}" if c.get("decision") else ""),
-                      style="red")
+        console.print(
+            f"release guard: {c['summary']}" + (f"; decided: {c['decision']}" if c.get("decision") else ""), style="red"
+        )
     if held:
-        console.print("A steward decides: pcf review --flag release.guard, then pcf approve|reject --change SOURCE "
-                      "--reason ...")
+        console.print(
+            "A steward decides: pcf review --flag release.guard, then pcf approve|reject --change SOURCE --reason ..."
+        )
 
 
 def _materialise_upload(path: Path, instance) -> dict:
@@ -150,8 +172,13 @@ def _materialise_upload(path: Path, instance) -> dict:
 
     key = partition_key_for(path)
     instance.add_dynamic_partitions(enterprise_upload_partitions.name, [key])
-    result = dg.materialize([enterprise_upload], partition_key=key, instance=instance, raise_on_error=True,
-                            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
+    result = dg.materialize(
+        [enterprise_upload],
+        partition_key=key,
+        instance=instance,
+        raise_on_error=True,
+        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+    )
     return {k: v.value for k, v in result.get_asset_materialization_events()[0].materialization.metadata.items()}
 
 
@@ -163,8 +190,10 @@ def _rebuild() -> None:
 
     last = _last_options()
     sources = last.get("sources_dir")
-    build(gwp_set=last.get("gwp_set") or (latest_release(settings()) or {}).get("gwp_set"),
-          sources_dir=Path(sources) if sources else None)
+    build(
+        gwp_set=last.get("gwp_set") or (latest_release(settings()) or {}).get("gwp_set"),
+        sources_dir=Path(sources) if sources else None,
+    )
 
 
 def _options_file() -> Path:
@@ -223,13 +252,17 @@ def _print_product_changes(changes: dict | None) -> None:
     if not changes:
         return
     same = changes.get("recomputed_same_result", 0)
-    console.print(f"products: {len(changes['added'])} added, {len(changes['changed'])} changed, "
-                  f"{len(changes['removed'])} removed, {changes['unchanged']} unchanged (rows carried over)"
-                  + (f", {same} recomputed with the same result (code or factor lineage changed)" if same else ""))
+    console.print(
+        f"products: {len(changes['added'])} added, {len(changes['changed'])} changed, "
+        f"{len(changes['removed'])} removed, {changes['unchanged']} unchanged (rows carried over)"
+        + (f", {same} recomputed with the same result (code or factor lineage changed)" if same else "")
+    )
     for key in changes["added"]:
         console.print(f"  + {key}")
     for c in changes["changed"]:
-        console.print(f"  ~ {c['product_key']}: {c['old_co2e_kg']:.6g} -> {c['new_co2e_kg']:.6g} kg CO2e per declared unit")
+        console.print(
+            f"  ~ {c['product_key']}: {c['old_co2e_kg']:.6g} -> {c['new_co2e_kg']:.6g} kg CO2e per declared unit"
+        )
     for key in changes["removed"]:
         console.print(f"  - {key}")
 
@@ -242,8 +275,9 @@ def _print_enterprise_summary() -> None:
     for col in ("credit code", "year", "file", "status", "lines accepted", "quarantined"):
         table.add_column(col)
     for e in store.current_uploads(s):
-        table.add_row(e["uscc"], str(e["reporting_year"]), e["file"], e["status"], str(e["accepted_lines"]),
-                      str(e["quarantined"]))
+        table.add_row(
+            e["uscc"], str(e["reporting_year"]), e["file"], e["status"], str(e["accepted_lines"]), str(e["quarantined"])
+        )
     console.print(table)
     hold = s.restricted_dir / "inventory" / "product_hold.parquet"
     if hold.exists():  # products not published, and why (restricted: the steward's terminal)
@@ -266,27 +300,40 @@ def _print_status() -> None:
         console.print("no release yet: run `pcf build`")
         return
     v = manifest["validation"]
-    table = Table(title=f"latest release {manifest['version']} (parent {manifest['parent_version']}, {manifest['created_at']})")
+    table = Table(
+        title=f"latest release {manifest['version']} (parent {manifest['parent_version']}, {manifest['created_at']})"
+    )
     table.add_column("table")
     table.add_column("rows", justify="right")
     table.add_column("sha256")
     for name, info in manifest["tables"].items():
         table.add_row(name, str(info["rows"]), info["sha256"][:16])
     console.print(table)
-    console.print(f"raw rows {v['raw_rows']} = curated {v['curated_raw_rows']} + quarantined {v['quarantined_raw_rows']}"
-                  f" ({'balanced' if v['balanced'] else 'NOT BALANCED'}); GWP set {manifest['gwp_set']}")
+    console.print(
+        f"raw rows {v['raw_rows']} = curated {v['curated_raw_rows']} + quarantined {v['quarantined_raw_rows']}"
+        f" ({'balanced' if v['balanced'] else 'NOT BALANCED'}); GWP set {manifest['gwp_set']}"
+    )
     src = Table(title="sources (edition loaded and why; what the edition's files say of it)")
     for col in ("source_id", "version", "status", "authority", "edition loaded", "edition metadata"):
         src.add_column(col)
     for item in manifest["sources"]:
         meta = item.get("edition_meta") or {}
-        facts = ", ".join(f"{k} {meta[k]}" for k in ("gwp_set", "data_year", "currency_year", "publication_date", "doi")
-                          if meta.get(k) is not None)
+        facts = ", ".join(
+            f"{k} {meta[k]}"
+            for k in ("gwp_set", "data_year", "currency_year", "publication_date", "doi")
+            if meta.get(k) is not None
+        )
         unknown = [k for k in ("gwp_set", "data_year", "publication_date") if meta and meta.get(k) is None]
-        src.add_row(item["source_id"], item["source_version"], item["status"], item.get("authority") or "",
-                    (meta.get("directory", "") + (f" ({meta['choice']})" if meta.get("choice") else "")) if meta else
-                    (item.get("message") or ""),
-                    facts + (f"; not stated: {', '.join(unknown)}" if unknown else ""))
+        src.add_row(
+            item["source_id"],
+            item["source_version"],
+            item["status"],
+            item.get("authority") or "",
+            (meta.get("directory", "") + (f" ({meta['choice']})" if meta.get("choice") else ""))
+            if meta
+            else (item.get("message") or ""),
+            facts + (f"; not stated: {', '.join(unknown)}" if unknown else ""),
+        )
     console.print(src)
     console.print(f"SQL: duckdb -readonly {s.warehouse_path}  (schema latest)")
 
@@ -306,14 +353,26 @@ def release_list() -> None:
     for col in ("version", "parent", "created_at", "git", "gwp", "factors", "quarantine", "release_hash"):
         table.add_column(col)
     for m in list_releases(settings()):
-        table.add_row(m["version"], str(m["parent_version"]), m["created_at"], m["git_commit"][:10], str(m["gwp_set"]),
-                      str(m["tables"]["factor"]["rows"]), str(m["tables"]["quarantine"]["rows"]), m["release_hash"][:12])
+        table.add_row(
+            m["version"],
+            str(m["parent_version"]),
+            m["created_at"],
+            m["git_commit"][:10],
+            str(m["gwp_set"]),
+            str(m["tables"]["factor"]["rows"]),
+            str(m["tables"]["quarantine"]["rows"]),
+            m["release_hash"][:12],
+        )
     console.print(table)
 
 
 @app.command()
-def diff(old: str, new: str, limit: int = typer.Option(20, help="rows shown per section"),
-         as_json: bool = typer.Option(False, "--json", help="print JSON instead of tables")) -> None:
+def diff(
+    old: str,
+    new: str,
+    limit: int = typer.Option(20, help="rows shown per section"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON instead of tables"),
+) -> None:
     """Factors added, removed and changed between releases OLD and NEW (e.g. v0001 v0002)."""
     from pipelines.release.publish import diff as release_diff
     from pipelines.release.publish import list_releases
@@ -325,22 +384,56 @@ def diff(old: str, new: str, limit: int = typer.Option(20, help="rows shown per 
             raise typer.Exit(2)
     result = release_diff(settings(), old, new)
     if as_json:
-        out = {"old": old, "new": new, "counts": {k: v.height for k, v in result.items()},
-               **{k: v.to_dicts() for k, v in result.items()}}
+        out = {
+            "old": old,
+            "new": new,
+            "counts": {k: v.height for k, v in result.items()},
+            **{k: v.to_dicts() for k, v in result.items()},
+        }
         print(json.dumps(out, ensure_ascii=False, default=str, indent=1))
         return
     counts = {k: v.height for k, v in result.items()}
-    console.print(f"{old} -> {new}: {counts['added']} added ({counts['series']} of them the next year of a series), "
-                  f"{counts['removed']} removed, {counts['changed']} changed (published value, gases, unit or geography), "
-                  f"{counts['co2e_recomputed']} with only the CO2e recomputed (GWP set)")
+    console.print(
+        f"{old} -> {new}: {counts['added']} added ({counts['series']} of them the next year of a series), "
+        f"{counts['removed']} removed, {counts['changed']} changed (published value, gases, unit or geography), "
+        f"{counts['co2e_recomputed']} with only the CO2e recomputed (GWP set)"
+    )
     sections = {
-        "changed": ("factor_id", "source_id", "name", "old_published_co2e_kg", "new_published_co2e_kg", "old_unit_label",
-                    "new_unit_label", "changed_fields", "old_co2e_kg", "new_co2e_kg", "new_gwp_set"),
-        "series": ("factor_id", "source_id", "name", "previous_year", "previous_value", "year", "value", "unit_label",
-                   "relative_change"),
+        "changed": (
+            "factor_id",
+            "source_id",
+            "name",
+            "old_published_co2e_kg",
+            "new_published_co2e_kg",
+            "old_unit_label",
+            "new_unit_label",
+            "changed_fields",
+            "old_co2e_kg",
+            "new_co2e_kg",
+            "new_gwp_set",
+        ),
+        "series": (
+            "factor_id",
+            "source_id",
+            "name",
+            "previous_year",
+            "previous_value",
+            "year",
+            "value",
+            "unit_label",
+            "relative_change",
+        ),
         "added": ("factor_id", "source_id", "name_zh", "name_en", "reference_year", "co2e_kg", "unit"),
         "removed": ("factor_id", "source_id", "name_zh", "name_en", "reference_year", "co2e_kg", "unit"),
-        "co2e_recomputed": ("factor_id", "source_id", "name", "old_co2e_kg", "new_co2e_kg", "old_gwp_set", "new_gwp_set"),
+        "co2e_recomputed": (
+            "factor_id",
+            "source_id",
+            "name",
+            "old_co2e_kg",
+            "new_co2e_kg",
+            "old_gwp_set",
+            "new_gwp_set",
+        ),
     }
     for name, cols in sections.items():
         frame = result[name]
@@ -353,12 +446,20 @@ def diff(old: str, new: str, limit: int = typer.Option(20, help="rows shown per 
 
 
 @app.command()
-def sql(query: Optional[str] = typer.Argument(None, help="one read-only query"),
-        release: Optional[str] = typer.Option(None, help="release version (default: latest)"),
-        dialect: str = typer.Option("duckdb", help="dialect the query is written in: duckdb, postgres, mysql, spark, trino"),
-        emit: Optional[str] = typer.Option(None, help="print the query (DuckDB SQL) for spark, trino or postgres instead of running it"),
-        model: Optional[str] = typer.Option(None, help="with --emit: a SQL model instead of a query, e.g. marts/product_footprint"),
-        limit: int = typer.Option(50, help="rows shown")) -> None:
+def sql(
+    query: Optional[str] = typer.Argument(None, help="one read-only query"),
+    release: Optional[str] = typer.Option(None, help="release version (default: latest)"),
+    dialect: str = typer.Option(
+        "duckdb", help="dialect the query is written in: duckdb, postgres, mysql, spark, trino"
+    ),
+    emit: Optional[str] = typer.Option(
+        None, help="print the query (DuckDB SQL) for spark, trino or postgres instead of running it"
+    ),
+    model: Optional[str] = typer.Option(
+        None, help="with --emit: a SQL model instead of a query, e.g. marts/product_footprint"
+    ),
+    limit: int = typer.Option(50, help="rows shown"),
+) -> None:
     """Run a read-only SQL query against the warehouse (schema `latest`, or --release V), in any dialect."""
     from pipelines.release.analyst_sql import AnalystSqlError, run_query
     from pipelines.release.analyst_sql import emit as emit_sql
@@ -367,6 +468,7 @@ def sql(query: Optional[str] = typer.Argument(None, help="one read-only query"),
         if emit:
             if model:
                 from pipelines.common.sqlmodels import model_path
+
                 query = model_path(model).read_text(encoding="utf-8")
             if not query:
                 raise AnalystSqlError("give a query or --model")
@@ -384,8 +486,14 @@ def sql(query: Optional[str] = typer.Argument(None, help="one read-only query"),
     for row in frame.head(limit).iter_rows():
         table.add_row(*["" if x is None else str(x) for x in row])
     console.print(table)
-    console.print(f"{frame.height} rows" + (f" (the first {result.limits.max_rows}: more were not fetched, "
-                                            f"PCF_SQL_MAX_ROWS)" if result.truncated else ""))
+    console.print(
+        f"{frame.height} rows"
+        + (
+            f" (the first {result.limits.max_rows}: more were not fetched, PCF_SQL_MAX_ROWS)"
+            if result.truncated
+            else ""
+        )
+    )
 
 
 @app.command()
@@ -425,7 +533,9 @@ app.add_typer(ingest_app, name="ingest")
 
 
 @ingest_app.command("enterprise")
-def ingest_enterprise(file: Path = typer.Argument(..., help="an enterprise upload (.xlsx or .csv, UTF-8 or GBK)")) -> None:
+def ingest_enterprise(
+    file: Path = typer.Argument(..., help="an enterprise upload (.xlsx or .csv, UTF-8 or GBK)"),
+) -> None:
     """Ingest one enterprise upload through its Dagster partition and print per-line results."""
     import shutil
 
@@ -456,31 +566,54 @@ def ingest_enterprise(file: Path = typer.Argument(..., help="an enterprise uploa
         console.print(f"[red]{file.name}: ingest failed: {type(exc).__name__}: {exc}[/red]")
         raise typer.Exit(1) from None
     colour = {"accepted": "green", "partial": "yellow", "rejected": "red"}[result.status]
-    console.print(f"{file.name}: [{colour}]{result.status}[/{colour}]  upload {result.upload_id}  "
-                  f"enterprise {result.uscc or '-'} year {result.reporting_year or '-'}  encoding {result.encoding}  "
-                  f"rows read {result.rows_read}  accepted {json.dumps(result.accepted)}  quarantined {len(result.quarantine)}")
+    console.print(
+        f"{file.name}: [{colour}]{result.status}[/{colour}]  upload {result.upload_id}  "
+        f"enterprise {result.uscc or '-'} year {result.reporting_year or '-'}  encoding {result.encoding}  "
+        f"rows read {result.rows_read}  accepted {json.dumps(result.accepted)}  quarantined {len(result.quarantine)}"
+    )
     if meta.get("already_ingested"):
         console.print("[dim]identical bytes were ingested before: nothing changed[/dim]")
     for issue in [*result.quarantine, *result.notices]:
-        where = " ".join(x for x in (issue.sheet and f"sheet '{issue.sheet}'", issue.row and f"row {issue.row}",
-                                     issue.column and f"column {issue.column}") if x) or "file"
+        where = (
+            " ".join(
+                x
+                for x in (
+                    issue.sheet and f"sheet '{issue.sheet}'",
+                    issue.row and f"row {issue.row}",
+                    issue.column and f"column {issue.column}",
+                )
+                if x
+            )
+            or "file"
+        )
         colour = "yellow" if issue.severity == "notice" else "red"
-        console.print(f"  [{colour}]{issue.severity}[/{colour}] {where}: {issue.rule}\n"
-                      f"      {issue.message_zh}\n      {issue.message_en}", highlight=False)
+        console.print(
+            f"  [{colour}]{issue.severity}[/{colour}] {where}: {issue.rule}\n"
+            f"      {issue.message_zh}\n      {issue.message_en}",
+            highlight=False,
+        )
     if result.status == "rejected":
-        console.print("[yellow]Nothing from this file was taken in; the upload in force (if any) is unchanged.[/yellow]")
+        console.print(
+            "[yellow]Nothing from this file was taken in; the upload in force (if any) is unchanged.[/yellow]"
+        )
         raise typer.Exit(1)
 
 
 @app.command()
-def verify(release: Optional[str] = typer.Option(None, "--release", help="one release (default: --all)"),
-           all_releases: bool = typer.Option(True, "--all/--latest-only", help="every release (default)"),
-           repair: bool = typer.Option(False, "--repair", help="restore what can be restored: damaged table files "
-                                                               "from sound objects, the catalogue, a cut log tail"),
-           skip_log_line: Optional[int] = typer.Option(None, help="acknowledge skipping this unreadable decision-log "
-                                                                  "line (with --reason)"),
-           reason: Optional[str] = typer.Option(None, help="why, with --skip-log-line"),
-           steward: Optional[str] = typer.Option(None, help="who (default: PCF_STEWARD or the login name)")) -> None:
+def verify(
+    release: Optional[str] = typer.Option(None, "--release", help="one release (default: --all)"),
+    all_releases: bool = typer.Option(True, "--all/--latest-only", help="every release (default)"),
+    repair: bool = typer.Option(
+        False,
+        "--repair",
+        help="restore what can be restored: damaged table files from sound objects, the catalogue, a cut log tail",
+    ),
+    skip_log_line: Optional[int] = typer.Option(
+        None, help="acknowledge skipping this unreadable decision-log line (with --reason)"
+    ),
+    reason: Optional[str] = typer.Option(None, help="why, with --skip-log-line"),
+    steward: Optional[str] = typer.Option(None, help="who (default: PCF_STEWARD or the login name)"),
+) -> None:
     """Check every release's files against its manifest (SHA-256, rows), the parent chain, the catalogue and the
     decision log; name what is damaged, exit 1 if anything is (docs/architecture.md, Recovery)."""
     from pipelines.release.verify import verify as run_verify
@@ -510,11 +643,13 @@ def verify(release: Optional[str] = typer.Option(None, "--release", help="one re
 
 
 @app.command()
-def withdraw(upload_id: str = typer.Argument(..., help="upload id (pcf status lists the uploads in force)"),
-             reason: str = typer.Option(..., "--reason", help="why (kept in withdrawals.jsonl)"),
-             undo: bool = typer.Option(False, "--undo", help="reinstate a withdrawn upload"),
-             steward: Optional[str] = typer.Option(None, help="who (default: PCF_STEWARD or the login name)"),
-             apply_now: bool = typer.Option(True, "--apply/--no-apply", help="recompute and publish now")) -> None:
+def withdraw(
+    upload_id: str = typer.Argument(..., help="upload id (pcf status lists the uploads in force)"),
+    reason: str = typer.Option(..., "--reason", help="why (kept in withdrawals.jsonl)"),
+    undo: bool = typer.Option(False, "--undo", help="reinstate a withdrawn upload"),
+    steward: Optional[str] = typer.Option(None, help="who (default: PCF_STEWARD or the login name)"),
+    apply_now: bool = typer.Option(True, "--apply/--no-apply", help="recompute and publish now"),
+) -> None:
     """Take an upload out of force (or back in with --undo): logged, reversible, the files stay in the
     restricted zone; the upload before it for the same enterprise and year comes back into force."""
     from pipelines.curation.decisions import current_steward, now_utc
@@ -523,8 +658,9 @@ def withdraw(upload_id: str = typer.Argument(..., help="upload id (pcf status li
     s = settings()
     try:
         with store.locked(s):
-            event = store.record_withdrawal(s, upload_id, "reinstate" if undo else "withdraw", reason,
-                                            steward or current_steward(), now_utc())
+            event = store.record_withdrawal(
+                s, upload_id, "reinstate" if undo else "withdraw", reason, steward or current_steward(), now_utc()
+            )
             store.rebuild_views(s)
     except ValueError as exc:
         console.print(f"[red]{exc}[/red]")

@@ -43,6 +43,7 @@ def _path(env: str, default: Path) -> Path:
 def _setting(env: str, kind, default, doc: str, shown: str | None = None):
     """A setting: its environment variable, type, default and meaning, in one place (the README's settings
     table is generated from these: `python -m pipelines.config`, checked by tests/test_docs.py)."""
+
     def read():
         if kind is Path:
             return _path(env, default() if callable(default) else default)
@@ -53,44 +54,119 @@ def _setting(env: str, kind, default, doc: str, shown: str | None = None):
             return kind(raw)
         except ValueError:
             raise ValueError(f"{env}={raw!r}: expected {kind.__name__}") from None
-    return field(default_factory=read, metadata={"env": env, "doc": doc, "kind": kind,
-                                                 "default": shown if shown is not None else default})
+
+    return field(
+        default_factory=read,
+        metadata={"env": env, "doc": doc, "kind": kind, "default": shown if shown is not None else default},
+    )
 
 
 @dataclass(frozen=True)
 class Settings:
-    sources_dir: Path = _setting("PCF_SOURCES_DIR", Path, lambda: PROJECT_ROOT.parent / "shared" / "data" / "sources",
-                                 "external public datasets (read in place, never copied)", shown="../shared/data/sources")
-    raw_dir: Path = _setting("PCF_RAW_DIR", Path, lambda: PROJECT_ROOT / "data" / "raw",
-                             "embedded inputs, enterprise uploads, the decision log (immutable)", shown="data/raw")
-    curated_dir: Path = _setting("PCF_CURATED_DIR", Path, lambda: PROJECT_ROOT / "data" / "curated",
-                                 "releases, objects, the catalogue, the review queue, the Dagster home", shown="data/curated")
+    sources_dir: Path = _setting(
+        "PCF_SOURCES_DIR",
+        Path,
+        lambda: PROJECT_ROOT.parent / "shared" / "data" / "sources",
+        "external public datasets (read in place, never copied)",
+        shown="../shared/data/sources",
+    )
+    raw_dir: Path = _setting(
+        "PCF_RAW_DIR",
+        Path,
+        lambda: PROJECT_ROOT / "data" / "raw",
+        "embedded inputs, enterprise uploads, the decision log (immutable)",
+        shown="data/raw",
+    )
+    curated_dir: Path = _setting(
+        "PCF_CURATED_DIR",
+        Path,
+        lambda: PROJECT_ROOT / "data" / "curated",
+        "releases, objects, the catalogue, the review queue, the Dagster home",
+        shown="data/curated",
+    )
     # The restricted zone: enterprise uploads as accepted, their quarantine and the product inventories.
     # Outside data/curated on purpose: no release, catalogue view, export or page reads from here.
-    restricted_dir: Path = _setting("PCF_RESTRICTED_DIR", Path, lambda: PROJECT_ROOT / "data" / "restricted",
-                                    "enterprise zone (confidential; never in a release)", shown="data/restricted")
-    gwp_set: str = _setting("PCF_GWP_SET", str, DEFAULT_GWP_SET, "GWP100 set (SAR, AR4, AR5, AR6); also `pcf build --gwp-set` or the run's resource config")
+    restricted_dir: Path = _setting(
+        "PCF_RESTRICTED_DIR",
+        Path,
+        lambda: PROJECT_ROOT / "data" / "restricted",
+        "enterprise zone (confidential; never in a release)",
+        shown="data/restricted",
+    )
+    gwp_set: str = _setting(
+        "PCF_GWP_SET",
+        str,
+        DEFAULT_GWP_SET,
+        "GWP100 set (SAR, AR4, AR5, AR6); also `pcf build --gwp-set` or the run's resource config",
+    )
     # A setting, not the wall clock, so that the same inputs give the same release on any day.
-    assessment_year: int = _setting("PCF_ASSESSMENT_YEAR", int, 2025, "year the temporal pedigree score is judged against (fixed, for reproducibility)")
-    editions: str = _setting("PCF_EDITIONS", str, "", "pin editions: `source_id=directory[,...]` (default: the newest edition directory of each source)")
-    release_guard_share: float = _setting("PCF_RELEASE_GUARD_SHARE", float, 0.1,
-                                          "share of a source's factors removed or changed (published values) above which a release is held for a steward")
-    review_change_share: float = _setting("PCF_REVIEW_CHANGE_SHARE", float, 0.2,
-                                          "relative CO2e change that flags `change.large` in the review queue")
-    review_max_dqr: float = _setting("PCF_REVIEW_MAX_DQR", float, 3.5, "DQR above which a factor is flagged `quality.low`")
-    review_page_rows: int = _setting("PCF_REVIEW_PAGE_ROWS", int, 2000, "rows listed on the review page (flagged first); the whole queue is in queue.parquet")
-    max_kgco2e_per_declared_unit: float = _setting("PCF_MAX_KGCO2E_PER_DECLARED_UNIT", float, 1e7,
-                                                   "a product footprint above this is held as implausible (not published; reason in the restricted zone)")
-    lock_timeout_seconds: float = _setting("PCF_LOCK_TIMEOUT_SECONDS", float, 600.0,
-                                           "how long a writer waits for another writer's lock before it stops with a message naming the lock")
-    sql_timeout_seconds: float = _setting("PCF_SQL_TIMEOUT_SECONDS", float, 30.0, "analyst queries (`pcf sql`) are interrupted after this")
-    sql_memory_limit: str = _setting("PCF_SQL_MEMORY_LIMIT", str, "2GB", "DuckDB memory limit of an analyst query's session")
-    sql_max_rows: int = _setting("PCF_SQL_MAX_ROWS", int, 100_000, "rows an analyst query returns at most (the rest is not fetched; the output says so)")
-    site_base_url: str = _setting("PCF_SITE_BASE_URL", str, "https://pcf.example.org",
-                                  "base URL of the disclosure site (the label's QR code)")
-    submitter: str = _setting("PCF_SUBMITTER", str, "PCF Factor Warehouse (set PCF_SUBMITTER to the submitting organisation)", shown="placeholder", doc=
-                              "submitting organisation written into the national package")
-    steward: str = _setting("PCF_STEWARD", str, "", "who a steward decision is recorded for (default the login name; `--steward` overrides)")
+    assessment_year: int = _setting(
+        "PCF_ASSESSMENT_YEAR",
+        int,
+        2025,
+        "year the temporal pedigree score is judged against (fixed, for reproducibility)",
+    )
+    editions: str = _setting(
+        "PCF_EDITIONS",
+        str,
+        "",
+        "pin editions: `source_id=directory[,...]` (default: the newest edition directory of each source)",
+    )
+    release_guard_share: float = _setting(
+        "PCF_RELEASE_GUARD_SHARE",
+        float,
+        0.1,
+        "share of a source's factors removed or changed (published values) above which a release is held for a steward",
+    )
+    review_change_share: float = _setting(
+        "PCF_REVIEW_CHANGE_SHARE", float, 0.2, "relative CO2e change that flags `change.large` in the review queue"
+    )
+    review_max_dqr: float = _setting(
+        "PCF_REVIEW_MAX_DQR", float, 3.5, "DQR above which a factor is flagged `quality.low`"
+    )
+    review_page_rows: int = _setting(
+        "PCF_REVIEW_PAGE_ROWS",
+        int,
+        2000,
+        "rows listed on the review page (flagged first); the whole queue is in queue.parquet",
+    )
+    max_kgco2e_per_declared_unit: float = _setting(
+        "PCF_MAX_KGCO2E_PER_DECLARED_UNIT",
+        float,
+        1e7,
+        "a product footprint above this is held as implausible (not published; reason in the restricted zone)",
+    )
+    lock_timeout_seconds: float = _setting(
+        "PCF_LOCK_TIMEOUT_SECONDS",
+        float,
+        600.0,
+        "how long a writer waits for another writer's lock before it stops with a message naming the lock",
+    )
+    sql_timeout_seconds: float = _setting(
+        "PCF_SQL_TIMEOUT_SECONDS", float, 30.0, "analyst queries (`pcf sql`) are interrupted after this"
+    )
+    sql_memory_limit: str = _setting(
+        "PCF_SQL_MEMORY_LIMIT", str, "2GB", "DuckDB memory limit of an analyst query's session"
+    )
+    sql_max_rows: int = _setting(
+        "PCF_SQL_MAX_ROWS",
+        int,
+        100_000,
+        "rows an analyst query returns at most (the rest is not fetched; the output says so)",
+    )
+    site_base_url: str = _setting(
+        "PCF_SITE_BASE_URL", str, "https://pcf.example.org", "base URL of the disclosure site (the label's QR code)"
+    )
+    submitter: str = _setting(
+        "PCF_SUBMITTER",
+        str,
+        "PCF Factor Warehouse (set PCF_SUBMITTER to the submitting organisation)",
+        shown="placeholder",
+        doc="submitting organisation written into the national package",
+    )
+    steward: str = _setting(
+        "PCF_STEWARD", str, "", "who a steward decision is recorded for (default the login name; `--steward` overrides)"
+    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "gwp_set", self.gwp_set.upper())

@@ -9,11 +9,11 @@ from pipelines.assets import schedules
 from pipelines.assets.checks import publish_checks
 from pipelines.assets.curation import curated_factors, curation_checks
 from pipelines.assets.enterprise import (
-                                        enterprise_intake_job,
-                                        enterprise_inventory,
-                                        enterprise_upload,
-                                        enterprise_upload_sensor,
-                                        product_marts,
+    enterprise_intake_job,
+    enterprise_inventory,
+    enterprise_upload,
+    enterprise_upload_sensor,
+    product_marts,
 )
 from pipelines.assets.factors import factor_checks, harmonised_factors, validated_factors
 from pipelines.assets.release import factor_release
@@ -22,8 +22,16 @@ from pipelines.assets.sources import freshness_checks, source_assets
 from pipelines.config import settings
 from pipelines.resources import from_environment
 
-warehouse_assets = [*source_assets, validated_factors, harmonised_factors, curated_factors, enterprise_inventory,
-                    product_marts, factor_release, release_tables]
+warehouse_assets = [
+    *source_assets,
+    validated_factors,
+    harmonised_factors,
+    curated_factors,
+    enterprise_inventory,
+    product_marts,
+    factor_release,
+    release_tables,
+]
 warehouse_checks = [*factor_checks, *curation_checks, *freshness_checks, *publish_checks]
 all_assets = [*warehouse_assets, enterprise_upload]
 
@@ -43,6 +51,8 @@ defs = dg.Definitions(
     jobs=[factor_warehouse_job, enterprise_intake_job],
     sensors=[enterprise_upload_sensor, raw_files_sensor],
     schedules=[nightly_schedule],
-    resources={"io_manager": FrameStoreIOManager(base_dir=str(settings().asset_store_dir)),
-               "warehouse": from_environment()},
+    resources={
+        "io_manager": FrameStoreIOManager(base_dir=str(settings().asset_store_dir)),
+        "warehouse": from_environment(),
+    },
 )

@@ -46,11 +46,18 @@ class _WarehouseSettings(dg.ConfigurableResource):
 
 # one optional text field per setting (values arrive as text from EnvVar or run config; converted above)
 WarehouseResource = create_model(
-    "WarehouseResource", __base__=_WarehouseSettings,
-    **{f.name: (Optional[str], None) for f in dataclasses.fields(Settings)})
+    "WarehouseResource",
+    __base__=_WarehouseSettings,
+    **{f.name: (Optional[str], None) for f in dataclasses.fields(Settings)},
+)
 
 
 def from_environment() -> _WarehouseSettings:
     """The code location's resource: every setting that is set in the environment, as an EnvVar."""
-    return WarehouseResource(**{f.name: dg.EnvVar(f.metadata["env"]) for f in dataclasses.fields(Settings)
-                                if os.environ.get(f.metadata["env"])})
+    return WarehouseResource(
+        **{
+            f.name: dg.EnvVar(f.metadata["env"])
+            for f in dataclasses.fields(Settings)
+            if os.environ.get(f.metadata["env"])
+        }
+    )

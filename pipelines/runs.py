@@ -46,15 +46,24 @@ def _iso(ts: float | None) -> str | None:
 def summarise(instance: dg.DagsterInstance, record) -> dict:
     """One run record -> its summary (the figures its assets and checks reported)."""
     run = record.dagster_run
-    out: dict[str, Any] = {"run": (run.tags or {}).get(BUILD_TAG) or run.run_id, "run_id": run.run_id,
-                           "job": run.job_name, "checks": []}
+    out: dict[str, Any] = {
+        "run": (run.tags or {}).get(BUILD_TAG) or run.run_id,
+        "run_id": run.run_id,
+        "job": run.job_name,
+        "checks": [],
+    }
     started, finished = record.start_time, record.end_time
     out["started_at"], out["finished_at"] = _iso(started), _iso(finished)
     out["duration_seconds"] = int(finished - started) if started and finished else None
     failed_steps = []
-    for entry in instance.all_logs(run.run_id, of_type={dg.DagsterEventType.ASSET_MATERIALIZATION,
-                                                        dg.DagsterEventType.ASSET_CHECK_EVALUATION,
-                                                        dg.DagsterEventType.STEP_FAILURE}):
+    for entry in instance.all_logs(
+        run.run_id,
+        of_type={
+            dg.DagsterEventType.ASSET_MATERIALIZATION,
+            dg.DagsterEventType.ASSET_CHECK_EVALUATION,
+            dg.DagsterEventType.STEP_FAILURE,
+        },
+    ):
         event = entry.dagster_event
         if event.event_type == dg.DagsterEventType.STEP_FAILURE:
             failed_steps.append(event.step_key)
@@ -65,32 +74,67 @@ def summarise(instance: dg.DagsterInstance, record) -> dict:
             name = f"{ev.check_name}_{key}" if ev.check_name == "freshness" else ev.check_name
             blocking = bool(ev.blocking) if ev.blocking is not None else ev.severity == dg.AssetCheckSeverity.ERROR
             out["checks"] = [c for c in out["checks"] if c["name"] != name]
-            out["checks"].append({"name": name, "asset": key, "passed": bool(ev.passed), "blocking": blocking,
-                                  "description": ev.description, "details": _meta(ev.metadata)})
+            out["checks"].append(
+                {
+                    "name": name,
+                    "asset": key,
+                    "passed": bool(ev.passed),
+                    "blocking": blocking,
+                    "description": ev.description,
+                    "details": _meta(ev.metadata),
+                }
+            )
             continue
         key = event.asset_key.to_user_string()
         m = _meta(event.event_specific_data.materialization.metadata)
         if key in SOURCES:
             out.setdefault("sources", {})[key] = {
-                "status": m.get("status"), "version": m.get("source_version"), "raw_files": m.get("raw_files"),
-                "raw_rows": m.get("raw_rows"), "unreadable_rows": m.get("unreadable_rows")}
+                "status": m.get("status"),
+                "version": m.get("source_version"),
+                "raw_files": m.get("raw_files"),
+                "raw_rows": m.get("raw_rows"),
+                "unreadable_rows": m.get("unreadable_rows"),
+            }
         elif key == "validated_factors":
-            out["validation"] = {"rows_in": m.get("staged_rows"), "passed": m.get("passed"),
-                                 "quarantined": m.get("quarantined"), "gwp_set": m.get("gwp_set")}
+            out["validation"] = {
+                "rows_in": m.get("staged_rows"),
+                "passed": m.get("passed"),
+                "quarantined": m.get("quarantined"),
+                "gwp_set": m.get("gwp_set"),
+            }
         elif key == "harmonised_factors":
-            out["harmonised"] = {k: m.get(k) for k in ("factors", "raw_rows", "curated_raw_rows", "quarantined_raw_rows",
-                                                       "balanced", "outliers_flagged")}
+            out["harmonised"] = {
+                k: m.get(k)
+                for k in (
+                    "factors",
+                    "raw_rows",
+                    "curated_raw_rows",
+                    "quarantined_raw_rows",
+                    "balanced",
+                    "outliers_flagged",
+                )
+            }
         elif key == "curated_factors":
-            out["curation"] = {k: m.get(k) for k in ("review_queue", "decisions_applied", "decisions_stale",
-                                                     "steward_status")}
+            out["curation"] = {
+                k: m.get(k) for k in ("review_queue", "decisions_applied", "decisions_stale", "steward_status")
+            }
         elif key == "product_marts":
             changes = m.get("product_changes") or {}
-            out["products"] = {"added": len(changes.get("added", [])), "changed": len(changes.get("changed", [])),
-                               "removed": len(changes.get("removed", [])), "unchanged": changes.get("unchanged", 0),
-                               "recomputed": m.get("products_recomputed"), "held": m.get("products_held")}
+            out["products"] = {
+                "added": len(changes.get("added", [])),
+                "changed": len(changes.get("changed", [])),
+                "removed": len(changes.get("removed", [])),
+                "unchanged": changes.get("unchanged", 0),
+                "recomputed": m.get("products_recomputed"),
+                "held": m.get("products_held"),
+            }
         elif key == "factor_release":
-            out["release"] = {"version": m.get("version"), "published": m.get("published"), "reason": m.get("reason"),
-                              "factors": m.get("factors_changed") or {}}
+            out["release"] = {
+                "version": m.get("version"),
+                "published": m.get("published"),
+                "reason": m.get("reason"),
+                "factors": m.get("factors_changed") or {},
+            }
     out["checks_failed"] = sorted(c["name"] for c in out["checks"] if not c["passed"])
     out["status"] = _status(run.status, out, failed_steps)
     return out
@@ -104,14 +148,16 @@ def _status(status: dg.DagsterRunStatus, summary: dict, failed_steps: list[str])
         return f"failed: {failed_steps[0]}" if failed_steps else "failed"
     if "release" in summary:
         return "published" if summary["release"]["published"] else "unchanged"
-    return {dg.DagsterRunStatus.STARTED: "running", dg.DagsterRunStatus.QUEUED: "queued",
-            dg.DagsterRunStatus.SUCCESS: "succeeded"}.get(status, status.value.lower())
+    return {
+        dg.DagsterRunStatus.STARTED: "running",
+        dg.DagsterRunStatus.QUEUED: "queued",
+        dg.DagsterRunStatus.SUCCESS: "succeeded",
+    }.get(status, status.value.lower())
 
 
 def list_runs(instance: dg.DagsterInstance, last: int | None = None) -> list[dict]:
     """Warehouse runs, oldest first (the last `last` of them)."""
-    records = [r for r in instance.get_run_records(limit=None)
-               if "dagster/partition" not in (r.dagster_run.tags or {})]
+    records = [r for r in instance.get_run_records(limit=None) if "dagster/partition" not in (r.dagster_run.tags or {})]
     records.sort(key=lambda r: (r.create_timestamp, r.dagster_run.run_id))
     if last is not None:
         records = records[-last:]

@@ -25,8 +25,13 @@ def _lognormal(values: np.ndarray, gsd2: np.ndarray) -> np.ndarray:
     return d
 
 
-def datapackage(network: Network, gwp_set: str, tech_gsd2: np.ndarray | None = None,
-                bio_gsd2: np.ndarray | None = None, weights: dict[str, float] | None = None) -> bwp.Datapackage:
+def datapackage(
+    network: Network,
+    gwp_set: str,
+    tech_gsd2: np.ndarray | None = None,
+    bio_gsd2: np.ndarray | None = None,
+    weights: dict[str, float] | None = None,
+) -> bwp.Datapackage:
     """The network as a Brightway datapackage; with GSD^2 arrays (aligned as for our Monte Carlo: A's
     off-diagonal COO entries, B's COO entries) it carries lognormal distributions too."""
     dp = bwp.create_datapackage()
@@ -39,22 +44,31 @@ def datapackage(network: Network, gwp_set: str, tech_gsd2: np.ndarray | None = N
         g = np.ones(A.data.size)
         g[A.row != A.col] = tech_gsd2
         extra = {"distributions_array": _lognormal(np.abs(A.data), g)}
-    dp.add_persistent_vector(matrix="technosphere_matrix", name="technosphere", indices_array=idx,
-                             data_array=np.abs(A.data), flip_array=flip, **extra)
+    dp.add_persistent_vector(
+        matrix="technosphere_matrix",
+        name="technosphere",
+        indices_array=idx,
+        data_array=np.abs(A.data),
+        flip_array=flip,
+        **extra,
+    )
     B = network.B.tocoo()
     bidx = np.array(list(zip(B.row + BIO_OFFSET, B.col)), dtype=bwp.INDICES_DTYPE)
     extra = {"distributions_array": _lognormal(B.data, bio_gsd2)} if bio_gsd2 is not None else {}
-    dp.add_persistent_vector(matrix="biosphere_matrix", name="biosphere", indices_array=bidx, data_array=B.data,
-                             **extra)
+    dp.add_persistent_vector(
+        matrix="biosphere_matrix", name="biosphere", indices_array=bidx, data_array=B.data, **extra
+    )
     w = gwp_weights(network.gases, gwp_set, weights)
     cidx = np.array([(k + BIO_OFFSET, k + BIO_OFFSET) for k in range(len(w))], dtype=bwp.INDICES_DTYPE)
-    dp.add_persistent_vector(matrix="characterization_matrix", name="gwp", identifier=["gwp"], indices_array=cidx,
-                             data_array=w)
+    dp.add_persistent_vector(
+        matrix="characterization_matrix", name="gwp", identifier=["gwp"], indices_array=cidx, data_array=w
+    )
     return dp
 
 
-def all_product_scores(network: Network, gwp_set: str, direction: str = "adjoint",
-                       weights: dict[str, float] | None = None) -> np.ndarray:
+def all_product_scores(
+    network: Network, gwp_set: str, direction: str = "adjoint", weights: dict[str, float] | None = None
+) -> np.ndarray:
     """Per-unit CO2e of every product, Brightway's fastest way (FastScoresOnlyMultiLCA, adjoint)."""
     import bw2calc as bc
 
@@ -62,8 +76,9 @@ def all_product_scores(network: Network, gwp_set: str, direction: str = "adjoint
     demands = {str(j): {j: 1.0} for j in range(network.size)}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        lca = bc.FastScoresOnlyMultiLCA(demands=demands, method_config={"impact_categories": [("gwp",)]},
-                                        data_objs=[dp], direction=direction)
+        lca = bc.FastScoresOnlyMultiLCA(
+            demands=demands, method_config={"impact_categories": [("gwp",)]}, data_objs=[dp], direction=direction
+        )
         lca.calculate()
     scores = lca.product_scores  # [LCIA, products], labelled with our integer product ids
     out = np.empty(network.size)
@@ -88,8 +103,15 @@ def loop_scores(network: Network, gwp_set: str, products: list[int]) -> np.ndarr
     return np.array(out)
 
 
-def monte_carlo_one_product(network: Network, gwp_set: str, product: int, tech_gsd2: np.ndarray,
-                            bio_gsd2: np.ndarray, iterations: int, seed: int = 1) -> np.ndarray:
+def monte_carlo_one_product(
+    network: Network,
+    gwp_set: str,
+    product: int,
+    tech_gsd2: np.ndarray,
+    bio_gsd2: np.ndarray,
+    iterations: int,
+    seed: int = 1,
+) -> np.ndarray:
     """Brightway's Monte Carlo for ONE functional unit (LCA with use_distributions, next() per draw)."""
     import bw2calc as bc
 

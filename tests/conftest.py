@@ -66,8 +66,9 @@ def full_build(tmp_path_factory, sources_dir):
     from pipelines.sources import SOURCES
 
     curated = tmp_path_factory.mktemp("curated")
-    s = dataclasses.replace(settings(), curated_dir=curated, sources_dir=sources_dir,
-                            raw_dir=PROJECT_ROOT / "data" / "raw")
+    s = dataclasses.replace(
+        settings(), curated_dir=curated, sources_dir=sources_dir, raw_dir=PROJECT_ROOT / "data" / "raw"
+    )
     batches = [load_source(k, s) for k in SOURCES]
     tables, summary = build_tables(batches, s)
     result = publish(s, tables, summary, source_manifest(batches))
@@ -86,16 +87,33 @@ def marts_release(full_build, tmp_path_factory):
     from pipelines.release.publish import publish
 
     tmp = tmp_path_factory.mktemp("marts_release")
-    s = dataclasses.replace(full_build["settings"], curated_dir=tmp / "curated", restricted_dir=tmp / "restricted",
-                            raw_dir=PROJECT_ROOT / "data" / "raw")
+    s = dataclasses.replace(
+        full_build["settings"],
+        curated_dir=tmp / "curated",
+        restricted_dir=tmp / "restricted",
+        raw_dir=PROJECT_ROOT / "data" / "raw",
+    )
     for name in ("aluminium_profile", "nev_battery_pack"):
         assert ingest_upload(PROJECT_ROOT / "data" / "raw" / "enterprise" / "examples" / f"{name}.xlsx", s).accepted
-    curated = curate(s, {"tables": full_build["tables"], "summary": full_build["summary"],
-                         "sources": full_build["result"].manifest["sources"]})
+    curated = curate(
+        s,
+        {
+            "tables": full_build["tables"],
+            "summary": full_build["summary"],
+            "sources": full_build["result"].manifest["sources"],
+        },
+    )
     tables = curated["tables"]
     inv = build_inventory(s, tables["factor"], None, s.gwp_set)
-    engine = compute(inv["line_emissions"], in_scope(s)["product"], inv["product_summary"], tables["factor"],
-                     tables["factor_gas"], s.gwp_set, iterations=200)
+    engine = compute(
+        inv["line_emissions"],
+        in_scope(s)["product"],
+        inv["product_summary"],
+        tables["factor"],
+        tables["factor_gas"],
+        s.gwp_set,
+        iterations=200,
+    )
     write_inventory(s, engine["inventory"])  # the restricted zone as a run leaves it
     marts = build_marts(engine)
     result = publish(s, {**tables, **marts}, curated["summary"], curated["sources"])

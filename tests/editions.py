@@ -20,8 +20,11 @@ from pipelines.common.gwp import gwp
 
 V12 = "epa_sef_v1_2"
 RENAMED = {"Carbon tetrafluoride": "Perfluoromethane", "Perfluorocyclobutane": "PFC-318"}
-VALUE_COLUMNS = ("Supply Chain Emission Factors without Margins", "Margins of Supply Chain Emission Factors",
-                 "Supply Chain Emission Factors with Margins")
+VALUE_COLUMNS = (
+    "Supply Chain Emission Factors without Margins",
+    "Margins of Supply Chain Emission Factors",
+    "Supply Chain Emission Factors with Margins",
+)
 FIXTURE_DOI = "10.99999/fixture-sef-v1-3-0"  # a fixture's DOI: deliberately not a real one
 
 
@@ -40,21 +43,35 @@ def write_epa_sef_next(sources: Path, all_fail: bool = False, name: str = "epa_s
     co2e = pl.read_csv(old / "SupplyChainGHGEmissionFactors_v1.2_NAICS_CO2e_USD2021.csv", infer_schema_length=0)
     ghg = ghg.with_columns([(pl.col(c).cast(pl.Float64) * 1.05) for c in VALUE_COLUMNS])
     c4f10 = ghg.filter(pl.col("GHG") == "Perfluoropropane").with_columns(
-        pl.lit("Perfluorobutane").alias("GHG"), *[(pl.col(c) * 0.1) for c in VALUE_COLUMNS])
+        pl.lit("Perfluorobutane").alias("GHG"), *[(pl.col(c) * 0.1) for c in VALUE_COLUMNS]
+    )
     ghg = pl.concat([ghg, c4f10]).sort("2017 NAICS Code", maintain_order=True)
-    names = (pl.col("GHG").replace(RENAMED) if not all_fail
-             else pl.when(pl.col("GHG").is_in(["Carbon dioxide", "Methane", "Nitrous oxide", "HFCs and PFCs, unspecified"]))
-             .then(pl.col("GHG")).otherwise(pl.format("Unobtainium-{}", pl.col("GHG"))))
+    names = (
+        pl.col("GHG").replace(RENAMED)
+        if not all_fail
+        else pl.when(pl.col("GHG").is_in(["Carbon dioxide", "Methane", "Nitrous oxide", "HFCs and PFCs, unspecified"]))
+        .then(pl.col("GHG"))
+        .otherwise(pl.format("Unobtainium-{}", pl.col("GHG")))
+    )
     ghg = ghg.with_columns(names.alias("GHG"), pl.lit("kg/2022 USD, purchaser price").alias("Unit"))
     # the published CO2e under AR5 (gases as written in v1.2, so the weights are the true ones)
-    weights = {g: (1.0 if g in ("Carbon dioxide", "HFCs and PFCs, unspecified") else gwp(g, "AR5"))
-               for g in ["Perfluorobutane", *RENAMED, *ghg["GHG"].unique().to_list()] if not g.startswith("Unobtainium")}
+    weights = {
+        g: (1.0 if g in ("Carbon dioxide", "HFCs and PFCs, unspecified") else gwp(g, "AR5"))
+        for g in ["Perfluorobutane", *RENAMED, *ghg["GHG"].unique().to_list()]
+        if not g.startswith("Unobtainium")
+    }
     weights.update({RENAMED[k]: weights[k] for k in RENAMED})
     w = pl.col("GHG").str.replace("^Unobtainium-", "").replace_strict(weights, default=None, return_dtype=pl.Float64)
     totals = ghg.group_by("2017 NAICS Code").agg([(pl.col(c) * w).sum().round(3).alias(c) for c in VALUE_COLUMNS])
-    co2e = co2e.drop(*VALUE_COLUMNS).join(totals, on="2017 NAICS Code", how="left").with_columns(
-        pl.lit("kg CO2e/2022 USD, purchaser price").alias("Unit")).select(co2e.columns)
-    ghg = ghg.with_columns([pl.col(c).map_elements(lambda x: f"{x:.2e}", return_dtype=pl.String) for c in VALUE_COLUMNS])
+    co2e = (
+        co2e.drop(*VALUE_COLUMNS)
+        .join(totals, on="2017 NAICS Code", how="left")
+        .with_columns(pl.lit("kg CO2e/2022 USD, purchaser price").alias("Unit"))
+        .select(co2e.columns)
+    )
+    ghg = ghg.with_columns(
+        [pl.col(c).map_elements(lambda x: f"{x:.2e}", return_dtype=pl.String) for c in VALUE_COLUMNS]
+    )
     ghg.write_csv(target / "SupplyChainGHGEmissionFactors_v1.3.0_NAICS_byGHG_USD2022.csv", quote_style="non_numeric")
     co2e.write_csv(target / "SupplyChainGHGEmissionFactors_v1.3.0_NAICS_CO2e_USD2022.csv", quote_style="non_numeric")
     record = {
@@ -62,9 +79,13 @@ def write_epa_sef_next(sources: Path, all_fail: bool = False, name: str = "epa_s
         "modified": "2024-05-20",
         "identifier": f"https://doi.org/{FIXTURE_DOI}",
         "description": "GHG emission factors for 1,016 U.S. commodities. The Factors are based on GHG data "
-                       "representing 2022. Fixture written by tests/editions.py.",
-        "distribution": [{"downloadURL": "https://example.org/fixture/sef-v1.3.0/"
-                                         "SupplyChainGHGEmissionFactors_v1.3.0_NAICS_CO2e_USD2022.csv"}],
+        "representing 2022. Fixture written by tests/editions.py.",
+        "distribution": [
+            {
+                "downloadURL": "https://example.org/fixture/sef-v1.3.0/"
+                "SupplyChainGHGEmissionFactors_v1.3.0_NAICS_CO2e_USD2022.csv"
+            }
+        ],
     }
     (target / "provenance_datagov.json").write_text(json.dumps(record, indent=1), encoding="utf-8")
     return target

@@ -53,18 +53,23 @@ def to_csv(data: dict, encoding: str = "utf-8") -> bytes:
     w.writerow(keys)
     for spec in SHEETS:
         for record in data.get(spec.key, []):
-            w.writerow([spec.key] + ["" if record.get(k) is None or k not in [c.key for c in spec.columns]
-                                     else record.get(k) for k in keys[1:]])
+            w.writerow(
+                [spec.key]
+                + [
+                    "" if record.get(k) is None or k not in [c.key for c in spec.columns] else record.get(k)
+                    for k in keys[1:]
+                ]
+            )
     return buf.getvalue().encode(encoding)
 
 
 @dataclass
 class Case:
     name: str
-    build: object            # callable(path) -> Path
-    rule: str | None         # the rule the file must trigger (error or notice)
-    row: int | None          # the activity row it concerns (None: file or notice level)
-    quarantined_lines: int   # activity lines quarantined (the rest must be accepted)
+    build: object  # callable(path) -> Path
+    rule: str | None  # the rule the file must trigger (error or notice)
+    row: int | None  # the activity row it concerns (None: file or notice level)
+    quarantined_lines: int  # activity lines quarantined (the rest must be accepted)
     file_rejected: bool = False
 
 
@@ -120,8 +125,8 @@ def _serial_dates(path: Path) -> Path:
     wb = build_workbook(example())
     ws = wb[ACTIVITY.name]
     r = activity_row("P1")
-    ws.cell(row=r, column=col(ACTIVITY, "period_start"), value=45292)   # 2024-01-01 as an Excel serial
-    ws.cell(row=r, column=col(ACTIVITY, "period_end"), value=45657)     # 2024-12-31
+    ws.cell(row=r, column=col(ACTIVITY, "period_start"), value=45292)  # 2024-01-01 as an Excel serial
+    ws.cell(row=r, column=col(ACTIVITY, "period_end"), value=45657)  # 2024-12-31
     return save_deterministic(wb, path)
 
 
@@ -180,17 +185,83 @@ CASES = [
     Case("zip_bomb", _zip_bomb, "file.zip_bomb", None, ACTIVITY_LINES, file_rejected=True),
     Case("truncated_workbook", _not_a_workbook, "file.unreadable", None, ACTIVITY_LINES, file_rejected=True),
     Case("bad_credit_code", _bad_uscc, "uscc.check_character", None, ACTIVITY_LINES, file_rejected=True),
-    Case("electricity_in_kg", lambda p: write(p, with_line({"unit": "kg"}, "P1")), "unit.wrong_dimension", activity_row("P1"), 1),
-    Case("period_outside_year", lambda p: write(p, with_line({"period_end": "2025-03-31"}, "P1")), "period.outside_year", activity_row("P1"), 1),
-    Case("transport_without_distance", lambda p: write(p, with_line({"distance_km": None}, "A4")), "transport.missing_distance", activity_row("A4"), 1),
-    Case("transport_without_mode", lambda p: write(p, with_line({"transport_mode": None}, "D1")), "transport.missing_mode", activity_row("D1"), 1),
-    Case("plant_line_without_basis", lambda p: write(p, with_line({"allocation_basis": None}, "P2")), "allocation.missing_basis", activity_row("P2"), 1),
-    Case("negative_amount", lambda p: write(p, with_line({"amount": -45}, "P4")), "amount.not_positive", activity_row("P4"), 1),
-    Case("amount_not_a_number", lambda p: write(p, with_line({"amount": "约 45 吨"}, "P4")), "amount.not_number", activity_row("P4"), 1),
-    Case("unknown_stage", lambda p: write(p, with_line({"stage": "manufacturing"}, "P4")), "code.unknown", activity_row("P4"), 1),
-    Case("unknown_unit", lambda p: write(p, with_line({"unit": "桶油当量x"}, "P4")), "unit.unknown", activity_row("P4"), 1),
-    Case("unknown_product", lambda p: write(p, with_line({"product_id": "AP-7075"}, "P4")), "product.unknown", activity_row("P4"), 1),
-    Case("missing_required", lambda p: write(p, with_line({"data_type": None}, "P4")), "required.missing", activity_row("P4"), 1),
+    Case(
+        "electricity_in_kg",
+        lambda p: write(p, with_line({"unit": "kg"}, "P1")),
+        "unit.wrong_dimension",
+        activity_row("P1"),
+        1,
+    ),
+    Case(
+        "period_outside_year",
+        lambda p: write(p, with_line({"period_end": "2025-03-31"}, "P1")),
+        "period.outside_year",
+        activity_row("P1"),
+        1,
+    ),
+    Case(
+        "transport_without_distance",
+        lambda p: write(p, with_line({"distance_km": None}, "A4")),
+        "transport.missing_distance",
+        activity_row("A4"),
+        1,
+    ),
+    Case(
+        "transport_without_mode",
+        lambda p: write(p, with_line({"transport_mode": None}, "D1")),
+        "transport.missing_mode",
+        activity_row("D1"),
+        1,
+    ),
+    Case(
+        "plant_line_without_basis",
+        lambda p: write(p, with_line({"allocation_basis": None}, "P2")),
+        "allocation.missing_basis",
+        activity_row("P2"),
+        1,
+    ),
+    Case(
+        "negative_amount",
+        lambda p: write(p, with_line({"amount": -45}, "P4")),
+        "amount.not_positive",
+        activity_row("P4"),
+        1,
+    ),
+    Case(
+        "amount_not_a_number",
+        lambda p: write(p, with_line({"amount": "约 45 吨"}, "P4")),
+        "amount.not_number",
+        activity_row("P4"),
+        1,
+    ),
+    Case(
+        "unknown_stage",
+        lambda p: write(p, with_line({"stage": "manufacturing"}, "P4")),
+        "code.unknown",
+        activity_row("P4"),
+        1,
+    ),
+    Case(
+        "unknown_unit",
+        lambda p: write(p, with_line({"unit": "桶油当量x"}, "P4")),
+        "unit.unknown",
+        activity_row("P4"),
+        1,
+    ),
+    Case(
+        "unknown_product",
+        lambda p: write(p, with_line({"product_id": "AP-7075"}, "P4")),
+        "product.unknown",
+        activity_row("P4"),
+        1,
+    ),
+    Case(
+        "missing_required",
+        lambda p: write(p, with_line({"data_type": None}, "P4")),
+        "required.missing",
+        activity_row("P4"),
+        1,
+    ),
 ]
 
 

@@ -30,35 +30,44 @@ def test_there_are_examples_in_every_dialect():
     assert {d for _, d, _ in example_queries()} == {"duckdb", "postgres", "trino", "spark", "mysql"}
 
 
-@pytest.mark.parametrize("dialect, query", [
-    ("postgres", "SELECT COUNT(*)::int AS n FROM factor WHERE name_en ILIKE '%diesel%'"),
-    ("mysql", "SELECT COUNT(*) AS n FROM factor WHERE LOWER(name_en) LIKE '%diesel%'"),
-    ("spark", "SELECT COUNT(*) AS n FROM factor WHERE name_en ILIKE '%diesel%'"),
-    ("trino", "SELECT COUNT(*) AS n FROM factor WHERE LOWER(name_en) LIKE '%diesel%'"),
-])
+@pytest.mark.parametrize(
+    "dialect, query",
+    [
+        ("postgres", "SELECT COUNT(*)::int AS n FROM factor WHERE name_en ILIKE '%diesel%'"),
+        ("mysql", "SELECT COUNT(*) AS n FROM factor WHERE LOWER(name_en) LIKE '%diesel%'"),
+        ("spark", "SELECT COUNT(*) AS n FROM factor WHERE name_en ILIKE '%diesel%'"),
+        ("trino", "SELECT COUNT(*) AS n FROM factor WHERE LOWER(name_en) LIKE '%diesel%'"),
+    ],
+)
 def test_other_dialects_give_the_same_answer(s, dialect, query):
     expected = run_readonly(s, "select count(*) as n from factor where lower(name_en) like '%diesel%'")["n"][0]
     assert expected > 10
     assert run_readonly(s, query, dialect=dialect)["n"][0] == expected
 
 
-@pytest.mark.parametrize("query, words", [
-    ("drop table factor", "only queries"),
-    ("insert into factor select * from factor", "only queries"),
-    ("attach 'x.duckdb'", "only queries"),
-    ("copy factor to 'x.csv'", "only queries"),
-    ("pragma version", "only queries"),
-    ("install httpfs", "only queries"),
-    ("select 1; select 2", "one statement"),
-    ("select * from inventory_line_emissions", "restricted enterprise data"),
-    ("select * from current_activity", "restricted enterprise data"),
-    ("with x as (select * from uploads) select * from x", "restricted enterprise data"),
-    ("select * from read_parquet('data/restricted/inventory/line_emissions.parquet')", "restricted zone"),
-    ("select * from '/srv/pcf/restricted/restricted.duckdb'", "restricted"),
-    # a CTE named like a restricted table would read the real table inside its own body
-    ("with current_activity as (select * from current_activity) select * from current_activity", "names restricted"),
-    ("with inventory_line_emissions as (select 1 as x) select * from inventory_line_emissions", "names restricted"),
-])
+@pytest.mark.parametrize(
+    "query, words",
+    [
+        ("drop table factor", "only queries"),
+        ("insert into factor select * from factor", "only queries"),
+        ("attach 'x.duckdb'", "only queries"),
+        ("copy factor to 'x.csv'", "only queries"),
+        ("pragma version", "only queries"),
+        ("install httpfs", "only queries"),
+        ("select 1; select 2", "one statement"),
+        ("select * from inventory_line_emissions", "restricted enterprise data"),
+        ("select * from current_activity", "restricted enterprise data"),
+        ("with x as (select * from uploads) select * from x", "restricted enterprise data"),
+        ("select * from read_parquet('data/restricted/inventory/line_emissions.parquet')", "restricted zone"),
+        ("select * from '/srv/pcf/restricted/restricted.duckdb'", "restricted"),
+        # a CTE named like a restricted table would read the real table inside its own body
+        (
+            "with current_activity as (select * from current_activity) select * from current_activity",
+            "names restricted",
+        ),
+        ("with inventory_line_emissions as (select 1 as x) select * from inventory_line_emissions", "names restricted"),
+    ],
+)
 def test_writes_and_restricted_data_are_refused(s, query, words):
     with pytest.raises(AnalystSqlError, match=words):
         run_readonly(s, query)
@@ -89,7 +98,6 @@ def test_marts_emit_portable_sql_that_reads_back_the_same(marts_release, target,
         con.register(name, frame.to_arrow())
     got = con.execute(back).pl()
     assert got.equals(marts_release["marts"][mart]), (mart, target, back)
-
 
 
 def test_the_word_restricted_in_a_string_is_not_refused(s):

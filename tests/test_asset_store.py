@@ -18,19 +18,33 @@ from pipelines.sources.base import SourceBatch, raw_files_frame
 
 def _frame() -> pl.DataFrame:
     return pl.DataFrame({"id": ["a", "b"], "v": [1.5, None]}).with_columns(
-        pl.col("id").cast(pl.Categorical).alias("cat"), pl.lit(None).alias("nothing"),
-        pl.lit([{"gas": "N2O", "amount": 0.1}]).alias("gases"), pl.lit(dt.date(2024, 1, 1)).alias("valid_from"),
-        pl.lit(3, pl.Int8).alias("dq"))
+        pl.col("id").cast(pl.Categorical).alias("cat"),
+        pl.lit(None).alias("nothing"),
+        pl.lit([{"gas": "N2O", "amount": 0.1}]).alias("gases"),
+        pl.lit(dt.date(2024, 1, 1)).alias("valid_from"),
+        pl.lit(3, pl.Int8).alias("dq"),
+    )
 
 
 def test_frames_at_any_depth_round_trip_with_their_dtypes(tmp_path):
     batch = SourceBatch(literature.SPEC, "rolling", _frame(), raw_files_frame([]), extras={"fuel_property": _frame()})
-    obj = {"tables": {"factor": _frame(), "empty": pl.DataFrame()}, "summary": {"balanced": True, "n": 2},
-           "series": _frame()["v"], "batches": [batch]}
+    obj = {
+        "tables": {"factor": _frame(), "empty": pl.DataFrame()},
+        "summary": {"balanced": True, "n": 2},
+        "series": _frame()["v"],
+        "batches": [batch],
+    }
     asset_store.write(tmp_path / "harmonised_factors", obj)
     stored = sorted(p.name for p in (tmp_path / "harmonised_factors").iterdir())
-    assert stored == ["frame-0000.parquet", "frame-0001.parquet", "frame-0002.parquet", "frame-0003.parquet",
-                      "frame-0004.parquet", "frame-0005.parquet", "object.pickle"]
+    assert stored == [
+        "frame-0000.parquet",
+        "frame-0001.parquet",
+        "frame-0002.parquet",
+        "frame-0003.parquet",
+        "frame-0004.parquet",
+        "frame-0005.parquet",
+        "object.pickle",
+    ]
     back = asset_store.read(tmp_path / "harmonised_factors")
     assert back["tables"]["factor"].equals(_frame()) and back["tables"]["factor"].schema == _frame().schema
     assert back["tables"]["empty"].shape == (0, 0) and back["summary"] == {"balanced": True, "n": 2}
@@ -60,12 +74,18 @@ def test_io_manager_stores_by_asset_key(tmp_path):
 
 def test_suites_get_only_the_columns_they_name():
     frame = pl.DataFrame({"factor_id": ["F1"], "dqr": [2.0], "unused": ["x"], "raw_sha256": ["0" * 64]})
-    suite = {"expectations": [{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "dqr"}},
-                              {"type": "expect_compound_columns_to_be_unique",
-                               "kwargs": {"column_list": ["factor_id", "raw_sha256"]}}]}
+    suite = {
+        "expectations": [
+            {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "dqr"}},
+            {"type": "expect_compound_columns_to_be_unique", "kwargs": {"column_list": ["factor_id", "raw_sha256"]}},
+        ]
+    }
     assert suite_columns(suite, frame).columns == ["factor_id", "dqr", "raw_sha256"]
     whole = {"expectations": [{"type": "expect_table_columns_to_match_set", "kwargs": {"column_set": ["dqr"]}}]}
     assert suite_columns(whole, frame).columns == frame.columns
     for s in load_suites():  # every committed suite names its columns
-        assert all(any(k in e["kwargs"] for k in ("column", "column_list", "column_A", "column_set"))
-                   for e in s["expectations"] if not e["type"].startswith("expect_table_row"))
+        assert all(
+            any(k in e["kwargs"] for k in ("column", "column_list", "column_A", "column_set"))
+            for e in s["expectations"]
+            if not e["type"].startswith("expect_table_row")
+        )

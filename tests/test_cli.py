@@ -9,8 +9,14 @@ runner = CliRunner()
 
 def test_sql_refuses_writes_and_runs_queries(full_build, monkeypatch):
     monkeypatch.setenv("PCF_CURATED_DIR", str(full_build["settings"].curated_dir))
-    for statement in ("drop table factor", "insert into factor values (1)", "attach 'x.db'", "copy factor to 'x.csv'",
-                      "pragma version", "install httpfs"):
+    for statement in (
+        "drop table factor",
+        "insert into factor values (1)",
+        "attach 'x.db'",
+        "copy factor to 'x.csv'",
+        "pragma version",
+        "install httpfs",
+    ):
         res = runner.invoke(app, ["sql", statement])
         assert res.exit_code == 2, statement
         assert "Traceback" not in res.output
@@ -43,7 +49,9 @@ def test_build_options_travel_as_run_configuration_not_environment(tmp_path, sou
 
     code = "".join(p.read_text(encoding="utf-8") for p in (PROJECT_ROOT / "pipelines").rglob("*.py"))
     # no setting of ours is passed through the environment (GX's own analytics/progress knobs aside)
-    assert not re.search(r"os\.environ\[[^\]]*PCF_[^\]]*\]\s*=|os\.environ\.(update|setdefault)\([^)]*PCF_|os\.putenv", code)
+    assert not re.search(
+        r"os\.environ\[[^\]]*PCF_[^\]]*\]\s*=|os\.environ\.(update|setdefault)\([^)]*PCF_|os\.putenv", code
+    )
     small = tmp_path / "sources"
     shutil.copytree(sources_dir / "cn_mee_electricity_co2", small / "cn_mee_electricity_co2")
     monkeypatch.setenv("PCF_CURATED_DIR", str(tmp_path / "curated"))

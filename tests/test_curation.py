@@ -50,7 +50,9 @@ def zone(tmp_path):
     raw = tmp_path / "raw"
     shutil.copytree(PROJECT_ROOT / "data" / "raw" / "embedded", raw / "embedded")
     _write(raw / "literature" / "lit.csv", _rows())
-    s = dataclasses.replace(settings(), raw_dir=raw, sources_dir=tmp_path / "no_sources", curated_dir=tmp_path / "curated")
+    s = dataclasses.replace(
+        settings(), raw_dir=raw, sources_dir=tmp_path / "no_sources", curated_dir=tmp_path / "curated"
+    )
     return s
 
 
@@ -71,7 +73,9 @@ def _factor(s, natural_key: str) -> dict:
 def _decide(s, action, fid, **kw):
     factor = read_table(s, latest_release(s)["version"], "factor").filter(pl.col("factor_id") == fid)
     sha = content_hashes(factor)["content_sha256"][0]
-    return append(s, Decision(action, fid, sha, "steward-a", "2026-11-25T00:00:00+00:00", kw.pop("reason", "checked"), **kw))
+    return append(
+        s, Decision(action, fid, sha, "steward-a", "2026-11-25T00:00:00+00:00", kw.pop("reason", "checked"), **kw)
+    )
 
 
 def test_steward_scenario_end_to_end(zone):
@@ -102,7 +106,9 @@ def test_steward_scenario_end_to_end(zone):
     assert changed["steward_status"] == "pending" and "steward.decision_stale" in changed["qa_flags"]
     row = curated["review_queue"].filter(pl.col("factor_id") == lit["factor_id"]).row(0, named=True)
     assert row["stale_decision"].startswith("approve by steward-a")
-    assert row["old_co2e_kg"] == pytest.approx(lit["co2e_kg"]) and row["new_co2e_kg"] == pytest.approx(changed["co2e_kg"])
+    assert row["old_co2e_kg"] == pytest.approx(lit["co2e_kg"]) and row["new_co2e_kg"] == pytest.approx(
+        changed["co2e_kg"]
+    )
     assert "changed:" in row["reasons"]
     decisions = read_table(s, third.version, "steward_decision")
     assert decisions["not_applied_because"].to_list() == ["content changed since the decision"]
@@ -113,8 +119,15 @@ def test_override_reject_and_deprecate(zone):
     build(s)
     rows = _rows()
     a, b, c = (_factor(s, rows[i]["record_id"]) for i in range(3))
-    _decide(s, "override", a["factor_id"], value_co2e_kg=60_000.0, unit=a["unit"], source="provincial study 2024, table 3",
-            reason="local gas composition")
+    _decide(
+        s,
+        "override",
+        a["factor_id"],
+        value_co2e_kg=60_000.0,
+        unit=a["unit"],
+        source="provincial study 2024, table 3",
+        reason="local gas composition",
+    )
     _decide(s, "reject", b["factor_id"], reason="duplicate of a national factor")
     _decide(s, "deprecate", c["factor_id"], reason="superseded by the 2019 refinement")
     curated, result = build(s)
@@ -164,12 +177,22 @@ def test_internal_only_stays_internal_whatever_the_steward_says(zone):
 def test_a_malformed_log_line_is_named(zone):
     path = log_path(zone)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"action": "approve", "factor_id": "F1", "content_sha256": "x", "steward": "a",
-                                "at": "t", "reason": "ok"}) + "\n{not json\n", encoding="utf-8")
+    path.write_text(
+        json.dumps(
+            {"action": "approve", "factor_id": "F1", "content_sha256": "x", "steward": "a", "at": "t", "reason": "ok"}
+        )
+        + "\n{not json\n",
+        encoding="utf-8",
+    )
     with pytest.raises(DecisionError, match=r"decisions.jsonl: line 2"):
         read_log(zone)
-    path.write_text(json.dumps({"action": "bless", "factor_id": "F1", "content_sha256": "x", "steward": "a",
-                                "at": "t", "reason": "ok"}) + "\n", encoding="utf-8")
+    path.write_text(
+        json.dumps(
+            {"action": "bless", "factor_id": "F1", "content_sha256": "x", "steward": "a", "at": "t", "reason": "ok"}
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     with pytest.raises(DecisionError, match=r"line 1: action 'bless'"):
         read_log(zone)
 
@@ -178,18 +201,20 @@ def test_log_read_whole_agrees_with_line_by_line_and_defers_to_it(zone):
     from pipelines.curation.decisions import _read_log_fast, _read_log_lines
 
     base = {"factor_id": "F1", "content_sha256": "x", "steward": "a", "at": "t", "reason": "ok"}
-    good = [Decision("approve", **base), Decision("override", **{**base, "factor_id": "F2"}, value_co2e_kg=2,
-                                                  unit="kg", source="doc"),
-            Decision("reject", **{**base, "reason": "同一因子重复 duplicate"})]
+    good = [
+        Decision("approve", **base),
+        Decision("override", **{**base, "factor_id": "F2"}, value_co2e_kg=2, unit="kg", source="doc"),
+        Decision("reject", **{**base, "reason": "同一因子重复 duplicate"}),
+    ]
     append_many(zone, good)
     path = log_path(zone)
     assert _read_log_fast(path).equals(_read_log_lines(path)) and read_log(zone).height == 3
     assert read_log(zone)["decision_id"].to_list() == [d.decision_id for d in good]
     bad_lines = [
         {**base, "action": "override", "value_co2e_kg": float("nan"), "source": "doc"},  # NaN value
-        {**base, "action": "approve", "reason": "   "},                                 # blank reason
-        {**base, "action": "approve", "extra": 1},                                       # unknown field
-        {"action": "approve", "factor_id": "F1"},                                        # missing fields
+        {**base, "action": "approve", "reason": "   "},  # blank reason
+        {**base, "action": "approve", "extra": 1},  # unknown field
+        {"action": "approve", "factor_id": "F1"},  # missing fields
     ]
     for bad in bad_lines:
         path.write_text(json.dumps(vars(good[0])) + "\n" + json.dumps(bad) + "\n", encoding="utf-8")
@@ -202,11 +227,23 @@ def test_log_read_whole_agrees_with_line_by_line_and_defers_to_it(zone):
 
 def test_regional_factors_are_published_approved(zone):
     s = zone
-    row = dict(_rows()[0], record_id="cq-grid-mix-2024", name_zh="重庆电网电力（示例区域因子）",
-               name_en="Chongqing grid electricity (example regional factor)", activity_category="electricity",
-               activity_key="electricity.grid_average", factor_purpose="life_cycle", unit="kWh", co2e_kg="0.55",
-               co2_fossil_kg="", ch4_fossil_kg="", n2o_kg="", geography="重庆", reference_year="2024",
-               system_boundary="cradle_to_gate")
+    row = dict(
+        _rows()[0],
+        record_id="cq-grid-mix-2024",
+        name_zh="重庆电网电力（示例区域因子）",
+        name_en="Chongqing grid electricity (example regional factor)",
+        activity_category="electricity",
+        activity_key="electricity.grid_average",
+        factor_purpose="life_cycle",
+        unit="kWh",
+        co2e_kg="0.55",
+        co2_fossil_kg="",
+        ch4_fossil_kg="",
+        n2o_kg="",
+        geography="重庆",
+        reference_year="2024",
+        system_boundary="cradle_to_gate",
+    )
     _write(s.raw_dir / "curation" / "regional" / "cq.csv", [row])
     curated, _ = build(s)
     f = curated["tables"]["factor"].filter(pl.col("source_id") == "regional_steward")
@@ -241,13 +278,28 @@ def test_cli_review_and_decisions(zone, monkeypatch):
     assert out.exit_code != 0  # --source is required
     unit = read_table(s, latest_release(s)["version"], "factor").filter(pl.col("factor_id") == fid)["unit"][0]
     bigger = {"kg": "t", "kWh": "MWh", "MJ": "GJ", "TJ": "PJ", "t": "kt"}[unit]
-    out = runner.invoke(app, ["override", fid, "--value", "1500", "--unit", bigger, "--source", "doc", "--reason", "r",
-                              "--no-apply"])
+    out = runner.invoke(
+        app, ["override", fid, "--value", "1500", "--unit", bigger, "--source", "doc", "--reason", "r", "--no-apply"]
+    )
     assert out.exit_code == 0, out.output
     last = read_log(s).row(-1, named=True)
     assert last["unit"] == unit and last["value_co2e_kg"] == pytest.approx(1.5)  # 1500 per t(housand) = 1.5 per unit
-    wrong = runner.invoke(app, ["override", fid, "--value", "1", "--unit", "m3" if unit != "m3" else "kg",
-                                "--source", "doc", "--reason", "r", "--no-apply"])
+    wrong = runner.invoke(
+        app,
+        [
+            "override",
+            fid,
+            "--value",
+            "1",
+            "--unit",
+            "m3" if unit != "m3" else "kg",
+            "--source",
+            "doc",
+            "--reason",
+            "r",
+            "--no-apply",
+        ],
+    )
     assert wrong.exit_code == 2 and "does not convert" in wrong.output
 
 
@@ -255,42 +307,100 @@ def test_queue_flags_pinned_with_small_cases():
     from pipelines.curation.queue import build_queue
 
     def frame(values: dict[str, float], status="approved"):
-        return pl.DataFrame([{"factor_id": k, "source_id": "src", "name_zh": k, "name_en": None, "activity_key": "a",
-                              "factor_purpose": "life_cycle", "unit": "kg", "geography_code": "CN", "reference_year": 2024,
-                              "co2e_kg": v, "qa_flags": None, "url": "https://example.org", "doi": None, "locator": "t1",
-                              "document": "d", "dqr": 2.0, "steward_status": status} for k, v in values.items()]
-                            ).cast({"qa_flags": pl.String, "doi": pl.String, "name_en": pl.String})
+        return pl.DataFrame(
+            [
+                {
+                    "factor_id": k,
+                    "source_id": "src",
+                    "name_zh": k,
+                    "name_en": None,
+                    "activity_key": "a",
+                    "factor_purpose": "life_cycle",
+                    "unit": "kg",
+                    "geography_code": "CN",
+                    "reference_year": 2024,
+                    "co2e_kg": v,
+                    "qa_flags": None,
+                    "url": "https://example.org",
+                    "doi": None,
+                    "locator": "t1",
+                    "document": "d",
+                    "dqr": 2.0,
+                    "steward_status": status,
+                }
+                for k, v in values.items()
+            ]
+        ).cast({"qa_flags": pl.String, "doi": pl.String, "name_en": pl.String})
 
     old = frame({"zero": 0.0, "same": 1.0, "up10": 1.0, "up30": 1.0, "from0": 0.0})
     new = frame({"zero": 0.0, "same": 1.0, "up10": 1.1, "up30": 1.3, "from0": 0.5, "fresh": 2.0})
-    no_decisions = pl.DataFrame(schema={"factor_id": pl.String, "applied": pl.Boolean, "not_applied_because": pl.String,
-                                        "log_line": pl.Int64, "action": pl.String, "steward": pl.String, "at": pl.String,
-                                        "reason": pl.String, "content_sha256": pl.String})
+    no_decisions = pl.DataFrame(
+        schema={
+            "factor_id": pl.String,
+            "applied": pl.Boolean,
+            "not_applied_because": pl.String,
+            "log_line": pl.Int64,
+            "action": pl.String,
+            "steward": pl.String,
+            "at": pl.String,
+            "reason": pl.String,
+            "content_sha256": pl.String,
+        }
+    )
     q = build_queue(new, old, no_decisions)
     assert sorted(q["factor_id"]) == ["from0", "up30"]  # approved factors enter only when flagged
     assert set(q["flags"]) == {"change.large"}
     up30 = q.filter(pl.col("factor_id") == "up30").row(0, named=True)
     assert up30["relative_change"] == pytest.approx(0.3) and "changed: 1.0 -> 1.3 (30.0%)" in up30["reasons"]
     pending = build_queue(frame({"fresh": 2.0}, "pending"), old, no_decisions)
-    assert pending.row(0, named=True)["reasons"] == "pending: needs a steward's decision; new: not in the baseline release"
+    assert (
+        pending.row(0, named=True)["reasons"] == "pending: needs a steward's decision; new: not in the baseline release"
+    )
     peers = build_queue(frame({"x": 1.0, "y": 20.0, "z": 1.1}, "pending"), None, no_decisions)
-    assert peers.filter(pl.col("factor_id") == "x")["peers"][0] == "src 2024: 20.0; src 2024: 1.1"  # by source, newest year, factor id
+    assert (
+        peers.filter(pl.col("factor_id") == "x")["peers"][0] == "src 2024: 20.0; src 2024: 1.1"
+    )  # by source, newest year, factor id
 
 
 def test_review_page_is_capped_flagged_first_and_queue_keeps_upload_order(monkeypatch):
     from pipelines.curation.queue import build_queue, render_html
 
     ids = [f"f{i:04d}" for i in range(50)]
-    factor = pl.DataFrame({
-        "factor_id": ids, "source_id": "literature", "name_zh": ids, "name_en": None, "activity_key": None,
-        "factor_purpose": "life_cycle", "unit": "kg", "geography_code": "CN", "reference_year": 2024,
-        "co2e_kg": 1.0, "qa_flags": None, "url": "https://example.org", "doi": None, "locator": "t1",
-        "document": "d", "dqr": [5.0 if i in (7, 40) else 2.0 for i in range(50)], "steward_status": "pending",
-    }).cast({"qa_flags": pl.String, "doi": pl.String, "name_en": pl.String, "activity_key": pl.String})
+    factor = pl.DataFrame(
+        {
+            "factor_id": ids,
+            "source_id": "literature",
+            "name_zh": ids,
+            "name_en": None,
+            "activity_key": None,
+            "factor_purpose": "life_cycle",
+            "unit": "kg",
+            "geography_code": "CN",
+            "reference_year": 2024,
+            "co2e_kg": 1.0,
+            "qa_flags": None,
+            "url": "https://example.org",
+            "doi": None,
+            "locator": "t1",
+            "document": "d",
+            "dqr": [5.0 if i in (7, 40) else 2.0 for i in range(50)],
+            "steward_status": "pending",
+        }
+    ).cast({"qa_flags": pl.String, "doi": pl.String, "name_en": pl.String, "activity_key": pl.String})
     factor = factor.reverse()  # upload order is not id order
-    no_decisions = pl.DataFrame(schema={"factor_id": pl.String, "applied": pl.Boolean, "not_applied_because": pl.String,
-                                        "log_line": pl.Int64, "action": pl.String, "steward": pl.String, "at": pl.String,
-                                        "reason": pl.String, "content_sha256": pl.String})
+    no_decisions = pl.DataFrame(
+        schema={
+            "factor_id": pl.String,
+            "applied": pl.Boolean,
+            "not_applied_because": pl.String,
+            "log_line": pl.Int64,
+            "action": pl.String,
+            "steward": pl.String,
+            "at": pl.String,
+            "reason": pl.String,
+            "content_sha256": pl.String,
+        }
+    )
     queue = build_queue(factor, None, no_decisions)
     assert queue["factor_id"].to_list() == factor["factor_id"].to_list()
     monkeypatch.setenv("PCF_REVIEW_PAGE_ROWS", "5")
@@ -312,7 +422,11 @@ def test_cli_decides_on_a_whole_reviewed_file_at_once(zone, monkeypatch):
     s = zone
     _write(s.raw_dir / "literature" / "paper_b.csv", [{**r, "record_id": f"B-{r['record_id']}"} for r in _rows()])
     curated, _ = build(s)
-    for key, value in (("PCF_RAW_DIR", s.raw_dir), ("PCF_SOURCES_DIR", s.sources_dir), ("PCF_CURATED_DIR", s.curated_dir)):
+    for key, value in (
+        ("PCF_RAW_DIR", s.raw_dir),
+        ("PCF_SOURCES_DIR", s.sources_dir),
+        ("PCF_CURATED_DIR", s.curated_dir),
+    ):
         monkeypatch.setenv(key, str(value))
     monkeypatch.setenv("PCF_STEWARD", "steward-c")
     runner = CliRunner()
@@ -321,14 +435,30 @@ def test_cli_decides_on_a_whole_reviewed_file_at_once(zone, monkeypatch):
     in_queue = set(curated["review_queue"]["factor_id"])
     assert from_b and from_b <= in_queue and in_queue - from_b  # the other file's factors wait too
 
-    unconfirmed = runner.invoke(app, ["approve", "--raw-file", "literature/paper_b.csv", "--reason", "checked", "--no-apply"])
-    assert unconfirmed.exit_code == 2 and f"{len(from_b)} factor(s)" in unconfirmed.output and "--yes" in unconfirmed.output
+    unconfirmed = runner.invoke(
+        app, ["approve", "--raw-file", "literature/paper_b.csv", "--reason", "checked", "--no-apply"]
+    )
+    assert (
+        unconfirmed.exit_code == 2
+        and f"{len(from_b)} factor(s)" in unconfirmed.output
+        and "--yes" in unconfirmed.output
+    )
     assert read_log(s).height == 0  # nothing recorded without --yes
     both = runner.invoke(app, ["approve", sorted(from_b)[0], "--source", "literature", "--reason", "x", "--no-apply"])
     assert both.exit_code == 2 and "not both" in both.output
 
-    out = runner.invoke(app, ["approve", "--raw-file", "paper_b.csv", "--reason", "checked against Table 3 of paper B",
-                              "--yes", "--no-apply"])
+    out = runner.invoke(
+        app,
+        [
+            "approve",
+            "--raw-file",
+            "paper_b.csv",
+            "--reason",
+            "checked against Table 3 of paper B",
+            "--yes",
+            "--no-apply",
+        ],
+    )
     assert out.exit_code == 0, out.output
     log = read_log(s)
     assert set(log["factor_id"]) == from_b and set(log["steward"]) == {"steward-c"} and log.height == len(from_b)

@@ -17,9 +17,20 @@ from pipelines.sources import SOURCES
 def test_definitions_load():
     repo = defs.get_repository_def()
     keys = {k.to_user_string() for k in repo.asset_graph.get_all_asset_keys()}
-    assert {"cn_mee_electricity_co2", "cpcd_snapshot", "epa_sef_v1_2", "uk_desnz_ghg_cf_2024", "epa_ghg_ef_hub_2025",
-            "owid_ember_electricity_intensity", "ipcc_gwp_openclimatedata", "cn_fuel_defaults", "literature",
-            "validated_factors", "harmonised_factors", "factor_release"} <= keys
+    assert {
+        "cn_mee_electricity_co2",
+        "cpcd_snapshot",
+        "epa_sef_v1_2",
+        "uk_desnz_ghg_cf_2024",
+        "epa_ghg_ef_hub_2025",
+        "owid_ember_electricity_intensity",
+        "ipcc_gwp_openclimatedata",
+        "cn_fuel_defaults",
+        "literature",
+        "validated_factors",
+        "harmonised_factors",
+        "factor_release",
+    } <= keys
     assert defs.resolve_job_def("factor_warehouse_job") is not None
     assert nightly_schedule.cron_schedule == "0 2 * * *" and nightly_schedule.execution_timezone == "Asia/Shanghai"
 
@@ -42,10 +53,16 @@ def _instance(tmp_path) -> dg.DagsterInstance:
 
 
 def _run(tmp_path, run_config=None):
-    return dg.materialize([*warehouse_assets, *warehouse_checks], instance=_instance(tmp_path),
-                          resources={"io_manager": FrameStoreIOManager(base_dir=str(tmp_path / "assets")),
-                                     "warehouse": WarehouseResource()},
-                          run_config=run_config, raise_on_error=False)
+    return dg.materialize(
+        [*warehouse_assets, *warehouse_checks],
+        instance=_instance(tmp_path),
+        resources={
+            "io_manager": FrameStoreIOManager(base_dir=str(tmp_path / "assets")),
+            "warehouse": WarehouseResource(),
+        },
+        run_config=run_config,
+        raise_on_error=False,
+    )
 
 
 def test_job_materialises_with_checks_and_gwp_set_per_run(env):
@@ -55,9 +72,16 @@ def test_job_materialises_with_checks_and_gwp_set_per_run(env):
     assert result.success
     evaluations = result.get_asset_check_evaluations()
     checks = {e.check_name: e.passed for e in evaluations if e.check_name != "freshness"}
-    assert checks == {"ge_factor_critical": True, "ge_factor_warning": True, "ge_quarantine_critical": True,
-                      "raw_row_conservation": True, "licence_gate": True, "release_guard": True,
-                      "marts_consistent": True, "release_matches_manifest": True}
+    assert checks == {
+        "ge_factor_critical": True,
+        "ge_factor_warning": True,
+        "ge_quarantine_critical": True,
+        "raw_row_conservation": True,
+        "licence_gate": True,
+        "release_guard": True,
+        "marts_consistent": True,
+        "release_matches_manifest": True,
+    }
     # freshness warns per source: a source absent from this small sources dir fails it, the run goes on
     fresh = {e.asset_key.to_user_string(): e for e in evaluations if e.check_name == "freshness"}
     assert set(fresh) == set(SOURCES)
@@ -102,13 +126,18 @@ def test_blocking_check_failure_publishes_nothing(env, monkeypatch):
     path.write_text(path.read_text(encoding="utf-8").replace(",0.5227,", ",0.5300,"), encoding="utf-8")
     failed = _run(env)
     assert not failed.success
-    failing = [e.check_name for e in failed.get_asset_check_evaluations() if not e.passed and e.check_name != "freshness"]
+    failing = [
+        e.check_name for e in failed.get_asset_check_evaluations() if not e.passed and e.check_name != "freshness"
+    ]
     assert failing == ["raw_row_conservation"]
     assert [m["version"] for m in list_releases(settings())] == ["v0001"]
     summary = list_runs(_instance(env))[-1]  # the failed run says which check failed and on what
     assert summary["status"] == "failed: blocking check raw_row_conservation" and "release" not in summary
     check = next(c for c in summary["checks"] if c["name"] == "raw_row_conservation")
-    assert check["details"]["raw_rows"] - check["details"]["curated_raw_rows"] - check["details"]["quarantined_raw_rows"] == 1
+    assert (
+        check["details"]["raw_rows"] - check["details"]["curated_raw_rows"] - check["details"]["quarantined_raw_rows"]
+        == 1
+    )
 
 
 def test_nightly_schedule_and_raw_file_sensor_evaluate(tmp_path, monkeypatch):
@@ -163,8 +192,9 @@ def test_the_warehouse_resource_is_the_one_list_of_settings_and_scopes_them_to_t
     result = dg.materialize([probe], resources={"warehouse": WarehouseResource(release_guard_share="0.35")})
     assert result.success and seen == {"share": 0.35, "rows": 11}
     assert settings().release_guard_share == 0.1  # outside the run: the environment and defaults again
-    bad = dg.materialize([probe], resources={"warehouse": WarehouseResource(review_page_rows="many")},
-                         raise_on_error=False)
+    bad = dg.materialize(
+        [probe], resources={"warehouse": WarehouseResource(review_page_rows="many")}, raise_on_error=False
+    )
     assert not bad.success  # a value of the wrong type stops the run with the setting named
     env_resource = from_environment()
     assert isinstance(env_resource.review_page_rows, dg.EnvVar) and env_resource.release_guard_share is None

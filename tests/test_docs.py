@@ -26,7 +26,11 @@ def test_no_module_reads_or_writes_the_environment_but_the_settings():
     for path in PACKAGE_DIR.rglob("*.py"):
         rel = path.relative_to(PACKAGE_DIR).as_posix()
         code = path.read_text(encoding="utf-8")
-        assert not re.search(r"os\.environ\[[^\]]*\]\s*=|os\.environ\.(update|setdefault|pop)\(|os\.putenv|del os\.environ", code), rel
-        for name in re.findall(r"os\.environ\.get\(\"([A-Z_]+)\"|os\.environ\[\"([A-Z_]+)\"\]|getenv\(\"([A-Z_]+)\"", code):
+        assert not re.search(
+            r"os\.environ\[[^\]]*\]\s*=|os\.environ\.(update|setdefault|pop)\(|os\.putenv|del os\.environ", code
+        ), rel
+        for name in re.findall(
+            r"os\.environ\.get\(\"([A-Z_]+)\"|os\.environ\[\"([A-Z_]+)\"\]|getenv\(\"([A-Z_]+)\"", code
+        ):
             name = next(n for n in name if n)
             assert rel in allowed and (allowed[rel] is None or allowed[rel] == name), f"{rel} reads {name}"

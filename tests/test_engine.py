@@ -24,8 +24,11 @@ def _net(procs, tech, bio):
 
 def test_two_level_product_exact():
     # P: 2 kg M + 1 kWh E; M: 0.5 kWh E + 1 kg CO2; E: 0.6 kg CO2/kWh
-    net = _net(["P", "M", "E"], [("P", "M", 2.0), ("P", "E", 1.0), ("M", "E", 0.5)],
-               [("E", "CO2_fossil", 0.6), ("M", "CO2_fossil", 1.0)])
+    net = _net(
+        ["P", "M", "E"],
+        [("P", "M", 2.0), ("P", "E", 1.0), ("M", "E", 0.5)],
+        [("E", "CO2_fossil", 0.6), ("M", "CO2_fossil", 1.0)],
+    )
     f = solve_footprints(net, "AR6")
     assert f.co2e.tolist() == pytest.approx([3.2, 1.3, 0.6], rel=1e-15)
 
@@ -124,7 +127,9 @@ def test_agrees_with_brightway_on_uslci(uslci):
     assert np.max(np.abs(ours[nonzero] - bw[nonzero]) / np.abs(bw[nonzero])) < 1e-9
     assert np.all(ours[~nonzero] == 0)
     sample = list(range(0, net.size, 97))
-    assert np.max(np.abs(ours[sample] - loop_scores(net, "AR6", sample)) / np.maximum(np.abs(ours[sample]), 1e-300)) < 1e-9
+    assert (
+        np.max(np.abs(ours[sample] - loop_scores(net, "AR6", sample)) / np.maximum(np.abs(ours[sample]), 1e-300)) < 1e-9
+    )
     electricity = [i for i, n in enumerate(net.names) if n.startswith("Electricity, at eGrid, SRVC, 2010")]
     assert ours[electricity[0]] == pytest.approx(0.1616, rel=1e-3)  # kg CO2e/kWh, Virginia-Carolina grid 2010
 
@@ -161,11 +166,25 @@ def _olca_zip(path, processes):
     import json
     import zipfile
 
-    kg, g = {"@id": "u-kg", "name": "kg", "conversionFactor": 1.0}, {"@id": "u-g", "name": "g", "conversionFactor": 0.001}
-    flows = {name: {"@id": f"f-{name}", "name": name, "flowType": ftype,
-                    "flowProperties": [{"flowProperty": {"@id": "fp-mass"}, "conversionFactor": 1.0}]}
-             for name, ftype in (("steel", "PRODUCT_FLOW"), ("slag", "PRODUCT_FLOW"), ("electricity", "PRODUCT_FLOW"),
-                                 ("part", "PRODUCT_FLOW"), ("Carbon dioxide, fossil", "ELEMENTARY_FLOW"))}
+    kg, g = (
+        {"@id": "u-kg", "name": "kg", "conversionFactor": 1.0},
+        {"@id": "u-g", "name": "g", "conversionFactor": 0.001},
+    )
+    flows = {
+        name: {
+            "@id": f"f-{name}",
+            "name": name,
+            "flowType": ftype,
+            "flowProperties": [{"flowProperty": {"@id": "fp-mass"}, "conversionFactor": 1.0}],
+        }
+        for name, ftype in (
+            ("steel", "PRODUCT_FLOW"),
+            ("slag", "PRODUCT_FLOW"),
+            ("electricity", "PRODUCT_FLOW"),
+            ("part", "PRODUCT_FLOW"),
+            ("Carbon dioxide, fossil", "ELEMENTARY_FLOW"),
+        )
+    }
     with zipfile.ZipFile(path, "w") as zf:
         zf.writestr("unit_groups/ug.json", json.dumps({"@id": "ug", "units": [kg, g]}))
         for f in flows.values():
@@ -187,18 +206,38 @@ def test_allocation_exact(tmp_path):
     #   slag  = 0.2 x (1 kg CO2 + 2 x 0.5) / 0.5 kg = 0.8 kg CO2e/kg
     #   part  = 2 x 1.6 + 1 x 0.8                   = 4.0 kg CO2e
     co2 = "Carbon dioxide, fossil"
-    steel_making = {"@id": "steel-making", "name": "steel making", "defaultAllocationMethod": "PHYSICAL_ALLOCATION",
-                    "allocationFactors": [{"allocationType": "PHYSICAL_ALLOCATION", "product": {"@id": "f-steel"}, "value": 0.8},
-                                          {"allocationType": "PHYSICAL_ALLOCATION", "product": {"@id": "f-slag"}, "value": 0.2}],
-                    "exchanges": [{"flow": "steel", "amount": 1.0, "quantitativeReference": True},
-                                  {"flow": "slag", "amount": 0.5},
-                                  {"flow": "electricity", "amount": 2.0, "input": True},
-                                  {"flow": co2, "amount": 1000.0, "grams": True}]}
-    power = {"@id": "power", "name": "power", "exchanges": [{"flow": "electricity", "amount": 1.0, "quantitativeReference": True},
-                                                           {"flow": co2, "amount": 0.5}]}
-    part = {"@id": "part", "name": "part", "exchanges": [{"flow": "part", "amount": 1.0, "quantitativeReference": True},
-                                                        {"flow": "steel", "amount": 2.0, "input": True},
-                                                        {"flow": "slag", "amount": 1.0, "input": True}]}
+    steel_making = {
+        "@id": "steel-making",
+        "name": "steel making",
+        "defaultAllocationMethod": "PHYSICAL_ALLOCATION",
+        "allocationFactors": [
+            {"allocationType": "PHYSICAL_ALLOCATION", "product": {"@id": "f-steel"}, "value": 0.8},
+            {"allocationType": "PHYSICAL_ALLOCATION", "product": {"@id": "f-slag"}, "value": 0.2},
+        ],
+        "exchanges": [
+            {"flow": "steel", "amount": 1.0, "quantitativeReference": True},
+            {"flow": "slag", "amount": 0.5},
+            {"flow": "electricity", "amount": 2.0, "input": True},
+            {"flow": co2, "amount": 1000.0, "grams": True},
+        ],
+    }
+    power = {
+        "@id": "power",
+        "name": "power",
+        "exchanges": [
+            {"flow": "electricity", "amount": 1.0, "quantitativeReference": True},
+            {"flow": co2, "amount": 0.5},
+        ],
+    }
+    part = {
+        "@id": "part",
+        "name": "part",
+        "exchanges": [
+            {"flow": "part", "amount": 1.0, "quantitativeReference": True},
+            {"flow": "steel", "amount": 2.0, "input": True},
+            {"flow": "slag", "amount": 1.0, "input": True},
+        ],
+    }
     db = load_olca_zip(_olca_zip(tmp_path / "alloc.zip", [steel_making, power, part]))
     net = build(db.processes, db.technosphere, db.biosphere)
     f = dict(zip(net.process_ids, solve_footprints(net, "AR6").co2e))
@@ -215,21 +254,42 @@ def test_monte_carlo_of_a_product_does_not_depend_on_the_rest_of_the_network():
     p, t, b = generate(300, seed=6)
     base = build(p, t, b)
     w = gwp_weights(base.gases, "AR6")
-    before = montecarlo.run(base, w, montecarlo.aligned_gsd2(base, t), montecarlo.aligned_bio_gsd2(base, b),
-                            iterations=300, seed=9)
-    extra_p = pl.DataFrame({"process_id": ["new-a", "new-b"], "name": ["new a", "new b"], "kind": "product",
-                            "reference_amount": 1.0})
-    extra_t = pl.DataFrame({"consumer": ["new-a", "new-b", "new-a"], "provider": ["p0000001", "new-a", "p0000299"],
-                            "amount": [0.5, 2.0, 0.1], "gsd2": [1.3, 1.2, 1.1], "stage": "raw_material", "line_id": "x"})
+    before = montecarlo.run(
+        base, w, montecarlo.aligned_gsd2(base, t), montecarlo.aligned_bio_gsd2(base, b), iterations=300, seed=9
+    )
+    extra_p = pl.DataFrame(
+        {"process_id": ["new-a", "new-b"], "name": ["new a", "new b"], "kind": "product", "reference_amount": 1.0}
+    )
+    extra_t = pl.DataFrame(
+        {
+            "consumer": ["new-a", "new-b", "new-a"],
+            "provider": ["p0000001", "new-a", "p0000299"],
+            "amount": [0.5, 2.0, 0.1],
+            "gsd2": [1.3, 1.2, 1.1],
+            "stage": "raw_material",
+            "line_id": "x",
+        }
+    )
     extra_b = pl.DataFrame({"process_id": ["new-a"], "gas": ["CO2_fossil"], "amount_kg": [3.0], "gsd2": [1.4]})
-    p2, t2, b2 = pl.concat([extra_p, p], how="diagonal"), pl.concat([extra_t, t], how="diagonal"), pl.concat([extra_b, b])
+    p2, t2, b2 = (
+        pl.concat([extra_p, p], how="diagonal"),
+        pl.concat([extra_t, t], how="diagonal"),
+        pl.concat([extra_b, b]),
+    )
     grown = build(p2, t2, b2)
-    after = montecarlo.run(grown, gwp_weights(grown.gases, "AR6"), montecarlo.aligned_gsd2(grown, t2),
-                           montecarlo.aligned_bio_gsd2(grown, b2), iterations=300, seed=9)
+    after = montecarlo.run(
+        grown,
+        gwp_weights(grown.gases, "AR6"),
+        montecarlo.aligned_gsd2(grown, t2),
+        montecarlo.aligned_bio_gsd2(grown, b2),
+        iterations=300,
+        seed=9,
+    )
     old = [grown.index[i] for i in base.process_ids]
     np.testing.assert_allclose(after.p50[old], before.p50, rtol=1e-12)
     np.testing.assert_allclose(after.p95[old], before.p95, rtol=1e-12)
     assert after.p95[grown.index["new-b"]] > after.p5[grown.index["new-b"]]
-    other_seed = montecarlo.run(base, w, montecarlo.aligned_gsd2(base, t), montecarlo.aligned_bio_gsd2(base, b),
-                                iterations=300, seed=10)
+    other_seed = montecarlo.run(
+        base, w, montecarlo.aligned_gsd2(base, t), montecarlo.aligned_bio_gsd2(base, b), iterations=300, seed=10
+    )
     assert not np.allclose(other_seed.p50, before.p50, rtol=1e-9)

@@ -27,16 +27,22 @@ def zone(tmp_path, make_settings):
 
 # --- GB 32100 ---------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("code", ["914403001922038216", "91350900587527783P", "91110108700000458B"])
 def test_uscc_accepts_real_codes(code):
     # Published credit codes of Huawei Technologies, CATL and Lenovo (Beijing): all pass the check.
     assert uscc.validate(code) == code
 
 
-@pytest.mark.parametrize("code, rule", [
-    ("91440300192203821", "uscc.length"), ("91440300192203821I", "uscc.charset"),
-    ("9144AB001922038216", "uscc.division"), ("914403001922038217", "uscc.check_character"),
-])
+@pytest.mark.parametrize(
+    "code, rule",
+    [
+        ("91440300192203821", "uscc.length"),
+        ("91440300192203821I", "uscc.charset"),
+        ("9144AB001922038216", "uscc.division"),
+        ("914403001922038217", "uscc.check_character"),
+    ],
+)
 def test_uscc_rejects_each_defect(code, rule):
     with pytest.raises(uscc.UsccError) as err:
         uscc.validate(code)
@@ -44,6 +50,7 @@ def test_uscc_rejects_each_defect(code, rule):
 
 
 # --- template -----------------------------------------------------------------------------------------
+
 
 def test_template_round_trip(tmp_path):
     """Write the blank template, fill it as a person would (cell by cell), read it back."""
@@ -60,7 +67,9 @@ def test_template_round_trip(tmp_path):
     coded = {c.key for c in ACTIVITY.columns if c.code_list}
     from openpyxl.utils import get_column_letter
 
-    letters = {str(dv.sqref).split(":")[0].rstrip("0123456789") for dv in wb[ACTIVITY.name].data_validations.dataValidation}
+    letters = {
+        str(dv.sqref).split(":")[0].rstrip("0123456789") for dv in wb[ACTIVITY.name].data_validations.dataValidation
+    }
     assert letters == {get_column_letter(corpus.col(ACTIVITY, k)) for k in coded}
     wb.save(tmp_path / "filled.xlsx")
     checked = check(read_upload(tmp_path / "filled.xlsx"))
@@ -83,6 +92,7 @@ def test_examples_are_current_and_deterministic(tmp_path):
 
 
 # --- the malformed corpus -------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("case", corpus.CASES, ids=[c.name for c in corpus.CASES])
 def test_malformed_upload(case, tmp_path, zone):
@@ -114,14 +124,19 @@ def test_corpus_has_fifteen_malformed_files():
 
 
 def test_values_read_through_untidy_cells(tmp_path, zone):
-    for case_name, line_id, expected in [("numbers_with_commas", "P1", 10_800_000), ("full_width_digits", "P2", 1_850_000)]:
+    for case_name, line_id, expected in [
+        ("numbers_with_commas", "P1", 10_800_000),
+        ("full_width_digits", "P2", 1_850_000),
+    ]:
         case = next(c for c in corpus.CASES if c.name == case_name)
         result = ingest_upload(case.build(tmp_path / f"{case_name}.xlsx"), zone)
         activity = pl.read_parquet(store.upload_dir(zone, result.upload_id) / "activity.parquet")
         assert activity.filter(pl.col("line_id") == line_id)["amount"].item() == expected
     serial = next(c for c in corpus.CASES if c.name == "excel_serial_dates")
     result = ingest_upload(serial.build(tmp_path / "serial.xlsx"), zone)
-    p1 = pl.read_parquet(store.upload_dir(zone, result.upload_id) / "activity.parquet").filter(pl.col("line_id") == "P1")
+    p1 = pl.read_parquet(store.upload_dir(zone, result.upload_id) / "activity.parquet").filter(
+        pl.col("line_id") == "P1"
+    )
     assert p1["period_start"].item() == dt.date(2024, 1, 1) and p1["period_end"].item() == dt.date(2024, 12, 31)
     gbk = next(c for c in corpus.CASES if c.name == "gbk_csv")
     result = ingest_upload(gbk.build(tmp_path / "gbk.xlsx"), zone)
@@ -148,6 +163,7 @@ def test_allocation_basis_data_missing(tmp_path, zone):
 
 # --- supersession ------------------------------------------------------------------------------------------
 
+
 def test_reupload_supersedes_and_bad_reupload_loses_nothing(tmp_path, zone):
     v1 = ingest_upload(corpus.write(tmp_path / "v1.xlsx", corpus.with_line({"unit": "kg"}, "P1")), zone)
     assert v1.status == "partial" and v1.accepted_lines == corpus.ACTIVITY_LINES - 1
@@ -167,6 +183,7 @@ def test_reupload_supersedes_and_bad_reupload_loses_nothing(tmp_path, zone):
 
 
 # --- allocation ----------------------------------------------------------------------------------------------
+
 
 def test_mass_allocation_shares(tmp_path):
     products = check(read_upload(corpus.write(tmp_path / "p.xlsx", corpus.example()))).products

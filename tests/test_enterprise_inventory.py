@@ -50,11 +50,17 @@ def test_lines_matched_with_fallback_and_allocation(inventory):
     assert p1.filter(pl.col("product_id") == "AP-6063")["co2e_kg_per_declared_unit"].item() == pytest.approx(expected)
     # Fujian has no provincial factor of that year? whichever: the fallback taken is recorded
     e1 = lines.filter(pl.col("line_id") == "E1")
-    assert e1["geography_requested"].item() == "350000" and e1["geography_fallback"].item() in ("requested", "grid_region", "country")
+    assert e1["geography_requested"].item() == "350000" and e1["geography_fallback"].item() in (
+        "requested",
+        "grid_region",
+        "country",
+    )
     # transport given as tonnes x km is matched in t*km
     a4 = lines.filter(pl.col("line_id") == "A4")
     assert a4["factor_unit"].item() == "t*km"
-    assert a4["co2e_kg_per_declared_unit"].item() == pytest.approx(7_650 * 3_200 * a4["factor_co2e_per_unit"].item() / 9_000_000)
+    assert a4["co2e_kg_per_declared_unit"].item() == pytest.approx(
+        7_650 * 3_200 * a4["factor_co2e_per_unit"].item() / 9_000_000
+    )
 
 
 def test_market_based_electricity_reported_separately(inventory):
@@ -63,8 +69,9 @@ def test_market_based_electricity_reported_separately(inventory):
     assert e2["electricity_contract"].item() == "green_certificate"
     assert e2["co2e_kg_per_declared_unit"].item() > 0 and e2["co2e_market_kg_per_declared_unit"].item() == 0
     summary = inventory[2]["product_summary"].filter(pl.col("product_id") == "LFP-PACK-61")
-    assert summary["co2e_kg_per_declared_unit"].item() - summary["co2e_market_kg_per_declared_unit"].item() == \
-        pytest.approx(e2["co2e_kg_per_declared_unit"].item())
+    assert summary["co2e_kg_per_declared_unit"].item() - summary[
+        "co2e_market_kg_per_declared_unit"
+    ].item() == pytest.approx(e2["co2e_kg_per_declared_unit"].item())
 
 
 def test_primary_data_share_and_pedigree(inventory):
@@ -88,9 +95,11 @@ def test_primary_data_share_and_pedigree(inventory):
 def test_analyst_cannot_read_the_restricted_zone(inventory):
     s = inventory[0]
     activity = next(s.restricted_dir.glob("uploads/*/activity.parquet"))
-    for query in (f"select * from read_parquet('{activity}')",
-                  f"select * from '{activity}'",
-                  f"select * from read_csv('{s.restricted_dir / 'registry.jsonl'}')"):
+    for query in (
+        f"select * from read_parquet('{activity}')",
+        f"select * from '{activity}'",
+        f"select * from read_csv('{s.restricted_dir / 'registry.jsonl'}')",
+    ):
         with pytest.raises(AnalystSqlError):
             run_readonly(s, query)
     with pytest.raises(AnalystSqlError):

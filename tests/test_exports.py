@@ -50,7 +50,9 @@ def test_restricted_enterprise_values_never_appear(warehouse, tmp_path):
     for marker in [*markers, "LFP-PACK-61", "AP-6063", "product:"]:
         assert marker not in text, marker
     parquet = pl.read_parquet(tmp_path / "national" / "factors.parquet")
-    assert not parquet.filter(pl.any_horizontal(pl.col(pl.String).str.contains("91500113MA5UEXAM1C", literal=True))).height
+    assert not parquet.filter(
+        pl.any_horizontal(pl.col(pl.String).str.contains("91500113MA5UEXAM1C", literal=True))
+    ).height
 
 
 def test_free_text_words_of_an_upload_do_not_block_the_export(warehouse, tmp_path):
@@ -60,22 +62,27 @@ def test_free_text_words_of_an_upload_do_not_block_the_export(warehouse, tmp_pat
     from pipelines.exports.restricted import RestrictedValues
     from pipelines.release.publish import read_table
 
-    table, _ = build_table(read_table(s, result.version, "factor"), read_table(s, result.version, "steward_decision"),
-                           result.version)
+    table, _ = build_table(
+        read_table(s, result.version, "factor"), read_table(s, result.version, "steward_decision"), result.version
+    )
     values = restricted_values(s)
-    values.items |= {"approved", "电力"}   # words an upload may carry as evidence or item text
+    values.items |= {"approved", "电力"}  # words an upload may carry as evidence or item text
     validate(table, values)  # steward_status 'approved', factor names like 电力: not leaks
     code = sorted(values.credit_codes)[0]
     for leak in (f"see {code} invoice", "by 示例电芯厂 PCF team"):
-        leaked = table.with_columns(pl.when(pl.int_range(pl.len()) == 0).then(pl.lit(leak)).otherwise(pl.col("document"))
-                                    .alias("document"))
+        leaked = table.with_columns(
+            pl.when(pl.int_range(pl.len()) == 0).then(pl.lit(leak)).otherwise(pl.col("document")).alias("document")
+        )
         with pytest.raises(ExportValidationError, match="restricted-zone values"):
             validate(leaked, values)
     exact = RestrictedValues(amounts={table["co2e_kg"][0]})
     with pytest.raises(ExportValidationError, match="co2e_kg"):
         validate(table, exact)
-    cli = CliRunner().invoke(app, ["export", "national", "--out", str(tmp_path / "n")], env={
-        "PCF_CURATED_DIR": str(s.curated_dir), "PCF_RESTRICTED_DIR": str(s.restricted_dir)})
+    cli = CliRunner().invoke(
+        app,
+        ["export", "national", "--out", str(tmp_path / "n")],
+        env={"PCF_CURATED_DIR": str(s.curated_dir), "PCF_RESTRICTED_DIR": str(s.restricted_dir)},
+    )
     assert cli.exit_code == 0, cli.output
 
 
@@ -92,12 +99,22 @@ def test_validation_refuses_before_writing(warehouse, tmp_path):
 
     factor = read_table(s, result.version, "factor")
     table, _ = build_table(factor, read_table(s, result.version, "steward_decision"), result.version)
-    planted = pl.concat([table.head(1).with_columns(pl.lit("pending").alias("steward_status"),
-                                                    pl.lit("Fplanted").alias("factor_id")), table])
+    planted = pl.concat(
+        [
+            table.head(1).with_columns(
+                pl.lit("pending").alias("steward_status"), pl.lit("Fplanted").alias("factor_id")
+            ),
+            table,
+        ]
+    )
     with pytest.raises(ExportValidationError, match="not approved"):
         validate(planted)
-    leaked = table.with_columns(pl.when(pl.int_range(pl.len()) == 0).then(pl.lit("示例电芯厂 PCF"))
-                                .otherwise(pl.col("locator")).alias("locator"))
+    leaked = table.with_columns(
+        pl.when(pl.int_range(pl.len()) == 0)
+        .then(pl.lit("示例电芯厂 PCF"))
+        .otherwise(pl.col("locator"))
+        .alias("locator")
+    )
     with pytest.raises(ExportValidationError, match="restricted-zone values"):
         validate(leaked, restricted_values(s))
     missing = table.with_columns(pl.lit(None, dtype=pl.String).alias("document"))
@@ -141,9 +158,11 @@ def test_olca_export_reimports_with_the_same_values(warehouse, tmp_path):
         reader.close()
     assert sorted(processes) == sorted(expected)  # every approved factor, nothing else (no CPCD, no pending)
     # Brightway on the re-imported data: its scores are the factors' CO2e
-    net = build(pl.DataFrame({"process_id": processes, "name": processes}),
-                pl.DataFrame(schema={"consumer": pl.String, "provider": pl.String, "amount": pl.Float64}),
-                pl.DataFrame(bio, schema=["process_id", "gas", "amount_kg"], orient="row"))
+    net = build(
+        pl.DataFrame({"process_id": processes, "name": processes}),
+        pl.DataFrame(schema={"consumer": pl.String, "provider": pl.String, "amount": pl.Float64}),
+        pl.DataFrame(bio, schema=["process_id", "gas", "amount_kg"], orient="row"),
+    )
     bw = all_product_scores(net, "AR6", weights=cf)
     want = np.array([expected[p] for p in net.process_ids])
     nz = np.abs(want) > 0
@@ -179,10 +198,12 @@ def test_pact_documents_validate_and_carry_the_marts(warehouse, tmp_path):
                 assert marker not in text, marker
         assert export_pact(s, p["product_key"], tmp_path / "again").read_bytes() == path.read_bytes()
     good = json.loads(next((tmp_path / "pact").glob("*.json")).read_text(encoding="utf-8"))
-    for broken, words in ((dict(good, specVersion="2.0"), "specVersion"),
-                          (dict(good, pcf=dict(good["pcf"], pCfExcludingBiogenic="-1")), "pCfExcludingBiogenic"),
-                          (dict(good, pcf=dict(good["pcf"], declaredUnit="piece")), "declaredUnit"),
-                          (dict(good, pcf=dict(good["pcf"], dqi=dict(good["pcf"]["dqi"], temporalDQR=4))), "temporalDQR")):
+    for broken, words in (
+        (dict(good, specVersion="2.0"), "specVersion"),
+        (dict(good, pcf=dict(good["pcf"], pCfExcludingBiogenic="-1")), "pCfExcludingBiogenic"),
+        (dict(good, pcf=dict(good["pcf"], declaredUnit="piece")), "declaredUnit"),
+        (dict(good, pcf=dict(good["pcf"], dqi=dict(good["pcf"]["dqi"], temporalDQR=4))), "temporalDQR"),
+    ):
         with pytest.raises(PactExportError, match=words):
             validate_pact(broken)
     with pytest.raises(PactExportError, match="not in release"):

@@ -33,6 +33,8 @@ def test_gwp_sets_and_fossil_methane():
 
 def test_pedigree_gsd2_matches_hand_computation():
     scores = {"dq_reliability": 2, "dq_completeness": 2, "dq_temporal": 1, "dq_geographical": 1, "dq_technological": 4}
-    expected = math.exp(math.sqrt(math.log(1.05) ** 2 + math.log(1.54) ** 2 + math.log(1.03) ** 2 + math.log(2.08) ** 2))
+    expected = math.exp(
+        math.sqrt(math.log(1.05) ** 2 + math.log(1.54) ** 2 + math.log(1.03) ** 2 + math.log(2.08) ** 2)
+    )
     assert math.isclose(gsd2(scores), expected, rel_tol=1e-12)
     assert gsd2({k: 1 for k in scores}) == pytest.approx(1.05)

@@ -23,8 +23,10 @@ def _rules(result):
 # --- 3: identifiers ------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("bad", ["../../../../tmp/x", "A" * 5000, "AP-6063\u200b", "AP\u202e-6063", "AP-\n6063",
-                                 "a/b", "..", ".hidden", "AP 6063"])
+@pytest.mark.parametrize(
+    "bad",
+    ["../../../../tmp/x", "A" * 5000, "AP-6063\u200b", "AP\u202e-6063", "AP-\n6063", "a/b", "..", ".hidden", "AP 6063"],
+)
 def test_ids_are_checked_at_intake(tmp_path, zone, bad):
     data = corpus.example()
     old = data["product"][0]["product_id"]
@@ -41,7 +43,7 @@ def test_ids_are_checked_at_intake(tmp_path, zone, bad):
 def test_nfc_and_cjk_ids_are_accepted(tmp_path, zone):
     data = corpus.example()
     old = data["product"][0]["product_id"]
-    new = "型材-６０６３（Ａ）"   # full-width digits and brackets, CJK: letters and digits in Unicode
+    new = "型材-６０６３（Ａ）"  # full-width digits and brackets, CJK: letters and digits in Unicode
     data["product"][0]["product_id"] = new
     for line in data["activity"]:
         if line["product_id"] == old:
@@ -77,7 +79,9 @@ def test_a_stray_cell_far_away_does_not_count_as_rows(tmp_path, zone):
     path = corpus.write(tmp_path / "stray.xlsx", corpus.example())
     wb = load_workbook(path)
     wb[wb.sheetnames[-1]]["XFD1048576"] = " "  # formatting-like residue far away
-    wb[[n for n in wb.sheetnames if "activity" in n.lower() or "活动" in n][0]].cell(row=1048576, column=16384).value = None
+    wb[[n for n in wb.sheetnames if "activity" in n.lower() or "活动" in n][0]].cell(
+        row=1048576, column=16384
+    ).value = None
     wb.save(path)
     result = ingest_upload(path, zone)
     assert result.status == "accepted" and result.accepted_lines == corpus.ACTIVITY_LINES
@@ -92,7 +96,9 @@ def test_row_limits_hold_for_xlsx_and_csv_and_stop_reading(tmp_path, zone, monke
     monkeypatch.setattr(reader, "MAX_ROWS_PER_SHEET", 5)
     loads = []
     real = openpyxl.load_workbook
-    monkeypatch.setattr(openpyxl, "load_workbook", lambda *a, **k: loads.append(k.get("read_only", False)) or real(*a, **k))
+    monkeypatch.setattr(
+        openpyxl, "load_workbook", lambda *a, **k: loads.append(k.get("read_only", False)) or real(*a, **k)
+    )
     result = ingest_upload(corpus.write(tmp_path / "big.xlsx", corpus.example()), zone)
     assert result.status == "rejected" and result.quarantine[0].rule == "sheet.too_many_rows"
     assert loads == [True]  # only the streaming count: the over-limit workbook was never loaded whole
@@ -159,10 +165,14 @@ def test_spreadsheet_exports_neutralise_formula_cells():
 
     from pipelines.exports.spreadsheet import neutralise
 
-    frame = pl.DataFrame({"name": ["=HYPERLINK(\"http://x\")", "+1", "-cmd", "@SUM(A1)", "\tx", "电力", None],
-                          "value": [1.0, -2.0, 3.0, 4.0, 5.0, 6.0, 7.0]})
+    frame = pl.DataFrame(
+        {
+            "name": ['=HYPERLINK("http://x")', "+1", "-cmd", "@SUM(A1)", "\tx", "电力", None],
+            "value": [1.0, -2.0, 3.0, 4.0, 5.0, 6.0, 7.0],
+        }
+    )
     out = neutralise(frame)
-    assert out["name"].to_list() == ["'=HYPERLINK(\"http://x\")", "'+1", "'-cmd", "'@SUM(A1)", "'\tx", "电力", None]
+    assert out["name"].to_list() == ['\'=HYPERLINK("http://x")', "'+1", "'-cmd", "'@SUM(A1)", "'\tx", "电力", None]
     assert out["value"].to_list() == frame["value"].to_list()  # numbers stay numbers
 
 
@@ -184,10 +194,16 @@ def test_commands_end_in_messages_not_tracebacks(marts_release, tmp_path):
         (["site", "--out", str(a_file)], env, "cannot write"),
         (["label", "NO-SUCH-PRODUCT", "--out", str(tmp_path / "l")], env, "NO-SUCH-PRODUCT"),
         (["label", "../../../../tmp/x", "--out", str(tmp_path / "l")], env, ""),
-        (["label", "LFP-PACK-61", "--out", str(tmp_path / "l")], {**env, "PCF_SITE_BASE_URL": "https://x.cn/" + "a" * 3000},
-         "shorten PCF_SITE_BASE_URL"),
-        (["site", "--out", str(tmp_path / "s")], {**env, "PCF_SITE_BASE_URL": "https://x.cn/" + "a" * 3000},
-         "shorten PCF_SITE_BASE_URL"),
+        (
+            ["label", "LFP-PACK-61", "--out", str(tmp_path / "l")],
+            {**env, "PCF_SITE_BASE_URL": "https://x.cn/" + "a" * 3000},
+            "shorten PCF_SITE_BASE_URL",
+        ),
+        (
+            ["site", "--out", str(tmp_path / "s")],
+            {**env, "PCF_SITE_BASE_URL": "https://x.cn/" + "a" * 3000},
+            "shorten PCF_SITE_BASE_URL",
+        ),
         (["sql", "select * from nowhere"], env, "query failed"),
         (["sql", "select '[/]' as x, 1/0 as y from factor limit 1"], env, ""),
         (["diff", "v9998", "v9999"], env, "not found"),
@@ -206,13 +222,19 @@ def test_pcf_withdraw_is_logged_and_reversible(tmp_path, zone):
     from pipelines.enterprise import store
 
     result = ingest_upload(corpus.write(tmp_path / "a.xlsx", corpus.example()), zone)
-    env = {"PCF_RESTRICTED_DIR": str(zone.restricted_dir), "PCF_CURATED_DIR": str(zone.curated_dir), "PCF_STEWARD": "s1"}
+    env = {
+        "PCF_RESTRICTED_DIR": str(zone.restricted_dir),
+        "PCF_CURATED_DIR": str(zone.curated_dir),
+        "PCF_STEWARD": "s1",
+    }
     run = CliRunner().invoke(app, ["withdraw", result.upload_id, "--reason", "wrong plant", "--no-apply"], env=env)
     assert run.exit_code == 0, run.output
     assert store.current_uploads(zone) == [] and store.withdrawals(zone)[0]["by"] == "s1"
     again = CliRunner().invoke(app, ["withdraw", result.upload_id, "--reason", "x", "--no-apply"], env=env)
     assert again.exit_code == 2 and "already withdrawn" in again.output
-    back = CliRunner().invoke(app, ["withdraw", result.upload_id, "--undo", "--reason", "right plant", "--no-apply"], env=env)
+    back = CliRunner().invoke(
+        app, ["withdraw", result.upload_id, "--undo", "--reason", "right plant", "--no-apply"], env=env
+    )
     assert back.exit_code == 0 and [e["upload_id"] for e in store.current_uploads(zone)] == [result.upload_id]
     assert CliRunner().invoke(app, ["withdraw", "nosuch", "--reason", "x", "--no-apply"], env=env).exit_code == 2
 
@@ -243,29 +265,50 @@ def test_an_implausible_or_unsolvable_product_is_held_and_the_others_publish(ful
     inv = build_inventory(s, tables["factor"], "v0001", s.gwp_set)
     products = in_scope(s)["product"]
     lines, summary = inv["line_emissions"], inv["product_summary"]
-    engine, held = compute_isolated(lines, products, summary, tables["factor"], tables["factor_gas"], s.gwp_set, iterations=20)
+    engine, held = compute_isolated(
+        lines, products, summary, tables["factor"], tables["factor_gas"], s.gwp_set, iterations=20
+    )
     assert held.height == 0
     everyone = set(engine["engine_products"]["process_id"])
     # one product's footprint beyond the plausibility bound: held, the rest publish
     monkeypatch.setenv("PCF_MAX_KGCO2E_PER_DECLARED_UNIT", "50")
     big = engine["engine_products"].sort("co2e_kg").row(-1, named=True)
     assert big["co2e_kg"] > 50
-    engine2, held2 = compute_isolated(lines, products, summary, tables["factor"], tables["factor_gas"], s.gwp_set, iterations=20)
+    engine2, held2 = compute_isolated(
+        lines, products, summary, tables["factor"], tables["factor_gas"], s.gwp_set, iterations=20
+    )
     assert big["process_id"] in set(held2["product_key"]) and "implausible footprint" in held2["reason"][0]
     assert set(engine2["engine_products"]["process_id"]) == everyone - set(held2["product_key"])
     monkeypatch.delenv("PCF_MAX_KGCO2E_PER_DECLARED_UNIT")
     # an enterprise whose own sub-network is singular (a product consuming exactly one unit of itself)
     victim = products.row(0, named=True)
     loop = lines.head(1).with_columns(
-        pl.lit(victim["uscc"]).alias("uscc"), pl.lit(victim["product_id"]).alias("product_id"),
-        pl.lit("LOOP").alias("line_id"), pl.lit("supplier_product").alias("match_method"),
+        pl.lit(victim["uscc"]).alias("uscc"),
+        pl.lit(victim["product_id"]).alias("product_id"),
+        pl.lit("LOOP").alias("line_id"),
+        pl.lit("supplier_product").alias("match_method"),
         pl.lit(f"product:{victim['uscc']}/{victim['product_id']}").alias("factor_id"),
-        pl.lit(1.0).alias("amount_per_declared_unit"), pl.lit(None, dtype=pl.Float64).alias("co2e_kg_per_declared_unit"))
-    engine3, held3 = compute_isolated(pl.concat([lines, loop], how="diagonal_relaxed"), products, summary, tables["factor"],
-                                      tables["factor_gas"], s.gwp_set, iterations=20)
-    victims = {f"product:{u}/{p}" for u, p in products.filter(pl.col("uscc") == victim["uscc"]).select("uscc", "product_id").rows()}
+        pl.lit(1.0).alias("amount_per_declared_unit"),
+        pl.lit(None, dtype=pl.Float64).alias("co2e_kg_per_declared_unit"),
+    )
+    engine3, held3 = compute_isolated(
+        pl.concat([lines, loop], how="diagonal_relaxed"),
+        products,
+        summary,
+        tables["factor"],
+        tables["factor_gas"],
+        s.gwp_set,
+        iterations=20,
+    )
+    victims = {
+        f"product:{u}/{p}"
+        for u, p in products.filter(pl.col("uscc") == victim["uscc"]).select("uscc", "product_id").rows()
+    }
     assert victims <= set(held3["product_key"]) and "cannot be solved" in held3["reason"][0]
-    assert set(engine3["engine_products"]["process_id"]) == everyone - set(held3["product_key"]) and engine3["engine_products"].height
+    assert (
+        set(engine3["engine_products"]["process_id"]) == everyone - set(held3["product_key"])
+        and engine3["engine_products"].height
+    )
 
 
 # --- 2: escaping everywhere -----------------------------------------------------------------------------------
@@ -285,12 +328,32 @@ def test_pages_escape_user_text_in_text_and_attributes():
     from pipelines.reporting.report import render_html as report_page
     from pipelines.reporting.site import index_page
 
-    product = SimpleNamespace(key=f"product:91500000MA5U7XXXX/{HOSTILE}", benchmark=None, footprint={
-        "product_name": HOSTILE, "category": HOSTILE, "co2e_kg": 1.5, "declared_unit": HOSTILE, "reporting_year": 2024})
+    product = SimpleNamespace(
+        key=f"product:91500000MA5U7XXXX/{HOSTILE}",
+        benchmark=None,
+        footprint={
+            "product_name": HOSTILE,
+            "category": HOSTILE,
+            "co2e_kg": 1.5,
+            "declared_unit": HOSTILE,
+            "reporting_year": 2024,
+        },
+    )
     queue = pl.DataFrame({c: [HOSTILE] for c in QUEUE_COLUMNS}).with_columns(pl.lit("").alias("flags"))
-    pages = {"index": index_page([product]), "queue": queue_page(queue, HOSTILE),
-             "report": report_page([Block("h1", HOSTILE), Block("p", HOSTILE), Block("kv", [(HOSTILE, HOSTILE)]),
-                                    Block("table", ([HOSTILE], [[HOSTILE]])), Block("boundary", [(HOSTILE, True)])], "en")}
+    pages = {
+        "index": index_page([product]),
+        "queue": queue_page(queue, HOSTILE),
+        "report": report_page(
+            [
+                Block("h1", HOSTILE),
+                Block("p", HOSTILE),
+                Block("kv", [(HOSTILE, HOSTILE)]),
+                Block("table", ([HOSTILE], [[HOSTILE]])),
+                Block("boundary", [(HOSTILE, True)]),
+            ],
+            "en",
+        ),
+    }
 
     class Attrs(html.parser.HTMLParser):
         def __init__(self):
@@ -346,8 +409,15 @@ def test_a_line_beyond_its_kinds_bound_per_kg_holds_the_product(full_build, tmp_
     assert ingest_upload(corpus.write(tmp_path / "tiny.xlsx", data), s).status == "accepted"
     tables = full_build["tables"]
     inv = build_inventory(s, tables["factor"], "v0001", s.gwp_set)
-    engine, held = compute_isolated(inv["line_emissions"], in_scope(s)["product"], inv["product_summary"],
-                                    tables["factor"], tables["factor_gas"], s.gwp_set, iterations=20)
+    engine, held = compute_isolated(
+        inv["line_emissions"],
+        in_scope(s)["product"],
+        inv["product_summary"],
+        tables["factor"],
+        tables["factor_gas"],
+        s.gwp_set,
+        iterations=20,
+    )
     reason = held.filter(held["product_id"] == victim["product_id"])["reason"]
     assert reason.len() == 1 and "per kg of product, beyond the plausible" in reason[0]
     published = set(engine["engine_products"]["product_id"])

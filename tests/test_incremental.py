@@ -24,15 +24,24 @@ EXAMPLES_DIR = PROJECT_ROOT / "data" / "raw" / "enterprise" / "examples"
 
 def _marts(s, tables) -> dict[str, pl.DataFrame]:
     inv = build_inventory(s, tables["factor"], None, s.gwp_set)
-    engine = compute(inv["line_emissions"], in_scope(s)["product"], inv["product_summary"],
-                     tables["factor"], tables["factor_gas"], s.gwp_set, iterations=300)
+    engine = compute(
+        inv["line_emissions"],
+        in_scope(s)["product"],
+        inv["product_summary"],
+        tables["factor"],
+        tables["factor_gas"],
+        s.gwp_set,
+        iterations=300,
+    )
     return build_marts(engine)
 
 
 @pytest.fixture(scope="module")
 def runs(full_build, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("incremental")
-    s = dataclasses.replace(full_build["settings"], restricted_dir=tmp / "restricted", raw_dir=tmp / "raw_without_models")
+    s = dataclasses.replace(
+        full_build["settings"], restricted_dir=tmp / "restricted", raw_dir=tmp / "raw_without_models"
+    )
     tables = full_build["tables"]
     for name in ("aluminium_profile", "nev_battery_pack"):
         ingest_upload(EXAMPLES_DIR / f"{name}.xlsx", s)
@@ -74,8 +83,11 @@ def test_one_enterprise_changes_only_its_products(runs):
         others_before = first[mart].filter(~pl.col("product_key").is_in(pack))
         others_after = merged[mart].filter(~pl.col("product_key").is_in(pack))
         assert others_after.equals(others_before), mart  # carried over as they were
-        assert not merged[mart].filter(pl.col("product_key").is_in(pack)).equals(
-            first[mart].filter(pl.col("product_key").is_in(pack))), mart
+        assert (
+            not merged[mart]
+            .filter(pl.col("product_key").is_in(pack))
+            .equals(first[mart].filter(pl.col("product_key").is_in(pack)))
+        ), mart
 
 
 def test_incremental_equals_from_scratch(runs):

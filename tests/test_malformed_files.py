@@ -1,6 +1,5 @@
 """Malformed files give a clear, specific error and never stop the other files or sources."""
 
-
 import openpyxl
 import polars as pl
 
@@ -34,15 +33,20 @@ def test_missing_columns_named(raw_copy):
 
 
 def test_human_numbers_are_read(raw_copy):
-    write_rows(raw_copy / "literature" / "human.csv", [
-        row(record_id="fw", co2e_kg="１２．５"),          # full-width digits
-        row(record_id="ts", co2e_kg="1,234.5"),           # thousands separator
-        row(record_id="txt", co2e_kg="about 3"),          # text in a number
-        row(record_id="xl", reference_year="44927"),      # Excel serial date in a year cell
-        row(record_id="xd", valid_from="45292"),          # Excel serial date in a date cell: read as a date
-    ])
+    write_rows(
+        raw_copy / "literature" / "human.csv",
+        [
+            row(record_id="fw", co2e_kg="１２．５"),  # full-width digits
+            row(record_id="ts", co2e_kg="1,234.5"),  # thousands separator
+            row(record_id="txt", co2e_kg="about 3"),  # text in a number
+            row(record_id="xl", reference_year="44927"),  # Excel serial date in a year cell
+            row(record_id="xd", valid_from="45292"),  # Excel serial date in a date cell: read as a date
+        ],
+    )
     _batch, staged = _stage(raw_copy)
-    got = {r["natural_key"]: r for r in staged.filter(pl.col("raw_file").str.ends_with("human.csv")).iter_rows(named=True)}
+    got = {
+        r["natural_key"]: r for r in staged.filter(pl.col("raw_file").str.ends_with("human.csv")).iter_rows(named=True)
+    }
     assert got["fw"]["co2e_published"] == 12.5 and got["fw"]["error_rule"] is None
     assert got["ts"]["co2e_published"] == 1234.5
     assert got["txt"]["error_rule"] == "value.not_number" and "about 3" in got["txt"]["error_message"]
@@ -75,7 +79,9 @@ def test_one_broken_source_does_not_stop_the_build(make_settings, raw_copy, sour
 
     broken = tmp_path / "sources"
     shutil.copytree(sources_dir, broken, ignore=shutil.ignore_patterns("*.zip", "*.xlsx"))
-    (broken / "cn_mee_electricity_co2" / "cn_electricity_factors_2021_2022_plus.csv").write_bytes(b"\xff\xfe\x00\x81\xff")
+    (broken / "cn_mee_electricity_co2" / "cn_electricity_factors_2021_2022_plus.csv").write_bytes(
+        b"\xff\xfe\x00\x81\xff"
+    )
     s = make_settings(sources_dir=broken, raw_dir=raw_copy)
     batches = [load_source(k, s) for k in SOURCES]
     tables, summary = build_tables(batches, s)
@@ -105,8 +111,11 @@ def test_file_changing_while_read_is_refused_and_accounted_for(raw_copy, monkeyp
 
 def test_excel_csv_utf8_with_bom_reads_like_plain_utf8(raw_copy):
     # Excel's "CSV UTF-8" starts with a byte-order mark; the first column must still be `record_id`.
-    write_rows(raw_copy / "literature" / "excel_bom.csv", [row(record_id="bom-1"), row(record_id="bom-2")],
-               encoding="utf-8-sig")
+    write_rows(
+        raw_copy / "literature" / "excel_bom.csv",
+        [row(record_id="bom-1"), row(record_id="bom-2")],
+        encoding="utf-8-sig",
+    )
     _batch, staged = _stage(raw_copy)
     rows = staged.filter(pl.col("raw_file").str.ends_with("excel_bom.csv"))
     assert rows["natural_key"].to_list() == ["bom-1", "bom-2"] and rows["error_rule"].null_count() == 2

@@ -21,15 +21,25 @@ EXAMPLES_DIR = PROJECT_ROOT / "data" / "raw" / "enterprise" / "examples"
 @pytest.fixture(scope="module")
 def marts(full_build, tmp_path_factory):
     # enterprise products only: raw_dir without reference models (tests/test_reference_models.py covers those)
-    s = dataclasses.replace(full_build["settings"], restricted_dir=tmp_path_factory.mktemp("restricted"),
-                            raw_dir=tmp_path_factory.mktemp("raw_without_models"))
+    s = dataclasses.replace(
+        full_build["settings"],
+        restricted_dir=tmp_path_factory.mktemp("restricted"),
+        raw_dir=tmp_path_factory.mktemp("raw_without_models"),
+    )
     for name in ("aluminium_profile", "nev_battery_pack"):
         ingest_upload(EXAMPLES_DIR / f"{name}.xlsx", s)
     tables = full_build["tables"]
     inv = build_inventory(s, tables["factor"], None, s.gwp_set)
     products = in_scope(s)["product"]
-    engine = compute(inv["line_emissions"], products, inv["product_summary"], tables["factor"], tables["factor_gas"],
-                     s.gwp_set, iterations=1000)
+    engine = compute(
+        inv["line_emissions"],
+        products,
+        inv["product_summary"],
+        tables["factor"],
+        tables["factor_gas"],
+        s.gwp_set,
+        iterations=1000,
+    )
     return s, inv, engine, build_marts(engine)
 
 
@@ -39,8 +49,11 @@ def test_totals_agree_across_marts_and_with_the_inventory(marts):
     assert fp.height == 3
     stage = m["product_footprint_stage"].group_by("product_key").agg(pl.col("co2e_kg").sum().alias("s"))
     # per-line CO2e is exact only in the restricted zone (the engine's contributions); the mart holds shares
-    contrib = engine["engine_contributions"].group_by(pl.col("process_id").alias("product_key")).agg(
-        pl.col("co2e_kg").sum().alias("c"))
+    contrib = (
+        engine["engine_contributions"]
+        .group_by(pl.col("process_id").alias("product_key"))
+        .agg(pl.col("co2e_kg").sum().alias("c"))
+    )
     gas = m["product_footprint_gas"].group_by("product_key").agg(pl.col("co2e_kg").sum().alias("g"))
     joined = fp.join(stage, on="product_key").join(contrib, on="product_key").join(gas, on="product_key")
     for row in joined.iter_rows(named=True):
@@ -85,7 +98,9 @@ def test_public_marts_do_not_give_away_quantities(marts):
     _s, inv, _engine, m = marts
     c, fp = m["product_contribution"], m["product_footprint"]
     assert "co2e_kg" not in c.columns and set(c["share"].round(2)) == set(c["share"])
-    lines = inv["line_emissions"].filter(pl.col("factor_co2e_per_unit").is_not_null() & (pl.col("factor_co2e_per_unit") > 0))
+    lines = inv["line_emissions"].filter(
+        pl.col("factor_co2e_per_unit").is_not_null() & (pl.col("factor_co2e_per_unit") > 0)
+    )
     recovered = 0
     for line in lines.iter_rows(named=True):
         key = f"product:{line['uscc']}/{line['product_id']}"

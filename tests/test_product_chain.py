@@ -26,19 +26,61 @@ CELLS, PACKS, KWH_PER_PACK = 1_280_000, 20_000, 61.44
 def _cell_maker() -> dict:
     data = copy.deepcopy(NEV_BATTERY_PACK)
     data["enterprise"][0].update(uscc=CELL_USCC, enterprise_name="宁德示例电芯有限公司（示例 example）")
-    data["facility"] = [{"facility_id": "ND-CELL", "facility_name": "电芯车间", "geography": "福建",
-                         "address": "福建省宁德市", "processes": "涂布、卷绕、化成"}]
-    data["product"] = [{"product_id": "CELL-300", "product_name": "磷酸铁锂电芯 3.2V 300Ah", "model": "C300",
-                        "category": "battery_cell", "declared_unit": "1 个", "unit": "个", "annual_output": CELLS,
-                        "facility_id": "ND-CELL", "period_start": "2024-01-01", "period_end": "2024-12-31"}]
+    data["facility"] = [
+        {
+            "facility_id": "ND-CELL",
+            "facility_name": "电芯车间",
+            "geography": "福建",
+            "address": "福建省宁德市",
+            "processes": "涂布、卷绕、化成",
+        }
+    ]
+    data["product"] = [
+        {
+            "product_id": "CELL-300",
+            "product_name": "磷酸铁锂电芯 3.2V 300Ah",
+            "model": "C300",
+            "category": "battery_cell",
+            "declared_unit": "1 个",
+            "unit": "个",
+            "annual_output": CELLS,
+            "facility_id": "ND-CELL",
+            "period_start": "2024-01-01",
+            "period_end": "2024-12-31",
+        }
+    ]
     data["activity"] = [
-        {"line_id": "E1", "product_id": "CELL-300", "facility_id": "ND-CELL", "stage": "production", "kind": "energy",
-         "item": "电力", "factor_ref": "electricity.grid_average", "amount": CELLS * 30, "unit": "kWh",
-         "period_start": "2024-01-01", "period_end": "2024-12-31", "data_type": "primary", "evidence_kind": "meter",
-         "evidence": "总表", "electricity_contract": "location"},
-        {"line_id": "M1", "product_id": "CELL-300", "facility_id": "ND-CELL", "stage": "raw_material", "kind": "material",
-         "item": "原铝", "amount": 320, "unit": "t", "data_type": "secondary", "origin_geography": "CN",
-         "evidence_kind": "invoice", "evidence": "铝壳采购台账"},
+        {
+            "line_id": "E1",
+            "product_id": "CELL-300",
+            "facility_id": "ND-CELL",
+            "stage": "production",
+            "kind": "energy",
+            "item": "电力",
+            "factor_ref": "electricity.grid_average",
+            "amount": CELLS * 30,
+            "unit": "kWh",
+            "period_start": "2024-01-01",
+            "period_end": "2024-12-31",
+            "data_type": "primary",
+            "evidence_kind": "meter",
+            "evidence": "总表",
+            "electricity_contract": "location",
+        },
+        {
+            "line_id": "M1",
+            "product_id": "CELL-300",
+            "facility_id": "ND-CELL",
+            "stage": "raw_material",
+            "kind": "material",
+            "item": "原铝",
+            "amount": 320,
+            "unit": "t",
+            "data_type": "secondary",
+            "origin_geography": "CN",
+            "evidence_kind": "invoice",
+            "evidence": "铝壳采购台账",
+        },
     ]
     return data
 
@@ -62,8 +104,15 @@ def chain(full_build, tmp_path_factory):
     tables = full_build["tables"]
     inv = build_inventory(s, tables["factor"], None, s.gwp_set)
     products = in_scope(s)["product"]
-    engine = compute(inv["line_emissions"], products, inv["product_summary"], tables["factor"], tables["factor_gas"],
-                     s.gwp_set, iterations=200)
+    engine = compute(
+        inv["line_emissions"],
+        products,
+        inv["product_summary"],
+        tables["factor"],
+        tables["factor_gas"],
+        s.gwp_set,
+        iterations=200,
+    )
     return s, inv, engine
 
 
@@ -92,7 +141,9 @@ def test_the_pack_takes_the_cells_solved_footprint(chain):
     assert m1["co2e_kg_per_declared_unit"] is None  # before the solve the cell's footprint is not known
     cells_per_kwh = CELLS / (PACKS * KWH_PER_PACK)
     assert m1["amount_per_declared_unit"] == pytest.approx(cells_per_kwh, rel=1e-15)
-    others = lines.filter((pl.col("product_id") == "LFP-PACK-61") & (pl.col("line_id") != "M1"))["co2e_kg_per_declared_unit"].sum()
+    others = lines.filter((pl.col("product_id") == "LFP-PACK-61") & (pl.col("line_id") != "M1"))[
+        "co2e_kg_per_declared_unit"
+    ].sum()
     assert pack == pytest.approx(others + cells_per_kwh * cell, rel=1e-12)
     resolved = _row(engine["inventory"]["line_emissions"], product_id="LFP-PACK-61", line_id="M1")
     assert resolved["co2e_kg_per_declared_unit"] == pytest.approx(cells_per_kwh * cell, rel=1e-12)
@@ -107,8 +158,9 @@ def test_primary_data_share_flows_from_the_cell(chain):
     assert m1["primary_fraction"] == pytest.approx(cell_pds, rel=1e-12)
     pack = _row(resolved["product_summary"], product_id="LFP-PACK-61")
     pack_lines = resolved["line_emissions"].filter(pl.col("product_id") == "LFP-PACK-61")
-    expected = (pack_lines["co2e_kg_per_declared_unit"] * pack_lines["primary_fraction"]).sum() \
-        / pack_lines["co2e_kg_per_declared_unit"].sum()
+    expected = (pack_lines["co2e_kg_per_declared_unit"] * pack_lines["primary_fraction"]).sum() / pack_lines[
+        "co2e_kg_per_declared_unit"
+    ].sum()
     assert pack["primary_data_share"] == pytest.approx(expected, rel=1e-12)
     assert pack["lines_unmatched"] == 0
 
@@ -159,13 +211,21 @@ def test_two_reporting_years_of_one_enterprise_coexist_and_an_upload_can_be_with
 
     def solve():
         inv = build_inventory(s, tables["factor"], "v0001", s.gwp_set)
-        engine = compute(inv["line_emissions"], in_scope(s)["product"], inv["product_summary"], tables["factor"],
-                         tables["factor_gas"], s.gwp_set, iterations=50)
+        engine = compute(
+            inv["line_emissions"],
+            in_scope(s)["product"],
+            inv["product_summary"],
+            tables["factor"],
+            tables["factor_gas"],
+            s.gwp_set,
+            iterations=50,
+        )
         return build_marts(engine)["product_footprint"]
 
     fp = _pick(solve(), uscc=CELL_USCC)
     assert sorted(zip(fp["product_id"], fp["reporting_year"])) == [("CELL-300", 2024), ("CELL-300@2023", 2023)]
     from pipelines.curation.decisions import now_utc
+
     store.record_withdrawal(s, a.upload_id, "withdraw", "sent by mistake", "steward-a", now_utc())
     fp = _pick(solve(), uscc=CELL_USCC)
     assert fp["product_id"].to_list() == ["CELL-300"] and fp["reporting_year"].to_list() == [2023]

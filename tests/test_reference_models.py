@@ -41,16 +41,19 @@ def test_the_example_model_reads():
     assert all(line["evidence"] for line in lines)  # every amount carries its source
 
 
-@pytest.mark.parametrize("change, row, column, words", [
-    (lambda r: r[1].update(unit="blorp"), 3, "unit", "not a known unit"),
-    (lambda r: r[0].update(kind="energy"), 2, "unit", "does not fit kind 'energy'"),
-    (lambda r: r[2].update(distance_km=""), 4, "distance_km", "needs the distance"),
-    (lambda r: r[3].update(category="steel"), 5, "category", "must repeat"),
-    (lambda r: r[4].update(amount="-1"), 6, "amount", "> 0"),
-    (lambda r: r[4].update(line_id="L1"), 6, "line_id", "repeats"),
-    (lambda r: r[0].update(geography="Atlantis"), 2, "geography", "not a province"),
-    (lambda r: r[1].update(stage="maybe"), 3, "stage", "expected one of"),
-])
+@pytest.mark.parametrize(
+    "change, row, column, words",
+    [
+        (lambda r: r[1].update(unit="blorp"), 3, "unit", "not a known unit"),
+        (lambda r: r[0].update(kind="energy"), 2, "unit", "does not fit kind 'energy'"),
+        (lambda r: r[2].update(distance_km=""), 4, "distance_km", "needs the distance"),
+        (lambda r: r[3].update(category="steel"), 5, "category", "must repeat"),
+        (lambda r: r[4].update(amount="-1"), 6, "amount", "> 0"),
+        (lambda r: r[4].update(line_id="L1"), 6, "line_id", "repeats"),
+        (lambda r: r[0].update(geography="Atlantis"), 2, "geography", "not a province"),
+        (lambda r: r[1].update(stage="maybe"), 3, "stage", "expected one of"),
+    ],
+)
 def test_a_bad_file_names_file_row_and_column_and_the_others_load(tmp_path, change, row, column, words):
     rows = _rows(EXAMPLE)
     change(rows)
@@ -76,9 +79,20 @@ def test_models_are_solved_and_can_feed_enterprise_products(full_build, tmp_path
     (raw / "models").mkdir(parents=True)
     rows = _rows(EXAMPLE)
     # a second model drawing on the first: 1.02 kg of the profile (2 % cutting loss) per kg of window frame
-    frame = dict(rows[0], model_id="WINDOW-FRAME-EXAMPLE", product_name="窗框（示例）", category="window_frame",
-                 line_id="F1", stage="raw_material", kind="material", item="铝型材",
-                 factor_ref="product:MODEL/AL-6063-REF-EXAMPLE", amount="1.02", unit="kg", source="illustrative")
+    frame = dict(
+        rows[0],
+        model_id="WINDOW-FRAME-EXAMPLE",
+        product_name="窗框（示例）",
+        category="window_frame",
+        line_id="F1",
+        stage="raw_material",
+        kind="material",
+        item="铝型材",
+        factor_ref="product:MODEL/AL-6063-REF-EXAMPLE",
+        amount="1.02",
+        unit="kg",
+        source="illustrative",
+    )
     _write(raw / "models" / "m.csv", [*rows, frame])
     s = dataclasses.replace(full_build["settings"], raw_dir=raw, restricted_dir=tmp_path / "restricted")
     tables = full_build["tables"]
@@ -87,8 +101,15 @@ def test_models_are_solved_and_can_feed_enterprise_products(full_build, tmp_path
     assert set(lines["uscc"]) == {"MODEL"}
     profile_lines = lines.filter(pl.col("product_id") == "AL-6063-REF-EXAMPLE")
     assert profile_lines["match_method"].to_list().count("unmatched") == 0
-    engine = compute(lines, in_scope(s)["product"], inv["product_summary"], tables["factor"], tables["factor_gas"],
-                     s.gwp_set, iterations=100)
+    engine = compute(
+        lines,
+        in_scope(s)["product"],
+        inv["product_summary"],
+        tables["factor"],
+        tables["factor_gas"],
+        s.gwp_set,
+        iterations=100,
+    )
     fp = dict(engine["engine_products"].select("product_id", "co2e_kg").rows())
     assert fp["AL-6063-REF-EXAMPLE"] == pytest.approx(profile_lines["co2e_kg_per_declared_unit"].sum(), rel=1e-12)
     assert fp["WINDOW-FRAME-EXAMPLE"] == pytest.approx(1.02 * fp["AL-6063-REF-EXAMPLE"], rel=1e-12)

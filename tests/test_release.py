@@ -35,8 +35,9 @@ def test_same_inputs_same_bytes_and_no_new_release(make_settings, mee_copy, tmp_
     assert first.published and not second.published and second.version == first.version == "v0001"
     s2 = make_settings(sources_dir=mee_copy, curated_dir=tmp_path / "other")
     other, _ = _build(s2)
-    assert {k: v["sha256"] for k, v in other.manifest["tables"].items()} == \
-           {k: v["sha256"] for k, v in first.manifest["tables"].items()}
+    assert {k: v["sha256"] for k, v in other.manifest["tables"].items()} == {
+        k: v["sha256"] for k, v in first.manifest["tables"].items()
+    }
 
 
 def test_new_source_version_gives_new_release_diff_and_old_release_stays_queryable(make_settings, mee_copy):
@@ -48,8 +49,11 @@ def test_new_source_version_gives_new_release_diff_and_old_release_stays_queryab
     lines = text.splitlines()
     # next edition: Chongqing 2022 revised, one new 2024 provincial row
     lines = [ln.replace(",0.5227,kgCO2/kWh", ",0.5300,kgCO2/kWh") for ln in lines]
-    lines.append(lines[-40].replace("2022,", "2024,", 1) if lines[-40].startswith("2022,") else
-                 next(ln for ln in lines if ln.startswith("2022,provincial_average")).replace("2022,", "2024,", 1))
+    lines.append(
+        lines[-40].replace("2022,", "2024,", 1)
+        if lines[-40].startswith("2022,")
+        else next(ln for ln in lines if ln.startswith("2022,provincial_average")).replace("2022,", "2024,", 1)
+    )
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     result, _ = _build(s)
     assert result.published and result.version == "v0002" and result.manifest["parent_version"] == "v0001"
@@ -58,15 +62,19 @@ def test_new_source_version_gives_new_release_diff_and_old_release_stays_queryab
     assert changed.height == 1
     r = changed.row(0, named=True)
     assert (r["old_co2e_kg"], r["new_co2e_kg"]) == (0.5227, 0.53)
-    assert r["relative_change_co2e"] == pytest.approx(0.0073/0.5227)
+    assert r["relative_change_co2e"] == pytest.approx(0.0073 / 0.5227)
     assert r["changed_fields"] == "published_co2e_kg,co2_fossil_kg"
     assert d["added"].height == 1 and d["removed"].height == 0
     # the new 2024 row is the next value of the Chongqing series, not an unrelated addition
     series = d["series"].row(0, named=True)
     assert d["series"].height == 1 and (series["previous_year"], series["year"]) == (2022, 2024)
     con = connect_readonly(s)
-    old = con.execute("select co2e_kg from v0001.factor where natural_key like '2022:provincial_average:CN-CQ%'").fetchone()
-    new = con.execute("select co2e_kg from latest.factor where natural_key like '2022:provincial_average:CN-CQ%'").fetchone()
+    old = con.execute(
+        "select co2e_kg from v0001.factor where natural_key like '2022:provincial_average:CN-CQ%'"
+    ).fetchone()
+    new = con.execute(
+        "select co2e_kg from latest.factor where natural_key like '2022:provincial_average:CN-CQ%'"
+    ).fetchone()
     con.close()
     assert (old[0], new[0]) == (0.5227, 0.53)
 
@@ -84,7 +92,10 @@ def test_storage_grows_with_changes_not_copies(make_settings, mee_copy):
     assert v1["gwp"]["sha256"] == result.manifest["tables"]["gwp"]["sha256"]
     assert f"{v1['gwp']['sha256']}.parquet" not in new_objects
     assert len(new_objects) < len(result.manifest["tables"])
-    assert os.stat(s.releases_dir / "v0001" / "gwp.parquet").st_ino == os.stat(s.releases_dir / "v0002" / "gwp.parquet").st_ino
+    assert (
+        os.stat(s.releases_dir / "v0001" / "gwp.parquet").st_ino
+        == os.stat(s.releases_dir / "v0002" / "gwp.parquet").st_ino
+    )
 
 
 def test_crash_mid_publish_leaves_previous_release_intact(make_settings, mee_copy, monkeypatch):
@@ -102,7 +113,9 @@ def test_crash_mid_publish_leaves_previous_release_intact(make_settings, mee_cop
     monkeypatch.undo()
     assert [m["version"] for m in list_releases(s)] == ["v0001"]
     con = connect_readonly(s)
-    assert con.execute("select count(*) from latest.factor where source_id = 'cn_mee_electricity_co2'").fetchone()[0] == 91
+    assert (
+        con.execute("select count(*) from latest.factor where source_id = 'cn_mee_electricity_co2'").fetchone()[0] == 91
+    )
     con.close()
     result, _ = _build(s)  # the next run cleans the staging leftovers and publishes
     assert result.version == "v0002" and not list(s.releases_dir.glob(".staging-*"))
@@ -112,12 +125,18 @@ def test_reader_is_not_blocked_and_not_broken_by_publish(make_settings, mee_copy
     s = make_settings(sources_dir=mee_copy)
     _build(s)
     reader = connect_readonly(s)
-    assert reader.execute("select count(*) from latest.factor where source_id = 'cn_mee_electricity_co2'").fetchone()[0] == 91
+    assert (
+        reader.execute("select count(*) from latest.factor where source_id = 'cn_mee_electricity_co2'").fetchone()[0]
+        == 91
+    )
     path = mee_copy / "cn_mee_electricity_co2" / "cn_electricity_factors_2021_2022_plus.csv"
     path.write_text(path.read_text(encoding="utf-8").replace(",0.5227,", ",0.5300,"), encoding="utf-8")
     result, _ = _build(s)  # publishes while the reader holds the catalogue open
     assert result.published
-    assert reader.execute("select count(*) from latest.factor where source_id = 'cn_mee_electricity_co2'").fetchone()[0] == 91  # still reads its snapshot
+    assert (
+        reader.execute("select count(*) from latest.factor where source_id = 'cn_mee_electricity_co2'").fetchone()[0]
+        == 91
+    )  # still reads its snapshot
     reader.close()
     fresh = connect_readonly(s)
     assert fresh.execute("select max(version) from meta.release").fetchone()[0] == "v0002"
@@ -132,6 +151,7 @@ def test_manifest_and_plain_parquet(full_build):
     f = m["tables"]["factor"]
     path = s.releases_dir / m["version"] / "factor.parquet"
     import hashlib
+
     assert hashlib.sha256(path.read_bytes()).hexdigest() == f["sha256"]
     # any engine reads it without this project: plain duckdb on the file
     assert duckdb.sql(f"select count(*) from '{path}'").fetchone()[0] == f["rows"]
@@ -141,7 +161,11 @@ def test_manifest_and_plain_parquet(full_build):
 
 def test_catalogue_has_required_views(full_build):
     con = connect_readonly(full_build["settings"])
-    tables = {r[0] for r in con.execute(
-        "select table_name from information_schema.tables where table_schema = 'latest'").fetchall()}
+    tables = {
+        r[0]
+        for r in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'latest'"
+        ).fetchall()
+    }
     con.close()
     assert {"factor", "factor_gas", "source", "quarantine"} <= tables

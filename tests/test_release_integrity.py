@@ -67,8 +67,12 @@ def _script(tmp_path: Path) -> Path:
 
 
 def _cli(s, *args):
-    env = {"PCF_CURATED_DIR": str(s.curated_dir), "PCF_SOURCES_DIR": str(s.sources_dir), "PCF_RAW_DIR": str(s.raw_dir),
-           "COLUMNS": "200"}
+    env = {
+        "PCF_CURATED_DIR": str(s.curated_dir),
+        "PCF_SOURCES_DIR": str(s.sources_dir),
+        "PCF_RAW_DIR": str(s.raw_dir),
+        "COLUMNS": "200",
+    }
     return CliRunner().invoke(app, list(args), env=env)
 
 
@@ -84,8 +88,13 @@ def _latest_in_catalogue(s) -> str:
 def test_a_publisher_killed_at_any_point_leaves_a_consistent_warehouse(zone, tmp_path, point):
     s = zone
     _change(s)
-    run = subprocess.run([sys.executable, str(_script(tmp_path)), str(s.sources_dir), str(s.curated_dir), s.gwp_set],
-                         env={**os.environ, "PCF_FAULT": point}, capture_output=True, text=True, cwd=PROJECT_ROOT)
+    run = subprocess.run(
+        [sys.executable, str(_script(tmp_path)), str(s.sources_dir), str(s.curated_dir), s.gwp_set],
+        env={**os.environ, "PCF_FAULT": point},
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+    )
     assert run.returncode == 137, run.stderr
     versions = [m["version"] for m in list_releases(s)]
     assert versions in (["v0001"], ["v0001", "v0002"])  # before the rename: old; after: new; never partial
@@ -226,9 +235,16 @@ def test_two_builds_at_once_each_publish_their_own(zone, tmp_path):
     s = zone
     _change(s)
     script = _script(tmp_path)
-    procs = [subprocess.Popen([sys.executable, str(script), str(s.sources_dir), str(s.curated_dir), g],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=PROJECT_ROOT)
-             for g in ("AR6", "AR5")]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(script), str(s.sources_dir), str(s.curated_dir), g],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=PROJECT_ROOT,
+        )
+        for g in ("AR6", "AR5")
+    ]
     outs = [p.communicate(timeout=300) for p in procs]
     assert all(p.returncode == 0 for p in procs), outs
     releases = list_releases(s)
@@ -250,10 +266,15 @@ def test_a_build_refuses_to_build_on_a_damaged_release(zone, monkeypatch, tmp_pa
     _flip(s.releases_dir / "v0001" / "factor_gas.parquet")
     for k, v in (("PCF_CURATED_DIR", s.curated_dir), ("PCF_SOURCES_DIR", s.sources_dir), ("PCF_RAW_DIR", s.raw_dir)):
         monkeypatch.setenv(k, str(v))
-    result = dg.materialize([*warehouse_assets, *warehouse_checks], instance=dg.DagsterInstance.ephemeral(),
-                            resources={"io_manager": FrameStoreIOManager(base_dir=str(tmp_path / "assets")),
-                                     "warehouse": WarehouseResource()},
-                            raise_on_error=False)
+    result = dg.materialize(
+        [*warehouse_assets, *warehouse_checks],
+        instance=dg.DagsterInstance.ephemeral(),
+        resources={
+            "io_manager": FrameStoreIOManager(base_dir=str(tmp_path / "assets")),
+            "warehouse": WarehouseResource(),
+        },
+        raise_on_error=False,
+    )
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     assert "is damaged; not building on it" in str(failure.event_specific_data.error.message)
@@ -269,25 +290,40 @@ def test_an_approval_re_runs_the_blocking_checks_and_publishes_nothing_past_them
     raw = tmp_path / "raw"
     shutil.copytree(PROJECT_ROOT / "data" / "raw", raw)
     (raw / "curation" / "decisions.jsonl").write_text("", encoding="utf-8")
-    s = dataclasses.replace(settings(), sources_dir=src, curated_dir=tmp_path / "curated", raw_dir=raw,
-                            restricted_dir=tmp_path / "restricted")
-    env = {"PCF_CURATED_DIR": str(s.curated_dir), "PCF_SOURCES_DIR": str(src), "PCF_RAW_DIR": str(raw),
-           "PCF_RESTRICTED_DIR": str(s.restricted_dir), "DAGSTER_HOME": str(tmp_path / "dagster_home"), "COLUMNS": "200"}
+    s = dataclasses.replace(
+        settings(),
+        sources_dir=src,
+        curated_dir=tmp_path / "curated",
+        raw_dir=raw,
+        restricted_dir=tmp_path / "restricted",
+    )
+    env = {
+        "PCF_CURATED_DIR": str(s.curated_dir),
+        "PCF_SOURCES_DIR": str(src),
+        "PCF_RAW_DIR": str(raw),
+        "PCF_RESTRICTED_DIR": str(s.restricted_dir),
+        "DAGSTER_HOME": str(tmp_path / "dagster_home"),
+        "COLUMNS": "200",
+    }
     runner = CliRunner()
     assert runner.invoke(app, ["build"], env=env).exit_code == 0
     write_epa_sef_next(src, all_fail=True)
     held = runner.invoke(app, ["build"], env=env)
     assert held.exit_code == 1 and "release guard" in held.output
-    fid = pl.read_parquet(s.releases_dir / "v0001" / "factor.parquet").filter(
-        pl.col("source_id") == "literature")["factor_id"][0]
+    fid = pl.read_parquet(s.releases_dir / "v0001" / "factor.parquet").filter(pl.col("source_id") == "literature")[
+        "factor_id"
+    ][0]
     approve = runner.invoke(app, ["approve", fid, "--reason", "checked"], env=env)
     assert approve.exit_code == 1 and "release guard" in approve.output
     assert [m["version"] for m in list_releases(s)] == ["v0001"]
     # a decision's rebuild uses the last build's options: with --sources-dir elsewhere and no PCF_SOURCES_DIR,
     # the approval of the held change rebuilds from that directory and publishes it
     runner.invoke(app, ["build", "--sources-dir", str(src), "--gwp-set", "AR5"], env={**env, "PCF_SOURCES_DIR": ""})
-    change = runner.invoke(app, ["approve", "--change", "epa_sef_v1_2", "--reason", "withdrawn by the publisher"],
-                           env={**env, "PCF_SOURCES_DIR": ""})
+    change = runner.invoke(
+        app,
+        ["approve", "--change", "epa_sef_v1_2", "--reason", "withdrawn by the publisher"],
+        env={**env, "PCF_SOURCES_DIR": ""},
+    )
     assert change.exit_code == 0, change.output
     latest = list_releases(s)[-1]
     assert latest["version"] == "v0002" and latest["gwp_set"] == "AR5"
@@ -306,8 +342,9 @@ def test_a_killed_builds_pool_slot_and_data_are_reclaimed(tmp_path):
     storage.set_concurrency_slots("pcf_warehouse_writer", 1)
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()  # a pid that is gone
-    run = instance.create_run_for_job(dg.GraphDefinition("g").to_job(), tags={PID_TAG: str(dead.pid)},
-                                      status=dg.DagsterRunStatus.STARTED)
+    run = instance.create_run_for_job(
+        dg.GraphDefinition("g").to_job(), tags={PID_TAG: str(dead.pid)}, status=dg.DagsterRunStatus.STARTED
+    )
     assert storage.claim_concurrency_slot("pcf_warehouse_writer", run.run_id, "factor_release").is_claimed
     assert storage.get_concurrency_info("pcf_warehouse_writer").active_slot_count == 1
     s = dataclasses.replace(settings(), curated_dir=tmp_path / "curated")
@@ -327,11 +364,14 @@ def test_a_second_writer_waits_then_stops_with_a_message(tmp_path):
 
     lock = tmp_path / ".publish.lock"
     script = tmp_path / "hold.py"  # a script file, not `python -c` (stack notes: pyspark's import-time check)
-    script.write_text("import sys, time\nfrom pathlib import Path\nfrom pipelines.common.filelock import exclusive\n"
-                      "with exclusive(Path(sys.argv[1])):\n    print('held', flush=True)\n    time.sleep(30)\n",
-                      encoding="utf-8")
-    holder = subprocess.Popen([sys.executable, str(script), str(lock)], stdout=subprocess.PIPE, text=True,
-                              cwd=PROJECT_ROOT)
+    script.write_text(
+        "import sys, time\nfrom pathlib import Path\nfrom pipelines.common.filelock import exclusive\n"
+        "with exclusive(Path(sys.argv[1])):\n    print('held', flush=True)\n    time.sleep(30)\n",
+        encoding="utf-8",
+    )
+    holder = subprocess.Popen(
+        [sys.executable, str(script), str(lock)], stdout=subprocess.PIPE, text=True, cwd=PROJECT_ROOT
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         with pytest.raises(LockTimeout, match=rf"held by another writer \(pid {holder.pid} since"):

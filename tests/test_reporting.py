@@ -38,10 +38,28 @@ def _non_white_share(png: Path) -> float:
     return 1 - sum(hist[245:]) / (img.width * img.height)
 
 
-@pytest.mark.parametrize("lang, headings", [
-    ("zh", ["一、概况", "二、目的", "三、范围", "四、清单分析", "五、影响评价", "六、结果解释", "显著贡献项", "改进建议"]),
-    ("en", ["1 Overview", "2 Purpose", "3 Scope", "4 Inventory analysis", "5 Impact assessment", "6 Interpretation"]),
-])
+@pytest.mark.parametrize(
+    "lang, headings",
+    [
+        (
+            "zh",
+            [
+                "一、概况",
+                "二、目的",
+                "三、范围",
+                "四、清单分析",
+                "五、影响评价",
+                "六、结果解释",
+                "显著贡献项",
+                "改进建议",
+            ],
+        ),
+        (
+            "en",
+            ["1 Overview", "2 Purpose", "3 Scope", "4 Inventory analysis", "5 Impact assessment", "6 Interpretation"],
+        ),
+    ],
+)
 def test_report_pdf_and_html_show_the_six_parts_and_the_figures(s, marts_release, tmp_path, lang, headings):
     import pypdfium2 as pdfium
 
@@ -53,11 +71,11 @@ def test_report_pdf_and_html_show_the_six_parts_and_the_figures(s, marts_release
     text = "".join(doc[i].get_textpage().get_text_range() for i in range(len(doc)))
     for h in headings:
         assert h in text, h
-    assert f"{fp['co2e_kg']:.5g}" in text                     # the total, as in the marts
-    assert marts_release["result"].version in text              # the release that reproduces it
-    assert "won on" in text or "the only candidate" in text      # why each significant factor was chosen
+    assert f"{fp['co2e_kg']:.5g}" in text  # the total, as in the marts
+    assert marts_release["result"].version in text  # the release that reproduces it
+    assert "won on" in text or "the only candidate" in text  # why each significant factor was chosen
     images = sum(1 for i in range(len(doc)) for o in doc[i].get_objects() if o.type == pdfium.raw.FPDF_PAGEOBJ_IMAGE)
-    assert images >= 1                                          # the stage chart
+    assert images >= 1  # the stage chart
     for i in range(len(doc)):
         png = ARTIFACTS / f"report-{PACK}-{lang}-p{i + 1}.png"
         doc[i].render(scale=1.5).to_pil().save(png)
@@ -107,7 +125,9 @@ def test_site_pages_and_nothing_confidential(s, marts_release, site):
                 assert m not in text, (path.name, m)
     # restricted line detail never reaches a page: the battery pack's item names and quantities
     lines = pl.read_parquet(s.restricted_dir / "inventory" / "line_emissions.parquet")
-    pack = (out / "products" / f"{slug(marts.filter(pl.col('product_id') == PACK)['product_key'][0])}.html").read_text(encoding="utf-8")
+    pack = (out / "products" / f"{slug(marts.filter(pl.col('product_id') == PACK)['product_key'][0])}.html").read_text(
+        encoding="utf-8"
+    )
     for item in lines.filter(pl.col("product_id") == PACK)["item"]:
         assert item not in pack, item
     fp = _footprint(marts_release, PACK)
@@ -123,9 +143,17 @@ def _chromium() -> str | None:
     return found
 
 
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--allow-file-access-from-files"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--allow-file-access-from-files",
+]
 
 
 def test_site_in_headless_chromium(site, marts_release, tmp_path):
@@ -135,11 +163,17 @@ def test_site_in_headless_chromium(site, marts_release, tmp_path):
     out, _ = site
     marts = marts_release["marts"]["product_footprint"]
     key = marts.filter(pl.col("product_id") == PACK)["product_key"][0]
-    run = lambda *args: subprocess.run([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", *args],  # noqa: E731
-                                       capture_output=True, text=True, timeout=120)
-    for name, url in (("site-index", (out / "index.html").as_uri()),
-                      ("site-product", (out / "products" / f"{slug(key)}.html").as_uri()),
-                      ("site-factors-diesel", (out / "factors.html").as_uri() + "#diesel")):
+    run = lambda *args: subprocess.run(
+        [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", *args],  # noqa: E731
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    for name, url in (
+        ("site-index", (out / "index.html").as_uri()),
+        ("site-product", (out / "products" / f"{slug(key)}.html").as_uri()),
+        ("site-factors-diesel", (out / "factors.html").as_uri() + "#diesel"),
+    ):
         png = ARTIFACTS / f"{name}.png"
         run("--window-size=1280,1400", "--virtual-time-budget=5000", f"--screenshot={png}", url)
         assert png.exists() and _non_white_share(png) > 0.02, name
@@ -151,8 +185,16 @@ def test_site_in_headless_chromium(site, marts_release, tmp_path):
     assert page_url(key).endswith(f"/products/{slug(key)}.html")
 
 
-@pytest.mark.parametrize("key", ["product:91500000MA5U7XXXX/Q' onmouseover='alert(6)' x='", "product:X/../../../../tmp/x",
-                                 "product:X/" + "A" * 5000, "product:X/GB\u202e001\u200b", "product:X/a\nb"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "product:91500000MA5U7XXXX/Q' onmouseover='alert(6)' x='",
+        "product:X/../../../../tmp/x",
+        "product:X/" + "A" * 5000,
+        "product:X/GB\u202e001\u200b",
+        "product:X/a\nb",
+    ],
+)
 def test_page_names_from_user_ids_stay_safe(key):
     """Issue 14 #2/#3 (part): a product id becomes a page name that cannot leave an href or the output folder."""
     import re

@@ -59,7 +59,9 @@ def test_epa_sef_co2e_recomputed_from_gases(full_build):
     f = _factor(full_build, "epa_sef_v1_2", natural_key="111110:with_margins").row(0, named=True)
     assert f["published_co2e_kg"] == 1.326 and f["unit"] == "USD_2021" and f["published_gwp_set"] == "AR4"
     gas = full_build["tables"]["factor_gas"].filter(pl.col("factor_id") == f["factor_id"])
-    ar6 = sum(r["amount_kg"] * (1 if r["gas"].startswith("HFCs") else gwp(r["gas"], "AR6")) for r in gas.iter_rows(named=True))
+    ar6 = sum(
+        r["amount_kg"] * (1 if r["gas"].startswith("HFCs") else gwp(r["gas"], "AR6")) for r in gas.iter_rows(named=True)
+    )
     assert math.isclose(f["co2e_kg"], ar6, rel_tol=1e-12)
     assert gas.height == 16
 

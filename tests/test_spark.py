@@ -19,8 +19,13 @@ from pipelines.release.analyst_sql import emit  # noqa: E402
 def spark(marts_release, tmp_path_factory):
     from pyspark.sql import SparkSession
 
-    session = (SparkSession.builder.master("local[1]").appName("pcf-marts-test")
-               .config("spark.ui.enabled", "false").config("spark.sql.session.timeZone", "UTC").getOrCreate())
+    session = (
+        SparkSession.builder.master("local[1]")
+        .appName("pcf-marts-test")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.session.timeZone", "UTC")
+        .getOrCreate()
+    )
     tmp = tmp_path_factory.mktemp("spark")
     for name, frame in marts_release["engine"].items():
         if name.startswith("engine_"):

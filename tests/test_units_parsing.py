@@ -17,12 +17,25 @@ from pipelines.common.parsing import (
 from pipelines.common.units import UnitError, convert, dimension_allowed, unit_info
 
 
-@pytest.mark.parametrize("label,canonical,factor", [
-    ("千瓦时", "kWh", 1.0), ("兆瓦时", "kWh", 0.001), ("公吨", "kg", 0.001), ("千克", "kg", 1.0),
-    ("公吨·公里", "t*km", 1.0), ("tonne.km", "t*km", 1.0), ("人·千米", "person*km", 1.0), ("台", "piece", 1.0),
-    ("辆", "piece", 1.0), ("GJ", "kWh", 1 / 277.7777777777778), ("万标准立方米", "m**3", 1e-4),
-    ("2021 USD, purchaser price", "USD_2021", 1.0), ("万元人民币", "CNY", 1e-4), ("miles", "km", 1 / 1.609344),
-])
+@pytest.mark.parametrize(
+    "label,canonical,factor",
+    [
+        ("千瓦时", "kWh", 1.0),
+        ("兆瓦时", "kWh", 0.001),
+        ("公吨", "kg", 0.001),
+        ("千克", "kg", 1.0),
+        ("公吨·公里", "t*km", 1.0),
+        ("tonne.km", "t*km", 1.0),
+        ("人·千米", "person*km", 1.0),
+        ("台", "piece", 1.0),
+        ("辆", "piece", 1.0),
+        ("GJ", "kWh", 1 / 277.7777777777778),
+        ("万标准立方米", "m**3", 1e-4),
+        ("2021 USD, purchaser price", "USD_2021", 1.0),
+        ("万元人民币", "CNY", 1e-4),
+        ("miles", "km", 1 / 1.609344),
+    ],
+)
 def test_unit_labels_map_to_canonical_units(label, canonical, factor):
     info = unit_info(label)
     assert info.canonical == canonical
@@ -47,10 +60,17 @@ def test_dimension_rules():
     assert dimension_allowed("spend", unit_info("2021 USD").dimension)
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("1,234.5", 1234.5), ("１２３．４", 123.4), (" 4.04e-01 ", 0.404), ("1,234,567", 1234567.0), ("", None),
-    ("－５", -5.0),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("1,234.5", 1234.5),
+        ("１２３．４", 123.4),
+        (" 4.04e-01 ", 0.404),
+        ("1,234,567", 1234567.0),
+        ("", None),
+        ("－５", -5.0),
+    ],
+)
 def test_numbers_written_by_people(text, expected):
     assert parse_number(text) == expected
 

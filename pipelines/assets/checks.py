@@ -23,34 +23,55 @@ def mart_problems(marts: dict) -> list[str]:
     for name in ("product_footprint_stage", "product_footprint_gas"):
         sums = marts[name].group_by("product_key").agg(pl.col("co2e_kg").sum().alias("s"))
         bad = fp.join(sums, on="product_key").filter(
-            (pl.col("s") - pl.col("co2e_kg")).abs() > REL_TOL * pl.col("co2e_kg").abs().clip(lower_bound=1e-12))
-        problems += [f"{name}: rows of {k} sum to {s:.9g}, the total is {t:.9g}" for k, t, s in
-                     bad.select("product_key", "co2e_kg", "s").rows()]
+            (pl.col("s") - pl.col("co2e_kg")).abs() > REL_TOL * pl.col("co2e_kg").abs().clip(lower_bound=1e-12)
+        )
+        problems += [
+            f"{name}: rows of {k} sum to {s:.9g}, the total is {t:.9g}"
+            for k, t, s in bad.select("product_key", "co2e_kg", "s").rows()
+        ]
     c = marts["product_contribution"]
     out_of_range = c.filter((pl.col("share") < 0) | (pl.col("share") > 1))
-    problems += [f"product_contribution: share {s} of {k}/{line} outside [0, 1]"
-                 for k, line, s in out_of_range.select("product_key", "line_id", "share").rows()]
+    problems += [
+        f"product_contribution: share {s} of {k}/{line} outside [0, 1]"
+        for k, line, s in out_of_range.select("product_key", "line_id", "share").rows()
+    ]
     shares = c.group_by("product_key").agg(pl.col("share").sum().alias("s"), pl.len().alias("n"))
-    problems += [f"product_contribution: shares of {k} sum to {s:.4g}" for k, s, n in shares.rows()
-                 if abs(s - 1) > 0.005 * n + 1e-9 and s != 0]
-    order = fp.filter(~((pl.col("co2e_p5_kg") <= pl.col("co2e_p50_kg")) & (pl.col("co2e_p50_kg") <= pl.col("co2e_p95_kg"))))
-    problems += [f"product_footprint: {k} has P5 {a:.6g}, P50 {b:.6g}, P95 {d:.6g} out of order"
-                 for k, a, b, d in order.select("product_key", "co2e_p5_kg", "co2e_p50_kg", "co2e_p95_kg").rows()]
+    problems += [
+        f"product_contribution: shares of {k} sum to {s:.4g}"
+        for k, s, n in shares.rows()
+        if abs(s - 1) > 0.005 * n + 1e-9 and s != 0
+    ]
+    order = fp.filter(
+        ~((pl.col("co2e_p5_kg") <= pl.col("co2e_p50_kg")) & (pl.col("co2e_p50_kg") <= pl.col("co2e_p95_kg")))
+    )
+    problems += [
+        f"product_footprint: {k} has P5 {a:.6g}, P50 {b:.6g}, P95 {d:.6g} out of order"
+        for k, a, b, d in order.select("product_key", "co2e_p5_kg", "co2e_p50_kg", "co2e_p95_kg").rows()
+    ]
     return problems
 
 
-@dg.asset_check(asset=product_marts, blocking=True,
-                description="Stage and gas rows sum to each product's total; contribution shares in [0, 1] and summing "
-                            "to 1 within their rounding; P5 <= P50 <= P95. Blocking: an inconsistent mart is never "
-                            "published.")
+@dg.asset_check(
+    asset=product_marts,
+    blocking=True,
+    description="Stage and gas rows sum to each product's total; contribution shares in [0, 1] and summing "
+    "to 1 within their rounding; P5 <= P50 <= P95. Blocking: an inconsistent mart is never "
+    "published.",
+)
 def marts_consistent(product_marts: dict) -> dg.AssetCheckResult:
     problems = mart_problems(product_marts or {})
-    return dg.AssetCheckResult(passed=not problems, metadata={"problems": dg.MetadataValue.json(problems[:50])},
-                               description="; ".join(problems[:5]) or None)
+    return dg.AssetCheckResult(
+        passed=not problems,
+        metadata={"problems": dg.MetadataValue.json(problems[:50])},
+        description="; ".join(problems[:5]) or None,
+    )
 
 
-@dg.asset_check(asset=factor_release, description="Every table file of the current release has the SHA-256 and row "
-                                                  "count its manifest states (pcf verify), and the catalogue agrees.")
+@dg.asset_check(
+    asset=factor_release,
+    description="Every table file of the current release has the SHA-256 and row "
+    "count its manifest states (pcf verify), and the catalogue agrees.",
+)
 def release_matches_manifest(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     from pipelines.release.manifests import latest_release
     from pipelines.release.verify import verify
@@ -61,9 +82,11 @@ def release_matches_manifest(warehouse: WarehouseResource) -> dg.AssetCheckResul
         return dg.AssetCheckResult(passed=True, description="no release yet")
     verdict = verify(s, latest["version"])
     problems = [p for p in verdict.problems if "decisions" not in p]
-    return dg.AssetCheckResult(passed=not problems, metadata={"release": latest["version"],
-                                                              "problems": dg.MetadataValue.json(problems[:50])},
-                               description="; ".join(problems[:3]) or None)
+    return dg.AssetCheckResult(
+        passed=not problems,
+        metadata={"release": latest["version"], "problems": dg.MetadataValue.json(problems[:50])},
+        description="; ".join(problems[:3]) or None,
+    )
 
 
 publish_checks = [marts_consistent, release_matches_manifest]

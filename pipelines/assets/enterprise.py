@@ -31,8 +31,11 @@ def upload_files() -> list:
     root = settings().enterprise_raw_dir
     if not root.is_dir():
         return []
-    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in UPLOAD_SUFFIXES
-                  and not p.name.startswith((".", "~$")))
+    return sorted(
+        p
+        for p in root.rglob("*")
+        if p.is_file() and p.suffix.lower() in UPLOAD_SUFFIXES and not p.name.startswith((".", "~$"))
+    )
 
 
 @dg.asset(
@@ -41,8 +44,8 @@ def upload_files() -> list:
     kinds={"excel", "parquet"},
     tags={"layer": "restricted"},
     description="One enterprise upload checked line by line: accepted lines to the restricted zone "
-                "(data/restricted/), rejected ones to its quarantine with sheet, row, column, rule and a "
-                "message in Chinese and English.",
+    "(data/restricted/), rejected ones to its quarantine with sheet, row, column, rule and a "
+    "message in Chinese and English.",
 )
 def enterprise_upload(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     s = settings()
@@ -51,21 +54,32 @@ def enterprise_upload(context: dg.AssetExecutionContext) -> dg.MaterializeResult
     if not path.exists() or upload_id_for(path)[0][:12] != digest:
         known = [e for e in store.registry(s) if e["upload_id"].startswith(digest)]
         if known:
-            return dg.MaterializeResult(metadata={"status": known[0]["status"], "note": "already ingested; file since replaced"})
-        raise dg.Failure(f"{rel}: the file changed or disappeared since the sensor saw it (expected content "
-                         f"{digest}); the sensor will pick up the new version")
+            return dg.MaterializeResult(
+                metadata={"status": known[0]["status"], "note": "already ingested; file since replaced"}
+            )
+        raise dg.Failure(
+            f"{rel}: the file changed or disappeared since the sensor saw it (expected content "
+            f"{digest}); the sensor will pick up the new version"
+        )
     result = ingest_upload(path, s)
     rules: dict[str, int] = {}
     for issue in result.quarantine:
         rules[issue.rule] = rules.get(issue.rule, 0) + 1
-    context.log.info(f"{rel}: {result.status}, {result.accepted_lines} lines accepted, "
-                     f"{len(result.quarantine)} quarantined")
-    return dg.MaterializeResult(metadata={
-        "upload_id": result.upload_id, "status": result.status, "rows_read": result.rows_read,
-        "accepted": dg.MetadataValue.json(result.accepted), "quarantined": len(result.quarantine),
-        "quarantine_by_rule": dg.MetadataValue.json(dict(sorted(rules.items()))),
-        "notices": len(result.notices), "already_ingested": result.already_ingested,
-    })
+    context.log.info(
+        f"{rel}: {result.status}, {result.accepted_lines} lines accepted, {len(result.quarantine)} quarantined"
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "upload_id": result.upload_id,
+            "status": result.status,
+            "rows_read": result.rows_read,
+            "accepted": dg.MetadataValue.json(result.accepted),
+            "quarantined": len(result.quarantine),
+            "quarantine_by_rule": dg.MetadataValue.json(dict(sorted(rules.items()))),
+            "notices": len(result.notices),
+            "already_ingested": result.already_ingested,
+        }
+    )
 
 
 @dg.asset(
@@ -74,25 +88,33 @@ def enterprise_upload(context: dg.AssetExecutionContext) -> dg.MaterializeResult
     kinds={"parquet"},
     tags={"layer": "restricted"},
     description="Per product of the uploads in force: lines allocated, matched to the harmonised factors "
-                "(the release being built), per declared unit, with primary data share and pedigree scores "
-                "(restricted zone; metadata holds counts only).",
+    "(the release being built), per declared unit, with primary data share and pedigree scores "
+    "(restricted zone; metadata holds counts only).",
 )
 def enterprise_inventory(context: dg.AssetExecutionContext, curated_factors: dict) -> dg.MaterializeResult:
     s = settings()
-    tables = build_inventory(s, curated_factors["tables"]["factor"], None, curated_factors["summary"]["gwp_set"],
-                             curated_factors["tables"].get("fuel_property"))
+    tables = build_inventory(
+        s,
+        curated_factors["tables"]["factor"],
+        None,
+        curated_factors["summary"]["gwp_set"],
+        curated_factors["tables"].get("fuel_property"),
+    )
     write_inventory(s, tables)
     summary = tables["product_summary"]
     models = load_models(s.models_dir)
     for err in models.errors:  # a bad model file is skipped whole; the others and the uploads go on
         context.log.error(f"reference model skipped: {err}")
-    return dg.MaterializeResult(metadata={
-        "reference_model_files": dg.MetadataValue.json(models.files),
-        "reference_model_errors": dg.MetadataValue.json([str(e) for e in models.errors]),
-        "uploads_in_force": len(store.current_uploads(s)),
-        "products": summary.height, "lines": tables["line_emissions"].height,
-        "lines_unmatched": int(summary["lines_unmatched"].sum()) if summary.height else 0,
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "reference_model_files": dg.MetadataValue.json(models.files),
+            "reference_model_errors": dg.MetadataValue.json([str(e) for e in models.errors]),
+            "uploads_in_force": len(store.current_uploads(s)),
+            "products": summary.height,
+            "lines": tables["line_emissions"].height,
+            "lines_unmatched": int(summary["lines_unmatched"].sum()) if summary.height else 0,
+        }
+    )
 
 
 @dg.asset(
@@ -101,8 +123,8 @@ def enterprise_inventory(context: dg.AssetExecutionContext, curated_factors: dic
     kinds={"scipy", "duckdb"},
     tags={"layer": "marts"},
     description="The network of enterprise products, factors and suppliers solved for every product at once "
-                "(sparse adjoint solve), a seeded Monte Carlo, and the SQL marts in sql/marts/ "
-                "(product_footprint, _stage, _gas, product_contribution, product_benchmark) for the release.",
+    "(sparse adjoint solve), a seeded Monte Carlo, and the SQL marts in sql/marts/ "
+    "(product_footprint, _stage, _gas, product_contribution, product_benchmark) for the release.",
 )
 def product_marts(context: dg.AssetExecutionContext, curated_factors: dict) -> dict:
     from pipelines.engine.incremental import merge_with_previous, previous_marts
@@ -121,14 +143,17 @@ def product_marts(context: dg.AssetExecutionContext, curated_factors: dict) -> d
     summary = pl.read_parquet(inv / "product_summary.parquet")
     products = in_scope(s)["product"].join(summary.select("uscc", "product_id"), on=["uscc", "product_id"])
     tables = curated_factors["tables"]
-    engine, held = compute_isolated(lines, products, summary, tables["factor"], tables["factor_gas"],
-                                    curated_factors["summary"]["gwp_set"])
+    engine, held = compute_isolated(
+        lines, products, summary, tables["factor"], tables["factor_gas"], curated_factors["summary"]["gwp_set"]
+    )
     # lines drawing on other enterprise products now carry their CO2e; held products and why, for the
     # enterprise and the stewards (restricted zone only)
     write_inventory(s, {**(engine["inventory"] if engine else {}), "product_hold": held})
     if held.height:
-        context.log.warning(f"{held.height} product(s) held (not published): "
-                            + "; ".join(f"{k}: {r}" for k, r in held.select("product_key", "reason").head(5).rows()))
+        context.log.warning(
+            f"{held.height} product(s) held (not published): "
+            + "; ".join(f"{k}: {r}" for k, r in held.select("product_key", "reason").head(5).rows())
+        )
     fresh = build_marts(engine)
     if not fresh:  # products in force but no line with a usable amount: nothing to publish
         context.log.info("no product with usable lines: no product marts")
@@ -136,24 +161,36 @@ def product_marts(context: dg.AssetExecutionContext, curated_factors: dict) -> d
     latest = latest_release(s)
     previous = previous_marts(release_dir(s, latest["version"]) if latest else None)
     marts, changes = merge_with_previous(fresh, previous)
-    context.log.info(f"products: {len(changes['added'])} added, {len(changes['changed'])} changed, "
-                     f"{len(changes['removed'])} removed, {changes['unchanged']} unchanged (rows carried over)")
-    context.add_output_metadata({**{name: frame.height for name, frame in marts.items()},
-                                 "product_changes": dg.MetadataValue.json(changes), "products_held": held.height,
-                                 "products_recomputed": len(changes["added"]) + len(changes["changed"])
-                                 + changes["recomputed_same_result"]})
+    context.log.info(
+        f"products: {len(changes['added'])} added, {len(changes['changed'])} changed, "
+        f"{len(changes['removed'])} removed, {changes['unchanged']} unchanged (rows carried over)"
+    )
+    context.add_output_metadata(
+        {
+            **{name: frame.height for name, frame in marts.items()},
+            "product_changes": dg.MetadataValue.json(changes),
+            "products_held": held.height,
+            "products_recomputed": len(changes["added"]) + len(changes["changed"]) + changes["recomputed_same_result"],
+        }
+    )
     return marts
 
 
 enterprise_intake_job = dg.define_asset_job(
-    "enterprise_intake_job", selection=dg.AssetSelection.assets(enterprise_upload),
-    partitions_def=enterprise_upload_partitions, executor_def=dg.in_process_executor,
+    "enterprise_intake_job",
+    selection=dg.AssetSelection.assets(enterprise_upload),
+    partitions_def=enterprise_upload_partitions,
+    executor_def=dg.in_process_executor,
     description="Ingest one enterprise upload (one partition).",
 )
 
 
-@dg.sensor(job=enterprise_intake_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.STOPPED,
-           description="New or changed files in data/raw/enterprise/: add a partition and ingest it.")
+@dg.sensor(
+    job=enterprise_intake_job,
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description="New or changed files in data/raw/enterprise/: add a partition and ingest it.",
+)
 def enterprise_upload_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     seen = set(json.loads(context.cursor)) if context.cursor else set()
     keys = [partition_key_for(p) for p in upload_files()]

@@ -1,7 +1,6 @@
 """Validated -> harmonised factor tables, with the Great Expectations suites and the conservation count
 as asset checks (critical ones blocking: the release is not published when they fail)."""
 
-
 import dataclasses
 
 import dagster as dg
@@ -26,8 +25,11 @@ def _refuse_damaged_base(context, s) -> None:
         verdict = verify(s, latest["version"])
         damaged = [p for p in verdict.problems if "warehouse.duckdb" not in p and "decisions" not in p]
         if damaged:
-            raise dg.Failure(f"release {latest['version']} is damaged; not building on it: " + " | ".join(damaged)
-                             + " (pcf verify --repair, docs/architecture.md Recovery)")
+            raise dg.Failure(
+                f"release {latest['version']} is damaged; not building on it: "
+                + " | ".join(damaged)
+                + " (pcf verify --repair, docs/architecture.md Recovery)"
+            )
     why = ensure_catalog(s)
     if why:
         context.log.warning(f"catalogue rebuilt from the manifests: {why}")
@@ -45,10 +47,11 @@ class FactorRunConfig(dg.Config):
     ins={source_id: dg.AssetIn(source_id) for source_id in SOURCES},
     tags={"layer": "validated"},
     description="Every staged row from every source, split into passed rows and quarantine (one rule and "
-                "message per row). Validation rules: pipelines/factors/validation.py, docs/validation_rules.md.",
+    "message per row). Validation rules: pipelines/factors/validation.py, docs/validation_rules.md.",
 )
-def validated_factors(context: dg.AssetExecutionContext, config: FactorRunConfig, warehouse: WarehouseResource,
-                      **batches: SourceBatch) -> Validated:
+def validated_factors(
+    context: dg.AssetExecutionContext, config: FactorRunConfig, warehouse: WarehouseResource, **batches: SourceBatch
+) -> Validated:
     s = warehouse.settings()
     _refuse_damaged_base(context, s)
     if config.gwp_set:
@@ -56,11 +59,15 @@ def validated_factors(context: dg.AssetExecutionContext, config: FactorRunConfig
             raise dg.Failure(f"gwp_set {config.gwp_set!r}: expected one of {GWP_SETS}")
         s = dataclasses.replace(s, gwp_set=config.gwp_set.upper())
     result = validate_batches([batches[k] for k in SOURCES], s)
-    context.add_output_metadata({
-        "staged_rows": result.staged_rows, "passed": result.passed.height, "quarantined": result.quarantine.height,
-        "gwp_set": result.gwp_set,
-        "quarantine_by_rule": dg.MetadataValue.json(dict(result.quarantine.group_by("rule_id").len().rows())),
-    })
+    context.add_output_metadata(
+        {
+            "staged_rows": result.staged_rows,
+            "passed": result.passed.height,
+            "quarantined": result.quarantine.height,
+            "gwp_set": result.gwp_set,
+            "quarantine_by_rule": dg.MetadataValue.json(dict(result.quarantine.group_by("rule_id").len().rows())),
+        }
+    )
     return result
 
 
@@ -69,24 +76,37 @@ def validated_factors(context: dg.AssetExecutionContext, config: FactorRunConfig
     kinds={"polars", "duckdb"},
     tags={"layer": "harmonised"},
     description="Release tables: factor (canonical record), factor_gas, factor_lineage, quarantine, source, "
-                "raw_file, gwp, geography, fuel_property. Units, geography, gases and GWP harmonised.",
+    "raw_file, gwp, geography, fuel_property. Units, geography, gases and GWP harmonised.",
 )
-def harmonised_factors(context: dg.AssetExecutionContext, validated_factors: Validated, warehouse: WarehouseResource) -> dict:
+def harmonised_factors(
+    context: dg.AssetExecutionContext, validated_factors: Validated, warehouse: WarehouseResource
+) -> dict:
     tables, summary = assemble_tables(validated_factors)
-    context.add_output_metadata({
-        "factors": tables["factor"].height, "quarantined": tables["quarantine"].height,
-        "raw_rows": summary["raw_rows"], "curated_raw_rows": summary["curated_raw_rows"],
-        "quarantined_raw_rows": summary["quarantined_raw_rows"], "balanced": summary["balanced"],
-        "outliers_flagged": summary["outliers_flagged"],
-    })
+    context.add_output_metadata(
+        {
+            "factors": tables["factor"].height,
+            "quarantined": tables["quarantine"].height,
+            "raw_rows": summary["raw_rows"],
+            "curated_raw_rows": summary["curated_raw_rows"],
+            "quarantined_raw_rows": summary["quarantined_raw_rows"],
+            "balanced": summary["balanced"],
+            "outliers_flagged": summary["outliers_flagged"],
+        }
+    )
     return {"tables": tables, "summary": summary, "sources": validated_factors.source_manifest}
 
 
 def _suite_check(suite: dict) -> dg.AssetChecksDefinition:
-    @dg.asset_check(asset=harmonised_factors, name=f"ge_{suite['name']}", blocking=suite.get("severity") == "critical",
-                    description=f"Great Expectations suite expectations/{suite['name']}.json on table "
-                                f"'{suite['table']}' ({suite.get('severity')}).")
-    def _check(context: dg.AssetCheckExecutionContext, harmonised_factors: dict, warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    @dg.asset_check(
+        asset=harmonised_factors,
+        name=f"ge_{suite['name']}",
+        blocking=suite.get("severity") == "critical",
+        description=f"Great Expectations suite expectations/{suite['name']}.json on table "
+        f"'{suite['table']}' ({suite.get('severity')}).",
+    )
+    def _check(
+        context: dg.AssetCheckExecutionContext, harmonised_factors: dict, warehouse: WarehouseResource
+    ) -> dg.AssetCheckResult:
         result = run_suite(suite, harmonised_factors["tables"][suite["table"]])
         return dg.AssetCheckResult(
             passed=result.success,
@@ -97,16 +117,21 @@ def _suite_check(suite: dict) -> dg.AssetChecksDefinition:
     return _check
 
 
-@dg.asset_check(asset=harmonised_factors, blocking=True,
-                description="Counted conservation: raw rows = curated + quarantined, on every run.")
-def raw_row_conservation(context: dg.AssetCheckExecutionContext, harmonised_factors: dict,
-                         warehouse: WarehouseResource) -> dg.AssetCheckResult:
+@dg.asset_check(
+    asset=harmonised_factors,
+    blocking=True,
+    description="Counted conservation: raw rows = curated + quarantined, on every run.",
+)
+def raw_row_conservation(
+    context: dg.AssetCheckExecutionContext, harmonised_factors: dict, warehouse: WarehouseResource
+) -> dg.AssetCheckResult:
     s = harmonised_factors["summary"]
     return dg.AssetCheckResult(
         passed=bool(s["balanced"]),
         metadata={k: s[k] for k in ("raw_rows", "curated_raw_rows", "quarantined_raw_rows")},
-        description=None if s["balanced"] else
-        f"{s['raw_rows'] - s['curated_raw_rows'] - s['quarantined_raw_rows']} raw rows are neither curated nor quarantined",
+        description=None
+        if s["balanced"]
+        else f"{s['raw_rows'] - s['curated_raw_rows'] - s['quarantined_raw_rows']} raw rows are neither curated nor quarantined",
     )
 
 

@@ -6,7 +6,6 @@ the file and its SHA-256 (lineage: the release's manifest names the sources and 
 The tables are written by factor_release (one atomic publish); these assets read the manifest and the files'
 Parquet schemas, so describing a table never rewrites it."""
 
-
 import dagster as dg
 import pyarrow.parquet as pq
 
@@ -43,14 +42,24 @@ def table_key(name: str) -> dg.AssetKey:
 
 def column_schema(path) -> dg.TableSchema:
     schema = pq.read_schema(path)
-    return dg.TableSchema(columns=[dg.TableColumn(f.name, str(f.type), description=COLUMN_DOCS.get(f.name))
-                                   for f in schema])
+    return dg.TableSchema(
+        columns=[dg.TableColumn(f.name, str(f.type), description=COLUMN_DOCS.get(f.name)) for f in schema]
+    )
 
 
 @dg.multi_asset(
-    specs=[dg.AssetSpec(table_key(name), group_name="release", deps=[factor_release], kinds={"parquet"},
-                        description=TABLE_DESCRIPTIONS[name], skippable=True, tags={"layer": "release"})
-           for name in RELEASE_TABLES],
+    specs=[
+        dg.AssetSpec(
+            table_key(name),
+            group_name="release",
+            deps=[factor_release],
+            kinds={"parquet"},
+            description=TABLE_DESCRIPTIONS[name],
+            skippable=True,
+            tags={"layer": "release"},
+        )
+        for name in RELEASE_TABLES
+    ],
     can_subset=True,
 )
 def release_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
@@ -64,10 +73,15 @@ def release_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResour
         if key not in context.selected_asset_keys:
             continue
         path = folder / entry["file"]
-        yield dg.MaterializeResult(asset_key=key, metadata={
-            "dagster/row_count": entry["rows"],
-            "dagster/column_schema": column_schema(path),
-            "dagster/uri": str(path),
-            "release": manifest["version"], "release_hash": manifest["release_hash"], "sha256": entry["sha256"],
-            "gwp_set": manifest.get("gwp_set"),
-        })
+        yield dg.MaterializeResult(
+            asset_key=key,
+            metadata={
+                "dagster/row_count": entry["rows"],
+                "dagster/column_schema": column_schema(path),
+                "dagster/uri": str(path),
+                "release": manifest["version"],
+                "release_hash": manifest["release_hash"],
+                "sha256": entry["sha256"],
+                "gwp_set": manifest.get("gwp_set"),
+            },
+        )

@@ -23,8 +23,12 @@ def raw_fingerprint() -> tuple[str, int]:
             continue
         for path in sorted(root.rglob("*")):
             rel = path.relative_to(root)
-            if not path.is_file() or (rel.parts and rel.parts[0] in skip) or path.name.startswith(".") \
-                    or path.suffix == ".lock":
+            if (
+                not path.is_file()
+                or (rel.parts and rel.parts[0] in skip)
+                or path.name.startswith(".")
+                or path.suffix == ".lock"
+            ):
                 continue
             st = path.stat()
             entries.append((str(root), str(rel), st.st_size, st.st_mtime_ns))
@@ -41,9 +45,13 @@ def build(job):
         description="Nightly recomputation: publishes only when something changed.",
     )
 
-    @dg.sensor(job=job, minimum_interval_seconds=300, default_status=dg.DefaultSensorStatus.STOPPED,
-               description="New or changed raw files (sources dir, data/raw except enterprise uploads): run the "
-                           "warehouse job.")
+    @dg.sensor(
+        job=job,
+        minimum_interval_seconds=300,
+        default_status=dg.DefaultSensorStatus.STOPPED,
+        description="New or changed raw files (sources dir, data/raw except enterprise uploads): run the "
+        "warehouse job.",
+    )
     def raw_files_sensor(context: dg.SensorEvaluationContext):
         fingerprint, files = raw_fingerprint()
         if fingerprint == context.cursor:

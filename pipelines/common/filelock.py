@@ -33,11 +33,14 @@ def exclusive(lock_file: Path, timeout: float | None = None) -> Iterator[None]:
         lock.acquire()
     except _filelock.Timeout:
         who = holder.read_text(encoding="utf-8").strip() if holder.exists() else "unknown"
-        raise LockTimeout(f"{lock_file} is held by another writer ({who}) for more than {lock.timeout:g} s "
-                          f"(PCF_LOCK_TIMEOUT_SECONDS); wait for it to finish, or stop it") from None
+        raise LockTimeout(
+            f"{lock_file} is held by another writer ({who}) for more than {lock.timeout:g} s "
+            f"(PCF_LOCK_TIMEOUT_SECONDS); wait for it to finish, or stop it"
+        ) from None
     try:
-        holder.write_text(f"pid {os.getpid()} since {dt.datetime.now(dt.timezone.utc):%Y-%m-%dT%H:%M:%SZ}",
-                          encoding="utf-8")
+        holder.write_text(
+            f"pid {os.getpid()} since {dt.datetime.now(dt.timezone.utc):%Y-%m-%dT%H:%M:%SZ}", encoding="utf-8"
+        )
         yield
     finally:
         lock.release()

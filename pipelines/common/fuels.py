@@ -30,14 +30,16 @@ class FuelConversionError(ValueError):
 @lru_cache(maxsize=1)
 def densities() -> dict[str, float]:
     with open(DENSITY_FILE, encoding="utf-8") as fh:
-        return {r["activity_key"]: float(r["density_kg_m3"]) for r in csv.DictReader(x for x in fh if not x.startswith("#"))}
+        return {
+            r["activity_key"]: float(r["density_kg_m3"]) for r in csv.DictReader(x for x in fh if not x.startswith("#"))
+        }
 
 
 @dataclass(frozen=True)
 class Fuel:
     key: str
-    ncv_gj: float          # GJ per physical unit
-    physical_unit: str     # 't' or '10^4 Nm3'
+    ncv_gj: float  # GJ per physical unit
+    physical_unit: str  # 't' or '10^4 Nm3'
     source: str
 
     def to_gj(self, amount: float, unit: str) -> tuple[float, str]:
@@ -63,9 +65,11 @@ class Fuel:
             return units.convert(amount, unit, phys_unit) / scale, ""
         density = densities().get(self.key)
         if density is None:
-            raise FuelConversionError(f"{self.key}: no density in pipelines/reference/fuel_density.csv to turn "
-                                      f"{unit} into {self.physical_unit}; give the amount in "
-                                      f"{'t' if phys_dim == MASS else 'm3'} or GJ")
+            raise FuelConversionError(
+                f"{self.key}: no density in pipelines/reference/fuel_density.csv to turn "
+                f"{unit} into {self.physical_unit}; give the amount in "
+                f"{'t' if phys_dim == MASS else 'm3'} or GJ"
+            )
         if dim == VOLUME and phys_dim == MASS:
             t = units.convert(amount, unit, "m**3") * density / 1000
             return t, f"density {density:g} kg/m3 (UK DESNZ 2024), "
@@ -82,6 +86,10 @@ def fuels_from(table: pl.DataFrame | None) -> dict[str, Fuel]:
     out = {}
     for r in table.iter_rows(named=True):
         if r.get("activity_key") and r.get("ncv"):
-            out[r["activity_key"]] = Fuel(r["activity_key"], float(r["ncv"]), r.get("physical_unit") or "t",
-                                          f"{r.get('document') or ''} {r.get('table') or ''} {r.get('year') or ''}".strip()[:120])
+            out[r["activity_key"]] = Fuel(
+                r["activity_key"],
+                float(r["ncv"]),
+                r.get("physical_unit") or "t",
+                f"{r.get('document') or ''} {r.get('table') or ''} {r.get('year') or ''}".strip()[:120],
+            )
     return out

@@ -69,10 +69,14 @@ GRID_REGIONS: dict[str, tuple[str, str]] = {
     "CN-GRID-SW": ("西南", "Southwest China grid region"),
 }
 
-_BASIS_OLD = ("assumption: province lists of the regional grid baseline emission factors (NDRC/MEE, "
-              "2019 and earlier, six grids); the 2021+ 计算说明 is not in hand")
-_BASIS_SW = ("assumption: 西南 region taken as the State Grid Southwest branch area (四川, 重庆, 西藏), "
-             "created out of 华中 in 2017; the 2021+ 计算说明 that defines it is not in hand")
+_BASIS_OLD = (
+    "assumption: province lists of the regional grid baseline emission factors (NDRC/MEE, "
+    "2019 and earlier, six grids); the 2021+ 计算说明 is not in hand"
+)
+_BASIS_SW = (
+    "assumption: 西南 region taken as the State Grid Southwest branch area (四川, 重庆, 西藏), "
+    "created out of 华中 in 2017; the 2021+ 计算说明 that defines it is not in hand"
+)
 # province GB/T 2260 code -> (grid region, basis). Hong Kong, Macao and Taiwan are in no MEE region.
 GRID_MEMBERSHIP: dict[str, tuple[str, str]] = {
     **{c: ("CN-GRID-NC", _BASIS_OLD) for c in ("110000", "120000", "130000", "140000", "370000", "150000")},
@@ -147,7 +151,8 @@ def normalise(raw: str | None) -> Geography:
         code = country.alpha_2 if country else None
     if code is None:
         raise GeographyError(
-            f"geography {text!r} is not an ISO 3166 country, a GB/T 2260 province, an MEE grid region or GLO")
+            f"geography {text!r} is not an ISO 3166 country, a GB/T 2260 province, an MEE grid region or GLO"
+        )
     return _index()[code]
 
 

@@ -19,7 +19,7 @@ import globalwarmingpotentials as gwp_package
 
 from pipelines.config import GWP_SETS
 
-AR6_CH4_FOSSIL = 29.8   # IPCC AR6 WGI (2021), Table 7.15
+AR6_CH4_FOSSIL = 29.8  # IPCC AR6 WGI (2021), Table 7.15
 AR6_CH4_NON_FOSSIL = 27.0  # IPCC AR6 WGI (2021), Table 7.15
 
 # Gas names as sources write them -> species codes: one steward-editable table (IPCC name, formula, CAS,
@@ -43,8 +43,14 @@ def synonym_table() -> dict[str, str]:
     with open(SYNONYMS_FILE, encoding="utf-8") as fh:
         rows = csv.DictReader(line for line in fh if not line.startswith("#"))
         for row in rows:
-            names = [row["species"], row["ipcc_name"], row["formula"], row["cas"], row["name_zh"],
-                     *(row["synonyms"] or "").split("|")]
+            names = [
+                row["species"],
+                row["ipcc_name"],
+                row["formula"],
+                row["cas"],
+                row["name_zh"],
+                *(row["synonyms"] or "").split("|"),
+            ]
             for name in names:
                 if name and name.strip():
                     key = normalise_name(name)
@@ -106,17 +112,21 @@ def gas_advice(names: list[str], gwp_set: str) -> str:
     parts = []
     unknown = [n for n in names if resolve_gas(n) is None]
     if unknown:
-        parts.append(f"gas name(s) {', '.join(repr(n) for n in unknown)} not in the gas synonym table: add each as a "
-                     f"synonym of its species in pipelines/reference/gas_synonyms.csv (IPCC name, formula, CAS or "
-                     f"trade name), then rebuild")
+        parts.append(
+            f"gas name(s) {', '.join(repr(n) for n in unknown)} not in the gas synonym table: add each as a "
+            f"synonym of its species in pipelines/reference/gas_synonyms.csv (IPCC name, formula, CAS or "
+            f"trade name), then rebuild"
+        )
     for name in names:
         species = resolve_gas(name)
         if species is None:
             continue
         others = [s for s in sets_with(species) if s != gwp_set]
-        parts.append(f"{name!r} is {species}, which {gwp_set} gives no GWP100"
-                     + (f" (IPCC assessed it in {', '.join(others)} only)" if others else "")
-                     + "; a steward may override the factor's CO2e with a documented value")
+        parts.append(
+            f"{name!r} is {species}, which {gwp_set} gives no GWP100"
+            + (f" (IPCC assessed it in {', '.join(others)} only)" if others else "")
+            + "; a steward may override the factor's CO2e with a documented value"
+        )
     return "; ".join(parts)
 
 
@@ -125,7 +135,10 @@ def table_rows() -> list[dict]:
     rows = []
     for s in GWP_SETS:
         for species, value in sorted(gwp_table(s).items()):
-            basis = "IPCC AR6 WGI Table 7.15" if s == "AR6" and species in ("CH4_fossil", "CH4_biogenic") else \
-                f"globalwarmingpotentials {gwp_package.__version__} column {s}GWP100"
+            basis = (
+                "IPCC AR6 WGI Table 7.15"
+                if s == "AR6" and species in ("CH4_fossil", "CH4_biogenic")
+                else f"globalwarmingpotentials {gwp_package.__version__} column {s}GWP100"
+            )
             rows.append({"gwp_set": s, "species": species, "gwp100": value, "basis": basis})
     return rows

@@ -49,10 +49,16 @@ def parse_number(value, column: str = "value") -> float | None:
 def number_expr(column: str) -> pl.Expr:
     """Vectorised parse_number for large files: returns Float64 (null where unreadable or empty)."""
     text = (
-        pl.col(column).cast(pl.String).str.strip_chars()
+        pl.col(column)
+        .cast(pl.String)
+        .str.strip_chars()
         .str.replace_many(list("０１２３４５６７８９．，－＋"), list("0123456789.,-+"))
     )
-    text = pl.when(text.str.contains(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")).then(text.str.replace_all(",", "")).otherwise(text)
+    text = (
+        pl.when(text.str.contains(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$"))
+        .then(text.str.replace_all(",", ""))
+        .otherwise(text)
+    )
     return text.cast(pl.Float64, strict=False)
 
 
@@ -85,7 +91,9 @@ def parse_year(value, column: str = "reference_year") -> int | None:
     if 20000 <= year <= 80000:
         raise InputError(
             f"{column}: {value!r} looks like an Excel serial date ({excel_serial_to_date(year)}); enter the year as YYYY",
-            column, "year.excel_serial")
+            column,
+            "year.excel_serial",
+        )
     return year
 
 
@@ -147,21 +155,25 @@ def decode_bytes(data: bytes, path: str, allow_gbk: bool) -> DecodedText:
     except UnicodeDecodeError:
         raise InputError(
             f"{path}: not UTF-8 (invalid byte at offset {position}) and not GBK/GB18030 either; save the file as CSV UTF-8",
-            None, "file.encoding") from None
+            None,
+            "file.encoding",
+        ) from None
     if allow_gbk:
         return DecodedText(gbk_text, "gb18030")
     sample = gbk_text.strip().splitlines()[0][:40] if gbk_text.strip() else ""
     raise InputError(
         f"{path}: file is GBK/GB18030-encoded (first line reads {sample!r}), expected UTF-8; "
-        "re-save as 'CSV UTF-8' and upload again", None, "file.encoding")
+        "re-save as 'CSV UTF-8' and upload again",
+        None,
+        "file.encoding",
+    )
 
 
 def read_csv_strings(path: Path, allow_gbk: bool = False) -> tuple[pl.DataFrame, str]:
     """Read a CSV with every column as text (numbers are parsed later, cell by cell, with errors)."""
     data = path.read_bytes()
     decoded = decode_bytes(data, str(path), allow_gbk)
-    frame = pl.read_csv(io.StringIO(decoded.text), infer_schema=False, comment_prefix=None,
-                        truncate_ragged_lines=False)
+    frame = pl.read_csv(io.StringIO(decoded.text), infer_schema=False, comment_prefix=None, truncate_ragged_lines=False)
     return frame, decoded.encoding
 
 

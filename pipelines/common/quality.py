@@ -29,24 +29,41 @@ SCORES = tuple(PEDIGREE_FACTORS)
 
 def temporal_score(age: pl.Expr) -> pl.Expr:
     """Age in years against the assessment year: <3: 1, <6: 2, <10: 3, <15: 4, else 5."""
-    return (pl.when(age < 3).then(1).when(age < 6).then(2).when(age < 10).then(3).when(age < 15).then(4)
-            .otherwise(5).cast(pl.Int8))
+    return (
+        pl.when(age < 3)
+        .then(1)
+        .when(age < 6)
+        .then(2)
+        .when(age < 10)
+        .then(3)
+        .when(age < 15)
+        .then(4)
+        .otherwise(5)
+        .cast(pl.Int8)
+    )
 
 
 def geographical_score(level: pl.Expr, country: pl.Expr) -> pl.Expr:
     """Fit for products made in China, the warehouse's main use."""
-    return (pl.when(level.is_in(["province", "grid_region"])).then(1)
-            .when(country == "CN").then(2)
-            .when(level.is_in(["global", "region"])).then(3)
-            .otherwise(4).cast(pl.Int8))
+    return (
+        pl.when(level.is_in(["province", "grid_region"]))
+        .then(1)
+        .when(country == "CN")
+        .then(2)
+        .when(level.is_in(["global", "region"]))
+        .then(3)
+        .otherwise(4)
+        .cast(pl.Int8)
+    )
 
 
 def gsd2_expr() -> pl.Expr:
     total = pl.lit(math.log(BASIC_GSD2) ** 2)
     for column, factors in PEDIGREE_FACTORS.items():
         ln2 = [math.log(f) ** 2 for f in factors]
-        total = total + pl.col(column).cast(pl.Int32).replace_strict([1, 2, 3, 4, 5], ln2, default=ln2[-1],
-                                                                      return_dtype=pl.Float64)
+        total = total + pl.col(column).cast(pl.Int32).replace_strict(
+            [1, 2, 3, 4, 5], ln2, default=ln2[-1], return_dtype=pl.Float64
+        )
     return total.sqrt().exp()
 
 

@@ -22,15 +22,16 @@ _INVISIBLE = set("\u200b\u200c\u200d\u2060\ufeff\u202a\u202b\u202c\u202d\u202e\u
 
 def visible(text: str) -> str:
     """Control, bidi-override and zero-width characters as \\uXXXX; newlines and tabs kept."""
-    return "".join(ch if (ch.isprintable() and ch not in _INVISIBLE) or ch in "\n\t" else f"\\u{ord(ch):04x}"
-                   for ch in text)
+    return "".join(
+        ch if (ch.isprintable() and ch not in _INVISIBLE) or ch in "\n\t" else f"\\u{ord(ch):04x}" for ch in text
+    )
 
 
 def plain(text: str) -> Text:
     """Our style tags become styles; everything else is literal, made visible."""
     out, stack, pos = Text(), [], 0
     for m in _STYLE.finditer(text):
-        out.append(visible(text[pos:m.start()]), style=" ".join(stack) or None)
+        out.append(visible(text[pos : m.start()]), style=" ".join(stack) or None)
         if m.group(1):
             if m.group(2) in stack:
                 stack.remove(m.group(2))

@@ -35,15 +35,48 @@ STATUS_BY_ACTION = {"approve": "approved", "reject": "rejected", "override": "ap
 # What a steward judges: the published content, not what this pipeline derives from it (CO2e under a GWP
 # set, pedigree scores against an assessment year) nor the source's version tag (which moves when any
 # other row of the source changes).
-CONTENT_COLUMNS = ("source_id", "natural_key", "name_zh", "name_en", "activity_key", "factor_purpose", "unit",
-                   "co2_fossil_kg", "co2_biogenic_kg", "ch4_fossil_kg", "ch4_biogenic_kg", "ch4_unspecified_kg",
-                   "n2o_kg", "fgas_co2e_kg", "published_co2e_kg", "geography_code", "reference_year", "valid_from",
-                   "valid_to", "technology", "system_boundary", "data_type", "publisher", "document", "locator",
-                   "url", "doi")
+CONTENT_COLUMNS = (
+    "source_id",
+    "natural_key",
+    "name_zh",
+    "name_en",
+    "activity_key",
+    "factor_purpose",
+    "unit",
+    "co2_fossil_kg",
+    "co2_biogenic_kg",
+    "ch4_fossil_kg",
+    "ch4_biogenic_kg",
+    "ch4_unspecified_kg",
+    "n2o_kg",
+    "fgas_co2e_kg",
+    "published_co2e_kg",
+    "geography_code",
+    "reference_year",
+    "valid_from",
+    "valid_to",
+    "technology",
+    "system_boundary",
+    "data_type",
+    "publisher",
+    "document",
+    "locator",
+    "url",
+    "doi",
+)
 
-DECISION_SCHEMA = {"decision_id": pl.String, "action": pl.String, "factor_id": pl.String, "content_sha256": pl.String,
-                   "steward": pl.String, "at": pl.String, "reason": pl.String, "value_co2e_kg": pl.Float64,
-                   "unit": pl.String, "source": pl.String}
+DECISION_SCHEMA = {
+    "decision_id": pl.String,
+    "action": pl.String,
+    "factor_id": pl.String,
+    "content_sha256": pl.String,
+    "steward": pl.String,
+    "at": pl.String,
+    "reason": pl.String,
+    "value_co2e_kg": pl.Float64,
+    "unit": pl.String,
+    "source": pl.String,
+}
 
 
 class DecisionError(ValueError):
@@ -114,8 +147,10 @@ def append_many(settings: Settings, decisions: list[Decision]) -> list[Decision]
     path.parent.mkdir(parents=True, exist_ok=True)
     bodies = [json.dumps(dict(vars(d)), ensure_ascii=False, sort_keys=True) for d in decisions]
     batch = hashlib.sha256("\n".join(bodies).encode()).hexdigest()[:16] if len(decisions) > 1 else None
-    lines = "".join((body[:-1] + f', "batch": "{batch}", "batch_size": {len(decisions)}}}' if batch else body) + "\n"
-                    for body in bodies)
+    lines = "".join(
+        (body[:-1] + f', "batch": "{batch}", "batch_size": {len(decisions)}}}' if batch else body) + "\n"
+        for body in bodies
+    )
     with exclusive(path.with_suffix(".lock")):
         isolate_torn_tail(settings)
         with open(path, "a", encoding="utf-8") as fh:
@@ -176,8 +211,13 @@ def acknowledge_bad_line(settings: Settings, line_no: int, steward: str, reason:
     lines = log_path(settings).read_bytes().split(b"\n")
     if not 1 <= line_no <= len(lines) or not lines[line_no - 1].strip():
         raise DecisionError(f"the log has no line {line_no}")
-    record = {"line": line_no, "sha256": hashlib.sha256(lines[line_no - 1]).hexdigest(), "steward": steward,
-              "at": now_utc(), "reason": reason}
+    record = {
+        "line": line_no,
+        "sha256": hashlib.sha256(lines[line_no - 1]).hexdigest(),
+        "steward": steward,
+        "at": now_utc(),
+        "reason": reason,
+    }
     with exclusive(log_path(settings).with_suffix(".lock")):
         with open(skipped_path(settings), "a", encoding="utf-8") as fh:
             fh.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
@@ -188,7 +228,10 @@ def _acknowledged(settings: Settings) -> set[tuple[int, str]]:
     path = skipped_path(settings)
     if not path.exists():
         return set()
-    return {(r["line"], r["sha256"]) for r in (json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip())}
+    return {
+        (r["line"], r["sha256"])
+        for r in (json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip())
+    }
 
 
 BATCH_FIELDS = ("batch", "batch_size")  # on every line of a multi-decision batch (all or nothing)
@@ -217,28 +260,41 @@ def _read_log_fast(path: Path) -> pl.DataFrame | None:
         frame = pl.read_ndjson(data, infer_schema_length=None)
     except Exception:
         return None
-    if frame.height != lines or not set(frame.columns) <= set(DECISION_SCHEMA) | set(BATCH_FIELDS) \
-            or not set(REQUIRED_FIELDS) <= set(frame.columns):
+    if (
+        frame.height != lines
+        or not set(frame.columns) <= set(DECISION_SCHEMA) | set(BATCH_FIELDS)
+        or not set(REQUIRED_FIELDS) <= set(frame.columns)
+    ):
         return None
     if "batch" in frame.columns:
-        sizes = frame.filter(pl.col("batch").is_not_null()).group_by("batch").agg(
-            pl.len().alias("n"), pl.col("batch_size").first())
+        sizes = (
+            frame.filter(pl.col("batch").is_not_null())
+            .group_by("batch")
+            .agg(pl.len().alias("n"), pl.col("batch_size").first())
+        )
         if sizes.filter(pl.col("n") != pl.col("batch_size")).height:
             return None  # an incomplete batch: the line reader leaves it out
     try:
-        frame = frame.with_columns([pl.lit(None, dtype=t).alias(c) for c, t in DECISION_SCHEMA.items()
-                                    if c not in frame.columns]).select(list(DECISION_SCHEMA)).cast(DECISION_SCHEMA)  # type: ignore[arg-type]
+        frame = (
+            frame.with_columns(
+                [pl.lit(None, dtype=t).alias(c) for c, t in DECISION_SCHEMA.items() if c not in frame.columns]
+            )
+            .select(list(DECISION_SCHEMA))
+            .cast(DECISION_SCHEMA)
+        )  # type: ignore[arg-type]
     except Exception:
         return None
     override = pl.col("action") == "override"
-    broken = frame.select(pl.any_horizontal(
-        *[pl.col(c).is_null() for c in REQUIRED_FIELDS],
-        ~pl.col("action").is_in(list(ACTIONS)),
-        pl.col("reason").str.strip_chars() == "",
-        override & ~(pl.col("value_co2e_kg") >= 0).fill_null(False),
-        override & pl.col("value_co2e_kg").is_nan().fill_null(False),  # NaN sorts above every number in Polars
-        override & (pl.col("source").str.strip_chars().fill_null("") == ""),
-    ).any()).item()
+    broken = frame.select(
+        pl.any_horizontal(
+            *[pl.col(c).is_null() for c in REQUIRED_FIELDS],
+            ~pl.col("action").is_in(list(ACTIONS)),
+            pl.col("reason").str.strip_chars() == "",
+            override & ~(pl.col("value_co2e_kg") >= 0).fill_null(False),
+            override & pl.col("value_co2e_kg").is_nan().fill_null(False),  # NaN sorts above every number in Polars
+            override & (pl.col("source").str.strip_chars().fill_null("") == ""),
+        ).any()
+    ).item()
     if broken:
         return None
     return frame.with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("log_line"))
@@ -261,8 +317,10 @@ def _read_log_lines(path: Path, acknowledged: set[tuple[int, str]] = frozenset()
         except (UnicodeDecodeError, json.JSONDecodeError, TypeError, AttributeError, DecisionError) as exc:
             if (n, hashlib.sha256(line).hexdigest()) in acknowledged:
                 continue
-            raise DecisionError(f"{path}: line {n}: {exc}; fix the line, or skip it explicitly with "
-                                f"`pcf verify --skip-log-line {n} --reason ...`") from None
+            raise DecisionError(
+                f"{path}: line {n}: {exc}; fix the line, or skip it explicitly with "
+                f"`pcf verify --skip-log-line {n} --reason ...`"
+            ) from None
         rows.append({**{k: None for k in DECISION_SCHEMA}, **record, "log_line": n})
     # Appends are serialised and a torn tail is moved aside before the next one, so a write that was killed
     # can only leave an incomplete batch at the end: that batch is not applied. (A batch short of a line in the
@@ -300,31 +358,49 @@ def log_problems(settings: Settings) -> list[str]:
             expected[last] = rec.get("batch_size")
     for batch, lines in sizes.items():
         if batch == last and len(lines) != expected[batch]:
-            out.append(f"{path}: lines {lines[0]}-{lines[-1]}: batch {batch} has {len(lines)} of its "
-                       f"{expected[batch]} decisions (a write that was killed): none of them applied")
+            out.append(
+                f"{path}: lines {lines[0]}-{lines[-1]}: batch {batch} has {len(lines)} of its "
+                f"{expected[batch]} decisions (a write that was killed): none of them applied"
+            )
     return out
 
 
-def apply(factor: pl.DataFrame, factor_gas: pl.DataFrame, log: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+def apply(
+    factor: pl.DataFrame, factor_gas: pl.DataFrame, log: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """-> factor and factor_gas with decisions applied, and the decision table (every logged decision,
     whether it applied, and why not)."""
     # Only factors that have a decision need their content hash (a 1M-factor upload with no decisions
     # yet costs nothing here).
-    hashes = content_hashes(factor.filter(pl.col("factor_id").is_in(log["factor_id"].unique().implode()))) \
-        if log.height else pl.DataFrame(schema={"factor_id": pl.String, "content_sha256": pl.String})
+    hashes = (
+        content_hashes(factor.filter(pl.col("factor_id").is_in(log["factor_id"].unique().implode())))
+        if log.height
+        else pl.DataFrame(schema={"factor_id": pl.String, "content_sha256": pl.String})
+    )
     decided = log.join(hashes.rename({"content_sha256": "current_sha256"}), on="factor_id", how="left")
     decided = decided.with_columns(
-        pl.when(pl.col("current_sha256").is_null()).then(pl.lit("factor not in this build"))
-        .when(pl.col("current_sha256") != pl.col("content_sha256")).then(pl.lit("content changed since the decision"))
-        .otherwise(None).alias("not_applied_because"))
+        pl.when(pl.col("current_sha256").is_null())
+        .then(pl.lit("factor not in this build"))
+        .when(pl.col("current_sha256") != pl.col("content_sha256"))
+        .then(pl.lit("content changed since the decision"))
+        .otherwise(None)
+        .alias("not_applied_because")
+    )
     last = decided.sort("log_line").group_by("factor_id", maintain_order=True).last()
     valid = last.filter(pl.col("not_applied_because").is_null())
     stale = last.filter(pl.col("not_applied_because") == "content changed since the decision")
     superseded = set(decided["decision_id"]) - set(last["decision_id"])
-    decisions = decided.with_columns(
-        pl.when(pl.col("decision_id").is_in(list(superseded))).then(pl.lit("superseded by a later decision"))
-        .otherwise(pl.col("not_applied_because")).alias("not_applied_because"),
-    ).with_columns(pl.col("not_applied_because").is_null().alias("applied")).drop("current_sha256").sort("log_line")
+    decisions = (
+        decided.with_columns(
+            pl.when(pl.col("decision_id").is_in(list(superseded)))
+            .then(pl.lit("superseded by a later decision"))
+            .otherwise(pl.col("not_applied_because"))
+            .alias("not_applied_because"),
+        )
+        .with_columns(pl.col("not_applied_because").is_null().alias("applied"))
+        .drop("current_sha256")
+        .sort("log_line")
+    )
 
     status = dict(valid.select("factor_id", pl.col("action").replace_strict(STATUS_BY_ACTION)).rows())
     overrides = valid.filter(pl.col("action") == "override")
@@ -332,18 +408,22 @@ def apply(factor: pl.DataFrame, factor_gas: pl.DataFrame, log: pl.DataFrame) -> 
     stale_ids = stale["factor_id"].to_list()
     factor = factor.with_columns(
         # licence first: a steward can approve a factor for use, never for redistribution
-        pl.when(pl.col("steward_status") == "internal_only").then(pl.lit("internal_only"))
-        .when(pl.col("factor_id").is_in(stale_ids)).then(pl.lit("pending"))
+        pl.when(pl.col("steward_status") == "internal_only")
+        .then(pl.lit("internal_only"))
+        .when(pl.col("factor_id").is_in(stale_ids))
+        .then(pl.lit("pending"))
         .otherwise(pl.col("factor_id").replace_strict(status, default=pl.col("steward_status")))
         .alias("steward_status"),
         pl.when(pl.col("factor_id").is_in(list(override_value)))
         .then(pl.col("factor_id").replace_strict(override_value, default=None, return_dtype=pl.Float64))
-        .otherwise(pl.col("co2e_kg")).alias("co2e_kg"),
+        .otherwise(pl.col("co2e_kg"))
+        .alias("co2e_kg"),
         pl.when(pl.col("factor_id").is_in(list(override_value)))
         .then(pl.concat_str([pl.col("qa_flags"), pl.lit("steward.override")], separator=";", ignore_nulls=True))
         .when(pl.col("factor_id").is_in(stale_ids))
         .then(pl.concat_str([pl.col("qa_flags"), pl.lit("steward.decision_stale")], separator=";", ignore_nulls=True))
-        .otherwise(pl.col("qa_flags")).alias("qa_flags"),
+        .otherwise(pl.col("qa_flags"))
+        .alias("qa_flags"),
     )
     # An overridden factor is a CO2e value now: its per-gas rows would contradict it.
     factor_gas = factor_gas.filter(~pl.col("factor_id").is_in(list(override_value)))

@@ -28,11 +28,24 @@ import polars as pl
 from pipelines.factors.factor_diff import compare
 
 CHANGE_PREFIX = "change:"
-GUARD_SCHEMA = {"change_id": pl.String, "source_id": pl.String, "baseline_version": pl.String,
-                "new_source_version": pl.String, "baseline_factors": pl.Int64, "new_factors": pl.Int64,
-                "removed": pl.Int64, "quarantined": pl.Int64, "changed": pl.Int64, "share": pl.Float64,
-                "whole_source": pl.Boolean, "quarantine_rules": pl.String, "signature": pl.String,
-                "summary": pl.String, "decision": pl.String, "held": pl.Boolean}
+GUARD_SCHEMA = {
+    "change_id": pl.String,
+    "source_id": pl.String,
+    "baseline_version": pl.String,
+    "new_source_version": pl.String,
+    "baseline_factors": pl.Int64,
+    "new_factors": pl.Int64,
+    "removed": pl.Int64,
+    "quarantined": pl.Int64,
+    "changed": pl.Int64,
+    "share": pl.Float64,
+    "whole_source": pl.Boolean,
+    "quarantine_rules": pl.String,
+    "signature": pl.String,
+    "summary": pl.String,
+    "decision": pl.String,
+    "held": pl.Boolean,
+}
 
 
 def guard_share() -> float:
@@ -41,8 +54,14 @@ def guard_share() -> float:
     return settings().release_guard_share
 
 
-def assess(factor: pl.DataFrame, quarantine: pl.DataFrame, baseline: pl.DataFrame | None, baseline_version: str | None,
-           sources: list[dict], decisions: pl.DataFrame) -> pl.DataFrame:
+def assess(
+    factor: pl.DataFrame,
+    quarantine: pl.DataFrame,
+    baseline: pl.DataFrame | None,
+    baseline_version: str | None,
+    sources: list[dict],
+    decisions: pl.DataFrame,
+) -> pl.DataFrame:
     """One row per source whose change exceeds the share (held unless a valid steward decision approves it)."""
     if baseline is None or baseline.is_empty():
         return pl.DataFrame(schema=GUARD_SCHEMA)
@@ -53,10 +72,14 @@ def assess(factor: pl.DataFrame, quarantine: pl.DataFrame, baseline: pl.DataFram
     removed = dict(result["removed"].group_by("source_id").len().rows())
     changed = dict(result["changed"].group_by("source_id").len().rows())
     q_keys = quarantine.select("source_id", "natural_key", "rule_id")
-    lost = result["removed"].select("source_id", "natural_key").join(q_keys, on=["source_id", "natural_key"], how="inner")
+    lost = (
+        result["removed"].select("source_id", "natural_key").join(q_keys, on=["source_id", "natural_key"], how="inner")
+    )
     quarantined = dict(lost.unique(["source_id", "natural_key"]).group_by("source_id").len().rows())
-    rules = {src: ", ".join(f"{r}: {n}" for r, n in grp.group_by("rule_id").len().sort("len", descending=True).rows())
-             for (src,), grp in lost.group_by("source_id")}
+    rules = {
+        src: ", ".join(f"{r}: {n}" for r, n in grp.group_by("rule_id").len().sort("len", descending=True).rows())
+        for (src,), grp in lost.group_by("source_id")
+    }
     share_limit = guard_share()
     rows = []
     for src, n_old in sorted(old_n.items()):
@@ -65,17 +88,36 @@ def assess(factor: pl.DataFrame, quarantine: pl.DataFrame, baseline: pl.DataFram
         whole = new_n.get(src, 0) == 0
         if not whole and share <= share_limit:
             continue
-        body = {"source_id": src, "baseline_version": baseline_version, "new_source_version": versions.get(src),
-                "baseline_factors": n_old, "removed": r, "quarantined": quarantined.get(src, 0), "changed": c}
+        body = {
+            "source_id": src,
+            "baseline_version": baseline_version,
+            "new_source_version": versions.get(src),
+            "baseline_factors": n_old,
+            "removed": r,
+            "quarantined": quarantined.get(src, 0),
+            "changed": c,
+        }
         signature = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
-        summary = (f"{src}: {r + c} of {n_old} factors in release {baseline_version} would go or change "
-                   f"({share:.0%} > {share_limit:.0%}{'; the whole source' if whole else ''}): {r} removed "
-                   f"({quarantined.get(src, 0)} of them quarantined in this run"
-                   + (f" — {rules[src]}" if rules.get(src) else "") + f"), {c} with changed published values; "
-                   f"new version {versions.get(src)}")
-        rows.append({"change_id": f"{CHANGE_PREFIX}{src}", **body, "new_factors": new_n.get(src, 0), "share": share,
-                     "whole_source": whole, "quarantine_rules": rules.get(src), "signature": signature,
-                     "summary": summary})
+        summary = (
+            f"{src}: {r + c} of {n_old} factors in release {baseline_version} would go or change "
+            f"({share:.0%} > {share_limit:.0%}{'; the whole source' if whole else ''}): {r} removed "
+            f"({quarantined.get(src, 0)} of them quarantined in this run"
+            + (f" — {rules[src]}" if rules.get(src) else "")
+            + f"), {c} with changed published values; "
+            f"new version {versions.get(src)}"
+        )
+        rows.append(
+            {
+                "change_id": f"{CHANGE_PREFIX}{src}",
+                **body,
+                "new_factors": new_n.get(src, 0),
+                "share": share,
+                "whole_source": whole,
+                "quarantine_rules": rules.get(src),
+                "signature": signature,
+                "summary": summary,
+            }
+        )
     frame = pl.DataFrame(rows, schema={k: v for k, v in GUARD_SCHEMA.items() if k not in ("decision", "held")})
     return _decide(frame, decisions)
 
@@ -84,31 +126,47 @@ def _decide(frame: pl.DataFrame, decisions: pl.DataFrame) -> pl.DataFrame:
     """The last steward decision on each change whose signature matches this change."""
     verdicts: dict[str, tuple[str, str]] = {}
     if decisions.height:
-        for d in decisions.filter(pl.col("factor_id").str.starts_with(CHANGE_PREFIX)).sort("log_line").iter_rows(named=True):
-            verdicts[(d["factor_id"], d["content_sha256"])] = (d["action"], f"{d['action']} by {d['steward']} at {d['at']}: {d['reason']}")
+        for d in (
+            decisions.filter(pl.col("factor_id").str.starts_with(CHANGE_PREFIX)).sort("log_line").iter_rows(named=True)
+        ):
+            verdicts[(d["factor_id"], d["content_sha256"])] = (
+                d["action"],
+                f"{d['action']} by {d['steward']} at {d['at']}: {d['reason']}",
+            )
     decision, held = [], []
     for r in frame.iter_rows(named=True):
         action, text = verdicts.get((r["change_id"], r["signature"]), (None, None))
         decision.append(text)
         held.append(action != "approve")
-    return frame.with_columns(pl.Series("decision", decision, dtype=pl.String), pl.Series("held", held, dtype=pl.Boolean))
+    return frame.with_columns(
+        pl.Series("decision", decision, dtype=pl.String), pl.Series("held", held, dtype=pl.Boolean)
+    )
 
 
 def queue_items(guard: pl.DataFrame) -> pl.DataFrame:
     """Held changes as review-queue rows (one reviewable item per source)."""
     held = guard.filter(pl.col("held"))
     return held.select(
-        pl.col("change_id").alias("factor_id"), "source_id",
+        pl.col("change_id").alias("factor_id"),
+        "source_id",
         pl.format("release guard: change of source {}", pl.col("source_id")).alias("name"),
-        pl.lit(None, dtype=pl.String).alias("activity_key"), pl.lit(None, dtype=pl.String).alias("geography_code"),
-        pl.lit(None, dtype=pl.String).alias("unit"), pl.lit(None, dtype=pl.Int32).alias("reference_year"),
+        pl.lit(None, dtype=pl.String).alias("activity_key"),
+        pl.lit(None, dtype=pl.String).alias("geography_code"),
+        pl.lit(None, dtype=pl.String).alias("unit"),
+        pl.lit(None, dtype=pl.Int32).alias("reference_year"),
         pl.lit("held").alias("steward_status"),
-        pl.concat_str([pl.col("summary"), pl.when(pl.col("decision").is_not_null()).then(pl.format("; decided: {}", "decision"))],
-                      ignore_nulls=True).alias("reasons"),
+        pl.concat_str(
+            [pl.col("summary"), pl.when(pl.col("decision").is_not_null()).then(pl.format("; decided: {}", "decision"))],
+            ignore_nulls=True,
+        ).alias("reasons"),
         pl.lit("release.guard").alias("flags"),
-        pl.lit(None, dtype=pl.Float64).alias("old_co2e_kg"), pl.lit(None, dtype=pl.Float64).alias("new_co2e_kg"),
-        "share", pl.lit(None, dtype=pl.String).alias("peers"), pl.lit(None, dtype=pl.Float64).alias("dqr"),
+        pl.lit(None, dtype=pl.Float64).alias("old_co2e_kg"),
+        pl.lit(None, dtype=pl.Float64).alias("new_co2e_kg"),
+        "share",
+        pl.lit(None, dtype=pl.String).alias("peers"),
+        pl.lit(None, dtype=pl.Float64).alias("dqr"),
         pl.format("approve or reject as a whole: pcf approve --change {} --reason ...", "source_id").alias("document"),
-        pl.col("signature").alias("locator"), pl.lit(None, dtype=pl.String).alias("url_or_doi"),
+        pl.col("signature").alias("locator"),
+        pl.lit(None, dtype=pl.String).alias("url_or_doi"),
         pl.lit(None, dtype=pl.String).alias("stale_decision"),
     ).rename({"share": "relative_change"})

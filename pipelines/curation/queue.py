@@ -23,9 +23,27 @@ from pathlib import Path
 
 import polars as pl
 
-QUEUE_COLUMNS = ["factor_id", "source_id", "name", "activity_key", "geography_code", "unit", "reference_year",
-                 "steward_status", "reasons", "flags", "old_co2e_kg", "new_co2e_kg", "relative_change", "peers",
-                 "dqr", "document", "locator", "url_or_doi", "stale_decision"]
+QUEUE_COLUMNS = [
+    "factor_id",
+    "source_id",
+    "name",
+    "activity_key",
+    "geography_code",
+    "unit",
+    "reference_year",
+    "steward_status",
+    "reasons",
+    "flags",
+    "old_co2e_kg",
+    "new_co2e_kg",
+    "relative_change",
+    "peers",
+    "dqr",
+    "document",
+    "locator",
+    "url_or_doi",
+    "stale_decision",
+]
 
 
 def change_share() -> float:
@@ -44,79 +62,162 @@ def build_queue(factor: pl.DataFrame, baseline: pl.DataFrame | None, decisions: 
     """factor: this run's curated factors; baseline: the baseline release's factor table (or None)."""
     # Only the columns the queue shows or tests: a 1M-factor upload is otherwise copied whole at each step.
     live = factor.select(
-        "factor_id", *(["series_id"] if "series_id" in factor.columns else []),
-        "source_id", "name_zh", "name_en", "activity_key", "factor_purpose", "geography_code", "unit",
-        "reference_year", "steward_status", "co2e_kg", "qa_flags", "url", "doi", "locator", "document", "dqr",
+        "factor_id",
+        *(["series_id"] if "series_id" in factor.columns else []),
+        "source_id",
+        "name_zh",
+        "name_en",
+        "activity_key",
+        "factor_purpose",
+        "geography_code",
+        "unit",
+        "reference_year",
+        "steward_status",
+        "co2e_kg",
+        "qa_flags",
+        "url",
+        "doi",
+        "locator",
+        "document",
+        "dqr",
     ).filter(~pl.col("steward_status").is_in(["rejected", "deprecated"]))
     covered = decisions.filter(pl.col("applied"))["factor_id"].unique().to_list() if decisions.height else []
-    stale = (decisions.filter(pl.col("not_applied_because") == "content changed since the decision")
-             .sort("log_line").group_by("factor_id", maintain_order=True).last()
-             .select("factor_id", pl.format("{} by {} at {} ({}): content was {}", "action", "steward", "at", "reason",
-                                            pl.col("content_sha256").str.slice(0, 12)).alias("stale_decision"))
-             if decisions.height else pl.DataFrame(schema={"factor_id": pl.String, "stale_decision": pl.String}))
+    stale = (
+        decisions.filter(pl.col("not_applied_because") == "content changed since the decision")
+        .sort("log_line")
+        .group_by("factor_id", maintain_order=True)
+        .last()
+        .select(
+            "factor_id",
+            pl.format(
+                "{} by {} at {} ({}): content was {}",
+                "action",
+                "steward",
+                "at",
+                "reason",
+                pl.col("content_sha256").str.slice(0, 12),
+            ).alias("stale_decision"),
+        )
+        if decisions.height
+        else pl.DataFrame(schema={"factor_id": pl.String, "stale_decision": pl.String})
+    )
     if baseline is not None and baseline.height:
-        live = live.join(baseline.select("factor_id", pl.col("co2e_kg").alias("old_co2e_kg")), on="factor_id", how="left")
+        live = live.join(
+            baseline.select("factor_id", pl.col("co2e_kg").alias("old_co2e_kg")), on="factor_id", how="left"
+        )
         in_baseline = pl.col("factor_id").is_in(baseline["factor_id"].implode())
         if "series_id" in baseline.columns and "series_id" in live.columns:
             # a new year of a series: shown as its next value (the latest earlier year in the baseline)
-            prev = (baseline.filter(pl.col("series_id").is_not_null())
-                    .select("series_id", pl.col("reference_year").alias("_prev_year"), pl.col("co2e_kg").alias("_prev_value")))
+            prev = baseline.filter(pl.col("series_id").is_not_null()).select(
+                "series_id", pl.col("reference_year").alias("_prev_year"), pl.col("co2e_kg").alias("_prev_value")
+            )
             live = _series_previous(live, prev)
     else:
         live = live.with_columns(pl.lit(None, dtype=pl.Float64).alias("old_co2e_kg"))
         in_baseline = pl.lit(False)
     if "_prev_year" not in live.columns:
-        live = live.with_columns(pl.lit(None, dtype=pl.Int32).alias("_prev_year"), pl.lit(None, dtype=pl.Float64).alias("_prev_value"))
+        live = live.with_columns(
+            pl.lit(None, dtype=pl.Int32).alias("_prev_year"), pl.lit(None, dtype=pl.Float64).alias("_prev_value")
+        )
     # a new year of a series is compared with the series' previous value (so a jump is flagged change.large)
     new, old = pl.col("co2e_kg"), pl.coalesce("old_co2e_kg", "_prev_value")
-    rel = (pl.when(new == old).then(pl.lit(0.0))            # also 0 -> 0: no NaN (NaN compares above every number)
-           .when(old == 0).then(pl.lit(float("inf")))
-           .otherwise((new - old) / old.abs()))
+    rel = (
+        pl.when(new == old)
+        .then(pl.lit(0.0))  # also 0 -> 0: no NaN (NaN compares above every number)
+        .when(old == 0)
+        .then(pl.lit(float("inf")))
+        .otherwise((new - old) / old.abs())
+    )
     live = live.with_columns(rel.alias("relative_change"), in_baseline.alias("_in_baseline"))
     flags = [
         (pl.col("qa_flags").str.contains("outlier.cross_source").fill_null(False), "outlier"),
         ((pl.col("relative_change").abs() > change_share()).fill_null(False), "change.large"),
         # internal_only rows (a licence-restricted copy) are documented as such in their SOURCE.md; flagging
         # each of them would bury the queue
-        (((pl.col("url").is_null() & pl.col("doi").is_null()) | pl.col("locator").is_null())
-         & (pl.col("steward_status") != "internal_only"), "provenance.weak"),
+        (
+            ((pl.col("url").is_null() & pl.col("doi").is_null()) | pl.col("locator").is_null())
+            & (pl.col("steward_status") != "internal_only"),
+            "provenance.weak",
+        ),
         ((pl.col("dqr") > max_dqr()).fill_null(False), "quality.low"),
     ]
-    live = live.with_columns(pl.concat_str([pl.when(c).then(pl.lit(name)) for c, name in flags], separator=", ",
-                                           ignore_nulls=True).alias("flags"))
+    live = live.with_columns(
+        pl.concat_str([pl.when(c).then(pl.lit(name)) for c, name in flags], separator=", ", ignore_nulls=True).alias(
+            "flags"
+        )
+    )
     reasons = [
         (pl.col("steward_status") == "pending", pl.lit("pending: needs a steward's decision")),
         (~pl.col("_in_baseline") & pl.col("_prev_year").is_null(), pl.lit("new: not in the baseline release")),
-        (~pl.col("_in_baseline") & pl.col("_prev_year").is_not_null(),
-         pl.format("new year of a series: {} {} -> {} {} ({}%)", pl.col("_prev_year"), pl.col("_prev_value").round_sig_figs(6),
-                   pl.col("reference_year"), pl.col("co2e_kg").round_sig_figs(6),
-                   ((pl.col("co2e_kg") - pl.col("_prev_value")) / pl.col("_prev_value").abs() * 100).round(1))),
-        (pl.col("_in_baseline") & (pl.col("relative_change") != 0).fill_null(False),
-         pl.format("changed: {} -> {} ({}%)", pl.col("old_co2e_kg").round_sig_figs(6), pl.col("co2e_kg").round_sig_figs(6),
-                   (pl.col("relative_change") * 100).round(1))),
+        (
+            ~pl.col("_in_baseline") & pl.col("_prev_year").is_not_null(),
+            pl.format(
+                "new year of a series: {} {} -> {} {} ({}%)",
+                pl.col("_prev_year"),
+                pl.col("_prev_value").round_sig_figs(6),
+                pl.col("reference_year"),
+                pl.col("co2e_kg").round_sig_figs(6),
+                ((pl.col("co2e_kg") - pl.col("_prev_value")) / pl.col("_prev_value").abs() * 100).round(1),
+            ),
+        ),
+        (
+            pl.col("_in_baseline") & (pl.col("relative_change") != 0).fill_null(False),
+            pl.format(
+                "changed: {} -> {} ({}%)",
+                pl.col("old_co2e_kg").round_sig_figs(6),
+                pl.col("co2e_kg").round_sig_figs(6),
+                (pl.col("relative_change") * 100).round(1),
+            ),
+        ),
         (pl.col("flags") != "", pl.format("flagged: {}", pl.col("flags"))),
     ]
-    live = live.with_columns(pl.concat_str([pl.when(c).then(m) for c, m in reasons], separator="; ",
-                                           ignore_nulls=True).alias("reasons"))
-    queue = live.filter(~pl.col("factor_id").is_in(covered)
-                        & ((pl.col("steward_status") == "pending") | (pl.col("flags") != "")))
+    live = live.with_columns(
+        pl.concat_str([pl.when(c).then(m) for c, m in reasons], separator="; ", ignore_nulls=True).alias("reasons")
+    )
+    queue = live.filter(
+        ~pl.col("factor_id").is_in(covered) & ((pl.col("steward_status") == "pending") | (pl.col("flags") != ""))
+    )
     peers = _peers(factor, queue)
     # In the factor table's order (source, raw file, row: the order of the upload a steward checks against);
     # sorting 1,000,000 hashed ids would cost 0.4-0.6 s and mean nothing to a reader.
-    return (queue.join(peers, on="factor_id", how="left", maintain_order="left")
-            .join(stale, on="factor_id", how="left", maintain_order="left")
-            .select("factor_id", "source_id", pl.coalesce("name_zh", "name_en").alias("name"), "activity_key",
-                    "geography_code", "unit", "reference_year", "steward_status", "reasons", "flags", "old_co2e_kg",
-                    pl.col("co2e_kg").alias("new_co2e_kg"), "relative_change", "peers", "dqr", "document", "locator",
-                    pl.coalesce("url", pl.format("doi:{}", "doi")).alias("url_or_doi"), "stale_decision"))
+    return (
+        queue.join(peers, on="factor_id", how="left", maintain_order="left")
+        .join(stale, on="factor_id", how="left", maintain_order="left")
+        .select(
+            "factor_id",
+            "source_id",
+            pl.coalesce("name_zh", "name_en").alias("name"),
+            "activity_key",
+            "geography_code",
+            "unit",
+            "reference_year",
+            "steward_status",
+            "reasons",
+            "flags",
+            "old_co2e_kg",
+            pl.col("co2e_kg").alias("new_co2e_kg"),
+            "relative_change",
+            "peers",
+            "dqr",
+            "document",
+            "locator",
+            pl.coalesce("url", pl.format("doi:{}", "doi")).alias("url_or_doi"),
+            "stale_decision",
+        )
+    )
 
 
 def _series_previous(live: pl.DataFrame, prev: pl.DataFrame) -> pl.DataFrame:
     """Per live factor, the latest earlier year of its series in the baseline (year and value)."""
-    pairs = (live.select("factor_id", "series_id", "reference_year").join(prev, on="series_id")
-             .filter(pl.col("_prev_year") < pl.col("reference_year"))
-             .sort("_prev_year", descending=True).group_by("factor_id", maintain_order=True).first()
-             .select("factor_id", "_prev_year", "_prev_value"))
+    pairs = (
+        live.select("factor_id", "series_id", "reference_year")
+        .join(prev, on="series_id")
+        .filter(pl.col("_prev_year") < pl.col("reference_year"))
+        .sort("_prev_year", descending=True)
+        .group_by("factor_id", maintain_order=True)
+        .first()
+        .select("factor_id", "_prev_year", "_prev_value")
+    )
     return live.join(pairs, on="factor_id", how="left", maintain_order="left")
 
 
@@ -126,18 +227,43 @@ def _peers(factor: pl.DataFrame, queue: pl.DataFrame) -> pl.DataFrame:
     from pipelines.matching.selection import AUTHORITY_RANK
 
     key = ["activity_key", "factor_purpose", "unit", "geography_code"]
-    pool = factor.filter(pl.col("activity_key").is_not_null() & ~pl.col("steward_status").is_in(["rejected", "deprecated"]))
-    authority = pl.col("authority").replace_strict(AUTHORITY_RANK, default=5, return_dtype=pl.Int8) \
-        if "authority" in pool.columns else pl.lit(5, dtype=pl.Int8)
+    pool = factor.filter(
+        pl.col("activity_key").is_not_null() & ~pl.col("steward_status").is_in(["rejected", "deprecated"])
+    )
+    authority = (
+        pl.col("authority").replace_strict(AUTHORITY_RANK, default=5, return_dtype=pl.Int8)
+        if "authority" in pool.columns
+        else pl.lit(5, dtype=pl.Int8)
+    )
     q = queue.filter(pl.col("activity_key").is_not_null()).select("factor_id", "source_id", *key)
-    joined = q.join(pool.select(pl.col("factor_id").alias("peer_id"), pl.col("source_id").alias("peer_source"),
-                                authority.alias("_tier"), "co2e_kg", "reference_year", *key),
-                    on=key).filter(pl.col("peer_id") != pl.col("factor_id"))
-    return (joined.sort("factor_id", "_tier", "reference_year", "peer_source", "peer_id",
-                        descending=[False, False, True, False, False])
-            .group_by("factor_id", maintain_order=True)
-            .agg(pl.format("{} {}: {}", "peer_source", "reference_year", pl.col("co2e_kg").round_sig_figs(4))
-                 .head(8).str.join("; ").alias("peers")))
+    joined = q.join(
+        pool.select(
+            pl.col("factor_id").alias("peer_id"),
+            pl.col("source_id").alias("peer_source"),
+            authority.alias("_tier"),
+            "co2e_kg",
+            "reference_year",
+            *key,
+        ),
+        on=key,
+    ).filter(pl.col("peer_id") != pl.col("factor_id"))
+    return (
+        joined.sort(
+            "factor_id",
+            "_tier",
+            "reference_year",
+            "peer_source",
+            "peer_id",
+            descending=[False, False, True, False, False],
+        )
+        .group_by("factor_id", maintain_order=True)
+        .agg(
+            pl.format("{} {}: {}", "peer_source", "reference_year", pl.col("co2e_kg").round_sig_figs(4))
+            .head(8)
+            .str.join("; ")
+            .alias("peers")
+        )
+    )
 
 
 def baseline_release(settings, factor: pl.DataFrame, loaded: dict[str, pl.DataFrame] | None = None) -> str | None:
@@ -181,11 +307,23 @@ def render_html(queue: pl.DataFrame, release_note: str) -> str:
     from pipelines.common.templating import render
 
     flagged = pl.col("flags") != ""
-    shown = pl.concat([queue.filter(flagged).head(page_rows()), queue.filter(~flagged).head(page_rows())]).head(page_rows())
+    shown = pl.concat([queue.filter(flagged).head(page_rows()), queue.filter(~flagged).head(page_rows())]).head(
+        page_rows()
+    )
     by_source = ", ".join(f"{src}: {n}" for src, n in sorted(queue.group_by("source_id").len().rows()))
     by_flag = queue.select(pl.col("flags").str.split(", ").explode()).filter(pl.col("flags") != "")
     counts = ", ".join(f"{f}: {n}" for f, n in sorted(by_flag.group_by("flags").len().rows())) or "none"
-    rows = [["" if v is None else f"{v:.6g}" if isinstance(v, float) else str(v) for v in r]
-            for r in shown.select(QUEUE_COLUMNS).iter_rows()]
-    return render("review_queue.html", release_note=release_note, total=queue.height, shown=shown.height,
-                  by_source=by_source, counts=counts, columns=QUEUE_COLUMNS, rows=rows)
+    rows = [
+        ["" if v is None else f"{v:.6g}" if isinstance(v, float) else str(v) for v in r]
+        for r in shown.select(QUEUE_COLUMNS).iter_rows()
+    ]
+    return render(
+        "review_queue.html",
+        release_note=release_note,
+        total=queue.height,
+        shown=shown.height,
+        by_source=by_source,
+        counts=counts,
+        columns=QUEUE_COLUMNS,
+        rows=rows,
+    )

@@ -24,26 +24,47 @@ def curate(settings: Settings, harmonised: dict) -> dict:
     loaded = {}  # factor tables of releases read once here, by version
     if current and (settings.releases_dir / current["version"] / "factor.parquet").exists():
         loaded[current["version"]] = read_table(settings, current["version"], "factor")
-    guard = assess(factor, tables["quarantine"], loaded.get(current["version"]) if current else None,
-                   current["version"] if current else None, harmonised["sources"], decisions)
+    guard = assess(
+        factor,
+        tables["quarantine"],
+        loaded.get(current["version"]) if current else None,
+        current["version"] if current else None,
+        harmonised["sources"],
+        decisions,
+    )
     decisions = _change_decisions(decisions, guard)
     tables.update(factor=factor, factor_gas=factor_gas, steward_decision=decisions)
     baseline = baseline_release(settings, factor, loaded)
-    previous = (loaded.get(baseline) if baseline in loaded else read_table(settings, baseline, "factor")) if baseline else None
+    previous = (
+        (loaded.get(baseline) if baseline in loaded else read_table(settings, baseline, "factor")) if baseline else None
+    )
     queue = build_queue(factor, previous, decisions)
     if guard.height:
         queue = pl.concat([queue_items(guard), queue], how="diagonal_relaxed").select(queue.columns)
-    page = write_queue(queue, settings.curated_dir / "review",
-                       f"compared with release {baseline}" if baseline else "no earlier release: every factor is new")
-    summary = {**harmonised["summary"],
-               "decisions_logged": decisions.height, "decisions_applied": int(decisions["applied"].sum() or 0),
-               "decisions_stale": int((decisions["not_applied_because"] == "content changed since the decision").sum() or 0),
-               "review_queue": queue.height, "review_baseline": baseline,
-               "release_guard_held": guard.filter(pl.col("held"))["summary"].to_list(),
-               "steward_status": dict(sorted(factor.group_by("steward_status").len().rows()))}
+    page = write_queue(
+        queue,
+        settings.curated_dir / "review",
+        f"compared with release {baseline}" if baseline else "no earlier release: every factor is new",
+    )
+    summary = {
+        **harmonised["summary"],
+        "decisions_logged": decisions.height,
+        "decisions_applied": int(decisions["applied"].sum() or 0),
+        "decisions_stale": int((decisions["not_applied_because"] == "content changed since the decision").sum() or 0),
+        "review_queue": queue.height,
+        "review_baseline": baseline,
+        "release_guard_held": guard.filter(pl.col("held"))["summary"].to_list(),
+        "steward_status": dict(sorted(factor.group_by("steward_status").len().rows())),
+    }
     write_guard(settings, guard)
-    return {"tables": tables, "summary": summary, "sources": harmonised["sources"], "review_queue": queue,
-            "review_page": page, "release_guard": guard}
+    return {
+        "tables": tables,
+        "summary": summary,
+        "sources": harmonised["sources"],
+        "review_queue": queue,
+        "review_page": page,
+        "release_guard": guard,
+    }
 
 
 def _change_decisions(decisions: pl.DataFrame, guard: pl.DataFrame) -> pl.DataFrame:
@@ -54,9 +75,13 @@ def _change_decisions(decisions: pl.DataFrame, guard: pl.DataFrame) -> pl.DataFr
     is_change = pl.col("factor_id").str.starts_with(CHANGE_PREFIX)
     last = decisions.filter(is_change).sort("log_line").group_by("factor_id", maintain_order=True).last()["decision_id"]
     matches = pl.concat_str("factor_id", "content_sha256", separator="\x1f").is_in(held)
-    why = (pl.when(~pl.col("decision_id").is_in(last.implode())).then(pl.lit("superseded by a later decision"))
-           .when(~matches).then(pl.lit("no such change held in this build (published, or the change differs)"))
-           .otherwise(None))
+    why = (
+        pl.when(~pl.col("decision_id").is_in(last.implode()))
+        .then(pl.lit("superseded by a later decision"))
+        .when(~matches)
+        .then(pl.lit("no such change held in this build (published, or the change differs)"))
+        .otherwise(None)
+    )
     return decisions.with_columns(
         pl.when(is_change).then(why).otherwise(pl.col("not_applied_because")).alias("not_applied_because"),
     ).with_columns(pl.col("not_applied_because").is_null().alias("applied"))

@@ -38,8 +38,14 @@ PER_PRODUCT_MARTS = {  # mart -> sort order of its rows (as its SQL model orders
 def code_fingerprint() -> str:
     """The engine's code and the mart SQL: a change in either recomputes every product."""
     h = hashlib.sha256()
-    for path in sorted([*(PACKAGE_DIR / "engine").glob("*.py"), *(SQL_DIR / "marts").glob("*.sql"),
-                        *(PACKAGE_DIR / "matching").glob("*.py"), PACKAGE_DIR / "enterprise" / "inventory.py"]):
+    for path in sorted(
+        [
+            *(PACKAGE_DIR / "engine").glob("*.py"),
+            *(SQL_DIR / "marts").glob("*.sql"),
+            *(PACKAGE_DIR / "matching").glob("*.py"),
+            PACKAGE_DIR / "enterprise" / "inventory.py",
+        ]
+    ):
         h.update(path.name.encode())
         h.update(path.read_bytes())
     return h.hexdigest()
@@ -52,8 +58,13 @@ def _rows_by(frame: pl.DataFrame, key: str) -> dict[str, list[tuple]]:
     return out
 
 
-def fingerprints(products: pl.DataFrame, technosphere: pl.DataFrame, biosphere: pl.DataFrame,
-                 line_info: pl.DataFrame, settings_key: dict) -> dict[str, str]:
+def fingerprints(
+    products: pl.DataFrame,
+    technosphere: pl.DataFrame,
+    biosphere: pl.DataFrame,
+    line_info: pl.DataFrame,
+    settings_key: dict,
+) -> dict[str, str]:
     """products: one row per product process (process_id + its descriptive and quality columns);
     line_info: per line of a product (keyed by 'consumer'); settings_key: GWP set, weights, MC settings."""
     tech = _rows_by(technosphere.select("consumer", "provider", "amount", "gsd2", "stage", "line_id"), "consumer")
@@ -78,13 +89,17 @@ def fingerprints(products: pl.DataFrame, technosphere: pl.DataFrame, biosphere: 
     return out
 
 
-def merge_with_previous(new: dict[str, pl.DataFrame], previous: dict[str, pl.DataFrame] | None
-                        ) -> tuple[dict[str, pl.DataFrame], dict]:
+def merge_with_previous(
+    new: dict[str, pl.DataFrame], previous: dict[str, pl.DataFrame] | None
+) -> tuple[dict[str, pl.DataFrame], dict]:
     """-> the marts to publish, and the change report."""
     fp_new = new["product_footprint"]
     prev_fp = previous.get("product_footprint") if previous else None
-    usable = (prev_fp is not None and "inputs_sha256" in prev_fp.columns
-              and all(previous.get(m) is not None and previous[m].schema == new[m].schema for m in PER_PRODUCT_MARTS))
+    usable = (
+        prev_fp is not None
+        and "inputs_sha256" in prev_fp.columns
+        and all(previous.get(m) is not None and previous[m].schema == new[m].schema for m in PER_PRODUCT_MARTS)
+    )
     old_sha = dict(prev_fp.select("product_key", "inputs_sha256").rows()) if usable else {}
     old_co2e = dict(prev_fp.select("product_key", "co2e_kg").rows()) if prev_fp is not None and prev_fp.height else {}
     new_sha = dict(fp_new.select("product_key", "inputs_sha256").rows())
@@ -96,8 +111,9 @@ def merge_with_previous(new: dict[str, pl.DataFrame], previous: dict[str, pl.Dat
         merged[mart] = pl.concat([carried, fresh]).sort(by, descending=descending, maintain_order=True)
     con = duckdb.connect()
     try:
-        merged["product_benchmark"] = run_model("marts/product_benchmark", con=con,
-                                                product_footprint=merged["product_footprint"])
+        merged["product_benchmark"] = run_model(
+            "marts/product_benchmark", con=con, product_footprint=merged["product_footprint"]
+        )
     finally:
         con.close()
     new_co2e = dict(fp_new.select("product_key", "co2e_kg").rows())
@@ -107,8 +123,11 @@ def merge_with_previous(new: dict[str, pl.DataFrame], previous: dict[str, pl.Dat
     if prev_fp is not None and recomputed:
         cols = [c for c in fp_new.columns if c != "inputs_sha256" and c in prev_fp.columns]
         old_rows = {r[0]: r for r in prev_fp.filter(pl.col("product_key").is_in(recomputed)).select(cols).iter_rows()}
-        same = {r[0] for r in fp_new.filter(pl.col("product_key").is_in(recomputed)).select(cols).iter_rows()
-                if old_rows.get(r[0]) == r}
+        same = {
+            r[0]
+            for r in fp_new.filter(pl.col("product_key").is_in(recomputed)).select(cols).iter_rows()
+            if old_rows.get(r[0]) == r
+        }
     changed = [k for k in recomputed if k not in same]
     report = {
         "unchanged": len(keep),

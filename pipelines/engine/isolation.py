@@ -42,9 +42,15 @@ def _without(lines: pl.DataFrame, products: pl.DataFrame, summary: pl.DataFrame,
 
 def _consumers(lines: pl.DataFrame, held: set[str]) -> dict[str, str]:
     """Products that draw (directly or through others) on a held product -> which one."""
-    edges = lines.filter(pl.col("match_method") == "supplier_product").select(
-        pl.format("{}{}/{}", pl.lit(PRODUCT_PREFIX), "uscc", "product_id").alias("consumer"),
-        pl.col("factor_id").alias("provider")).unique().rows()
+    edges = (
+        lines.filter(pl.col("match_method") == "supplier_product")
+        .select(
+            pl.format("{}{}/{}", pl.lit(PRODUCT_PREFIX), "uscc", "product_id").alias("consumer"),
+            pl.col("factor_id").alias("provider"),
+        )
+        .unique()
+        .rows()
+    )
     out: dict[str, str] = {}
     frontier = set(held)
     while frontier:
@@ -55,8 +61,12 @@ def _consumers(lines: pl.DataFrame, held: set[str]) -> dict[str, str]:
 
 
 def _upstream(lines: pl.DataFrame, keys: set[str]) -> set[str]:
-    edges = lines.filter(pl.col("match_method") == "supplier_product").select(
-        pl.format("{}{}/{}", pl.lit(PRODUCT_PREFIX), "uscc", "product_id"), "factor_id").unique().rows()
+    edges = (
+        lines.filter(pl.col("match_method") == "supplier_product")
+        .select(pl.format("{}{}/{}", pl.lit(PRODUCT_PREFIX), "uscc", "product_id"), "factor_id")
+        .unique()
+        .rows()
+    )
     closure, frontier = set(keys), set(keys)
     while frontier:
         frontier = {p for c, p in edges if c in frontier and p not in closure}
@@ -64,8 +74,15 @@ def _upstream(lines: pl.DataFrame, keys: set[str]) -> set[str]:
     return closure
 
 
-def compute_isolated(lines: pl.DataFrame, products: pl.DataFrame, summary: pl.DataFrame, factors: pl.DataFrame,
-                     factor_gas: pl.DataFrame, gwp_set: str, **kwargs) -> tuple[dict, pl.DataFrame]:
+def compute_isolated(
+    lines: pl.DataFrame,
+    products: pl.DataFrame,
+    summary: pl.DataFrame,
+    factors: pl.DataFrame,
+    factor_gas: pl.DataFrame,
+    gwp_set: str,
+    **kwargs,
+) -> tuple[dict, pl.DataFrame]:
     """-> (the engine's tables for the products that solve, the held products with their reasons)."""
     from pipelines.enterprise.plausibility import implausible
 
@@ -85,10 +102,14 @@ def compute_isolated(lines: pl.DataFrame, products: pl.DataFrame, summary: pl.Da
             held.update({c: f"draws on held product {p}" for c, p in _consumers(l2, set(found)).items()})
             continue
         bound = max_per_declared_unit()
-        bad = {k: (f"implausible footprint {v:.3g} kg CO2e per declared unit (bound {bound:.3g}, "
-                   f"PCF_MAX_KGCO2E_PER_DECLARED_UNIT): check the amounts and units of its lines")
-               for k, v in (engine["engine_products"].select("process_id", "co2e_kg").rows() if engine else [])
-               if v is None or not math.isfinite(v) or abs(v) > bound}
+        bad = {
+            k: (
+                f"implausible footprint {v:.3g} kg CO2e per declared unit (bound {bound:.3g}, "
+                f"PCF_MAX_KGCO2E_PER_DECLARED_UNIT): check the amounts and units of its lines"
+            )
+            for k, v in (engine["engine_products"].select("process_id", "co2e_kg").rows() if engine else [])
+            if v is None or not math.isfinite(v) or abs(v) > bound
+        }
         if not bad:
             return engine, _hold_frame(held, products)
         held.update(bad)
@@ -102,10 +123,18 @@ def _isolate(lines, products, summary, factors, factor_gas, gwp_set) -> dict[str
     found: dict[str, str] = {}
     for (uscc,), own in products.group_by("uscc", maintain_order=True):
         inside = pl.format("{}{}/{}", pl.lit(PRODUCT_PREFIX), "uscc", "product_id").is_in(
-            list(_upstream(lines, set(_keys(own)))))
+            list(_upstream(lines, set(_keys(own))))
+        )
         try:
-            compute(lines.filter(inside), products.filter(inside), summary.filter(inside), factors, factor_gas, gwp_set,
-                    iterations=2)
+            compute(
+                lines.filter(inside),
+                products.filter(inside),
+                summary.filter(inside),
+                factors,
+                factor_gas,
+                gwp_set,
+                iterations=2,
+            )
         except (NetworkError, ValueError) as exc:
             found.update({k: f"the product network of enterprise {uscc} cannot be solved: {exc}" for k in _keys(own)})
     return found
@@ -113,5 +142,15 @@ def _isolate(lines, products, summary, factors, factor_gas, gwp_set) -> dict[str
 
 def _hold_frame(held: dict[str, str], products: pl.DataFrame) -> pl.DataFrame:
     names = {product_process_id(u, p): (u, p) for u, p in products.select("uscc", "product_id").rows()}
-    return pl.DataFrame([{"product_key": k, "uscc": names.get(k, (None, None))[0], "product_id": names.get(k, (None, None))[1],
-                          "reason": r} for k, r in sorted(held.items())], schema=HOLD_SCHEMA)
+    return pl.DataFrame(
+        [
+            {
+                "product_key": k,
+                "uscc": names.get(k, (None, None))[0],
+                "product_id": names.get(k, (None, None))[1],
+                "reason": r,
+            }
+            for k, r in sorted(held.items())
+        ],
+        schema=HOLD_SCHEMA,
+    )

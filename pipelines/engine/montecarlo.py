@@ -51,15 +51,16 @@ def _mix(x: np.ndarray) -> np.ndarray:
 
 
 def _id_hash(ids: list[str]) -> np.ndarray:
-    return np.array([int.from_bytes(hashlib.blake2b(i.encode(), digest_size=8).digest(), "little") for i in ids],
-                    dtype=np.uint64)
+    return np.array(
+        [int.from_bytes(hashlib.blake2b(i.encode(), digest_size=8).digest(), "little") for i in ids], dtype=np.uint64
+    )
 
 
 def keyed_normals(keys: np.ndarray, seed: int, iteration: int) -> np.ndarray:
     """Standard-normal draws, one per key, for one iteration: a pure function of (seed, key, iteration)."""
     salt = _mix(np.array([seed * 1_000_003 + iteration], dtype=np.uint64))[0]
     h = _mix(keys ^ salt)
-    u = ((h >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0 ** -53
+    u = ((h >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0**-53
     return ndtri(u)
 
 
@@ -76,9 +77,16 @@ def entry_keys(network: Network) -> tuple[np.ndarray, np.ndarray]:
     return tech, bio
 
 
-def run(network: Network, weights: np.ndarray, tech_gsd2: np.ndarray | None, bio_gsd2: np.ndarray | None,
-        iterations: int = 1000, seed: int = 20241124, base: np.ndarray | None = None,
-        solver: Solver | None = None) -> MonteCarloResult:
+def run(
+    network: Network,
+    weights: np.ndarray,
+    tech_gsd2: np.ndarray | None,
+    bio_gsd2: np.ndarray | None,
+    iterations: int = 1000,
+    seed: int = 20241124,
+    base: np.ndarray | None = None,
+    solver: Solver | None = None,
+) -> MonteCarloResult:
     """tech_gsd2 aligns with network.A's off-diagonal COO entries (see `aligned_gsd2`), bio_gsd2 with B's."""
     tech_keys, bio_keys = entry_keys(network)
     A = network.A.tocoo()
@@ -120,10 +128,16 @@ def aligned_gsd2(network: Network, technosphere, index_col: str = "gsd2") -> np.
     A = network.A.tocoo()
     off = A.row != A.col
     key = pl.DataFrame({"i": A.row[off].astype(np.int64), "j": A.col[off].astype(np.int64)})
-    t = technosphere.select(
-        pl.col("provider").replace_strict(network.index, default=None, return_dtype=pl.Int64).alias("i"),
-        pl.col("consumer").replace_strict(network.index, default=None, return_dtype=pl.Int64).alias("j"),
-        pl.col(index_col).alias("g")).drop_nulls(["i", "j"]).group_by("i", "j").agg(pl.col("g").max())
+    t = (
+        technosphere.select(
+            pl.col("provider").replace_strict(network.index, default=None, return_dtype=pl.Int64).alias("i"),
+            pl.col("consumer").replace_strict(network.index, default=None, return_dtype=pl.Int64).alias("j"),
+            pl.col(index_col).alias("g"),
+        )
+        .drop_nulls(["i", "j"])
+        .group_by("i", "j")
+        .agg(pl.col("g").max())
+    )
     return key.join(t, on=["i", "j"], how="left", maintain_order="left")["g"].fill_null(1.0).to_numpy()
 
 
@@ -133,8 +147,13 @@ def aligned_bio_gsd2(network: Network, biosphere) -> np.ndarray:
     B = network.B.tocoo()
     g_index = {g: k for k, g in enumerate(network.gases)}
     key = pl.DataFrame({"g": B.row.astype(np.int64), "j": B.col.astype(np.int64)})
-    t = biosphere.select(
-        pl.col("gas").replace_strict(g_index, return_dtype=pl.Int64).alias("g"),
-        pl.col("process_id").replace_strict(network.index, return_dtype=pl.Int64).alias("j"),
-        pl.col("gsd2").alias("s")).group_by("g", "j").agg(pl.col("s").max())
+    t = (
+        biosphere.select(
+            pl.col("gas").replace_strict(g_index, return_dtype=pl.Int64).alias("g"),
+            pl.col("process_id").replace_strict(network.index, return_dtype=pl.Int64).alias("j"),
+            pl.col("gsd2").alias("s"),
+        )
+        .group_by("g", "j")
+        .agg(pl.col("s").max())
+    )
     return key.join(t, on=["g", "j"], how="left", maintain_order="left")["s"].fill_null(1.0).to_numpy()

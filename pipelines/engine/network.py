@@ -50,17 +50,23 @@ def build(processes: pl.DataFrame, technosphere: pl.DataFrame, biosphere: pl.Dat
         raise NetworkError(f"process ids repeat: {dup}")
     index = {p: i for i, p in enumerate(ids)}
     n = len(ids)
-    ref = processes["reference_amount"].fill_null(1.0).to_numpy() if "reference_amount" in processes.columns \
+    ref = (
+        processes["reference_amount"].fill_null(1.0).to_numpy()
+        if "reference_amount" in processes.columns
         else np.ones(n)
+    )
     technosphere = technosphere.cast({"consumer": pl.String, "provider": pl.String, "amount": pl.Float64})
     biosphere = biosphere.cast({"process_id": pl.String, "gas": pl.String, "amount_kg": pl.Float64})
     tech = technosphere.with_columns(
         pl.col("provider").replace_strict(index, default=None, return_dtype=pl.Int64).alias("_i"),
-        pl.col("consumer").replace_strict(index, default=None, return_dtype=pl.Int64).alias("_j"))
+        pl.col("consumer").replace_strict(index, default=None, return_dtype=pl.Int64).alias("_j"),
+    )
     unknown_consumer = tech.filter(pl.col("_j").is_null())
     if unknown_consumer.height:
-        raise NetworkError(f"technosphere rows name consumers that are not processes: "
-                           f"{unknown_consumer['consumer'].unique().to_list()[:5]}")
+        raise NetworkError(
+            f"technosphere rows name consumers that are not processes: "
+            f"{unknown_consumer['consumer'].unique().to_list()[:5]}"
+        )
     cut_off = tech.filter(pl.col("_i").is_null()).select("consumer", "provider", "amount")
     linked = tech.filter(pl.col("_i").is_not_null())
     rows = np.concatenate([np.arange(n), linked["_i"].to_numpy()])
@@ -69,11 +75,17 @@ def build(processes: pl.DataFrame, technosphere: pl.DataFrame, biosphere: pl.Dat
     A = sp.csc_matrix((vals, (rows, cols)), shape=(n, n))  # duplicates are summed (a self-input nets off)
     gases = sorted(biosphere["gas"].unique().to_list()) if biosphere.height else []
     g_index = {g: k for k, g in enumerate(gases)}
-    bio = biosphere.with_columns(pl.col("process_id").replace_strict(index, default=None, return_dtype=pl.Int64).alias("_j"))
+    bio = biosphere.with_columns(
+        pl.col("process_id").replace_strict(index, default=None, return_dtype=pl.Int64).alias("_j")
+    )
     if bio["_j"].null_count():
-        raise NetworkError(f"biosphere rows name unknown processes: {bio.filter(pl.col('_j').is_null())['process_id'].to_list()[:5]}")
-    B = sp.csr_matrix((bio["amount_kg"].to_numpy(), (bio["gas"].replace_strict(g_index).to_numpy(), bio["_j"].to_numpy())),
-                      shape=(len(gases), n))
+        raise NetworkError(
+            f"biosphere rows name unknown processes: {bio.filter(pl.col('_j').is_null())['process_id'].to_list()[:5]}"
+        )
+    B = sp.csr_matrix(
+        (bio["amount_kg"].to_numpy(), (bio["gas"].replace_strict(g_index).to_numpy(), bio["_j"].to_numpy())),
+        shape=(len(gases), n),
+    )
     names = processes["name"].to_list() if "name" in processes.columns else ids
     return Network(ids, names, A, B, gases, cut_off, index)
 
@@ -82,8 +94,13 @@ def gwp_weights(gases: list[str], gwp_set: str, given: dict[str, float] | None =
     """kg CO2e per kg of each gas: from `given` (the release's factor_gas) where present, else the GWP set;
     'CO2e' (amounts already in CO2e: CO2e-only factors, suppliers' footprints) weighs 1."""
     given = given or {}
-    return np.array([given.get(g, 1.0 if g == "CO2e" else None) if g in given or g == "CO2e"
-                     else gwp_module.gwp(g, gwp_set) for g in gases], dtype=float)
+    return np.array(
+        [
+            given.get(g, 1.0 if g == "CO2e" else None) if g in given or g == "CO2e" else gwp_module.gwp(g, gwp_set)
+            for g in gases
+        ],
+        dtype=float,
+    )
 
 
 class Solver:
@@ -122,8 +139,10 @@ class Solver:
         bad = np.flatnonzero(diag <= 0)
         if bad.size:
             names = [self.network.names[i] for i in bad[:5]]
-            raise NetworkError(f"{bad.size} process(es) produce nothing or consume more of their own product than "
-                               f"they make (reference output <= 0 after self-inputs): {names}")
+            raise NetworkError(
+                f"{bad.size} process(es) produce nothing or consume more of their own product than "
+                f"they make (reference output <= 0 after self-inputs): {names}"
+            )
 
     def _factorise(self) -> None:
         if self.lu is None:
@@ -164,8 +183,10 @@ class Solver:
                 self.used = "jacobi"
                 return x
             if self.method == "jacobi":
-                raise NetworkError("the Jacobi iteration did not converge: the system may be unproductive; "
-                                   "use the direct solver (method='lu') to locate the processes")
+                raise NetworkError(
+                    "the Jacobi iteration did not converge: the system may be unproductive; "
+                    "use the direct solver (method='lu') to locate the processes"
+                )
         self._factorise()
         x = self.lu.solve(rhs)
         if not np.all(np.isfinite(x)):
@@ -185,20 +206,23 @@ class Solver:
         worst = np.argsort(s)[:5]
         if s[worst[0]] < -1e-9:
             names = [self.network.names[i] for i in worst if s[i] < -1e-9]
-            raise NetworkError(f"the system is unproductive (a loop needs more than one unit of a product to make "
-                               f"one): negative supply for {names}")
+            raise NetworkError(
+                f"the system is unproductive (a loop needs more than one unit of a product to make "
+                f"one): negative supply for {names}"
+            )
 
 
 @dataclass
 class Footprints:
-    co2e: np.ndarray              # kg CO2e per unit of each process's reference product
-    per_gas: np.ndarray           # gases x n, kg of gas per unit
+    co2e: np.ndarray  # kg CO2e per unit of each process's reference product
+    per_gas: np.ndarray  # gases x n, kg of gas per unit
     gases: list[str]
     weights: np.ndarray
 
 
-def solve_footprints(network: Network, gwp_set: str, solver: Solver | None = None,
-                     weights: dict[str, float] | None = None) -> Footprints:
+def solve_footprints(
+    network: Network, gwp_set: str, solver: Solver | None = None, weights: dict[str, float] | None = None
+) -> Footprints:
     solver = solver or Solver(network)
     if not network.gases:
         zeros = np.zeros(network.size)
@@ -217,7 +241,9 @@ def stage_split(network: Network, technosphere: pl.DataFrame, footprint: np.ndar
         pl.col("provider").replace_strict(network.index, default=None, return_dtype=pl.Int64).alias("i"),
         pl.col("consumer").replace_strict(network.index, default=None, return_dtype=pl.Int64).alias("j"),
         pl.col("amount").cast(pl.Float64),
-        pl.col("stage").fill_null("unspecified") if "stage" in technosphere.columns else pl.lit("unspecified").alias("stage"),
+        pl.col("stage").fill_null("unspecified")
+        if "stage" in technosphere.columns
+        else pl.lit("unspecified").alias("stage"),
     ).drop_nulls(["i", "j"])
     n = network.size
     out = {}

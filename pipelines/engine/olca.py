@@ -30,8 +30,10 @@ GHG_MAP = resource_dir("data/raw") / "embedded" / "uslci_ghg_flow_map.csv"
 
 def ghg_map() -> dict[tuple[str, str], tuple[str | None, float, str]]:
     with open(GHG_MAP, encoding="utf-8") as fh:
-        return {(r["flow_name"], r["direction"]): (r["gas"] or None, float(r["sign"]), r["note"])
-                for r in csv.DictReader(fh)}
+        return {
+            (r["flow_name"], r["direction"]): (r["gas"] or None, float(r["sign"]), r["note"])
+            for r in csv.DictReader(fh)
+        }
 
 
 @dataclass
@@ -59,8 +61,11 @@ def load_olca_zip(path: Path) -> OlcaTables:
         flows = _load(zf, "flows")
         unit_groups = _load(zf, "unit_groups")
     unit_factor = {u["@id"]: u.get("conversionFactor", 1.0) for g in unit_groups.values() for u in g.get("units", [])}
-    flow_prop_factor = {(f["@id"], fp["flowProperty"]["@id"]): fp.get("conversionFactor", 1.0)
-                        for f in flows.values() for fp in f.get("flowProperties", [])}
+    flow_prop_factor = {
+        (f["@id"], fp["flowProperty"]["@id"]): fp.get("conversionFactor", 1.0)
+        for f in flows.values()
+        for fp in f.get("flowProperties", [])
+    }
     mapping = ghg_map()
 
     def normalised(e: dict) -> float:
@@ -89,12 +94,18 @@ def load_olca_zip(path: Path) -> OlcaTables:
         if ref is None:
             notes.append(f"{p['name']}: no quantitative reference; skipped")
             continue
-        outputs = [e for e in exchanges if flow_type(e) == "PRODUCT_FLOW" and not e.get("input") and not e.get("avoidedProduct")]
+        outputs = [
+            e
+            for e in exchanges
+            if flow_type(e) == "PRODUCT_FLOW" and not e.get("input") and not e.get("avoidedProduct")
+        ]
         factors = p.get("allocationFactors", [])
         present = {f.get("allocationType") for f in factors}
         method = p.get("defaultAllocationMethod")
         if method not in present:  # no default declared: physical first, as ISO 14044 4.3.4.2 prefers
-            method = next((m for m in ("PHYSICAL_ALLOCATION", "CAUSAL_ALLOCATION", "ECONOMIC_ALLOCATION") if m in present), None)
+            method = next(
+                (m for m in ("PHYSICAL_ALLOCATION", "CAUSAL_ALLOCATION", "ECONOMIC_ALLOCATION") if m in present), None
+            )
         if len(outputs) > 1 and factors and method is not None:
             kind = method.replace("_ALLOCATION", "")
             for out in outputs:
@@ -112,8 +123,10 @@ def load_olca_zip(path: Path) -> OlcaTables:
                 producers.setdefault(out["flow"]["@id"], []).append(cid)
         else:
             if len(outputs) > 1:
-                notes.append(f"{p['name']}: {len(outputs)} product outputs without usable allocation factors; "
-                             "all burdens to the reference product")
+                notes.append(
+                    f"{p['name']}: {len(outputs)} product outputs without usable allocation factors; "
+                    "all burdens to the reference product"
+                )
             columns.append((pid, p, ref, {None: 1.0}))
             key = ref["flow"]["@id"]
             producers.setdefault(key, []).append(pid)
@@ -124,9 +137,17 @@ def load_olca_zip(path: Path) -> OlcaTables:
         ref_amount = normalised(ref)
         if ref.get("input"):  # a waste-treatment process: its reference is a waste input
             ref_amount = abs(ref_amount)
-        process_rows.append({"process_id": cid, "name": p["name"] + ("" if "::" not in cid else f" [{ref['flow']['name']}]"),
-                             "kind": "olca", "unit": ref.get("unit", {}).get("name"), "reference_amount": ref_amount,
-                             "category": (p.get("category") or {}).get("name"), "location": location[cid]})
+        process_rows.append(
+            {
+                "process_id": cid,
+                "name": p["name"] + ("" if "::" not in cid else f" [{ref['flow']['name']}]"),
+                "kind": "olca",
+                "unit": ref.get("unit", {}).get("name"),
+                "reference_amount": ref_amount,
+                "category": (p.get("category") or {}).get("name"),
+                "location": location[cid],
+            }
+        )
         for e in p.get("exchanges", []):
             if e is ref or e.get("@id") == ref.get("@id"):
                 continue
@@ -149,29 +170,57 @@ def load_olca_zip(path: Path) -> OlcaTables:
                     continue
                 same = [c for c in candidates if location.get(c) == location[cid]]
                 provider = (same or candidates)[0]
-                tech_rows.append({"consumer": cid, "provider": provider, "amount": signed, "gsd2": gsd2(e),
-                                  "stage": None, "line_id": None})
+                tech_rows.append(
+                    {
+                        "consumer": cid,
+                        "provider": provider,
+                        "amount": signed,
+                        "gsd2": gsd2(e),
+                        "stage": None,
+                        "line_id": None,
+                    }
+                )
             elif ftype == "ELEMENTARY_FLOW":
                 name = flows.get(e["flow"]["@id"], {}).get("name", e["flow"].get("name", "")).strip()
                 direction = "resource" if e.get("input") else "emission"
                 hit = mapping.get((name, direction))
                 if hit is None:
-                    if any(k in name.lower() for k in ("carbon dioxide", "methane", "nitrous", "dinitrogen", "fluoro",
-                                                       "hexafluoride", "trifluoride")):
+                    if any(
+                        k in name.lower()
+                        for k in (
+                            "carbon dioxide",
+                            "methane",
+                            "nitrous",
+                            "dinitrogen",
+                            "fluoro",
+                            "hexafluoride",
+                            "trifluoride",
+                        )
+                    ):
                         unmapped[(name, direction)] = unmapped.get((name, direction), 0) + 1
                     continue
                 gas, sign, _note = hit
                 if gas is None or amount == 0:
                     continue
                 bio_rows.append({"process_id": cid, "gas": gas, "amount_kg": sign * amount, "gsd2": gsd2(e)})
-    tech_schema = {"consumer": pl.String, "provider": pl.String, "amount": pl.Float64, "gsd2": pl.Float64,
-                   "stage": pl.String, "line_id": pl.String}
+    tech_schema = {
+        "consumer": pl.String,
+        "provider": pl.String,
+        "amount": pl.Float64,
+        "gsd2": pl.Float64,
+        "stage": pl.String,
+        "line_id": pl.String,
+    }
     return OlcaTables(
         pl.DataFrame(process_rows),
         pl.DataFrame(tech_rows, schema=tech_schema),
-        pl.DataFrame(bio_rows, schema={"process_id": pl.String, "gas": pl.String, "amount_kg": pl.Float64, "gsd2": pl.Float64}),
+        pl.DataFrame(
+            bio_rows, schema={"process_id": pl.String, "gas": pl.String, "amount_kg": pl.Float64, "gsd2": pl.Float64}
+        ),
         pl.DataFrame(cut_rows, schema={"consumer": pl.String, "flow": pl.String, "amount": pl.Float64}),
-        pl.DataFrame([{"flow_name": k[0], "direction": k[1], "exchanges": v} for k, v in sorted(unmapped.items())],
-                     schema={"flow_name": pl.String, "direction": pl.String, "exchanges": pl.Int64}),
+        pl.DataFrame(
+            [{"flow_name": k[0], "direction": k[1], "exchanges": v} for k, v in sorted(unmapped.items())],
+            schema={"flow_name": pl.String, "direction": pl.String, "exchanges": pl.Int64},
+        ),
         notes,
     )

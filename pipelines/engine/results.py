@@ -14,8 +14,16 @@ MC_ITERATIONS = 1000
 MC_SEED = 20241124
 
 
-def compute(lines: pl.DataFrame, products: pl.DataFrame, summary: pl.DataFrame, factors: pl.DataFrame,
-            factor_gas: pl.DataFrame, gwp_set: str, iterations: int = MC_ITERATIONS, seed: int = MC_SEED) -> dict[str, pl.DataFrame]:
+def compute(
+    lines: pl.DataFrame,
+    products: pl.DataFrame,
+    summary: pl.DataFrame,
+    factors: pl.DataFrame,
+    factor_gas: pl.DataFrame,
+    gwp_set: str,
+    iterations: int = MC_ITERATIONS,
+    seed: int = MC_SEED,
+) -> dict[str, pl.DataFrame]:
     if products.is_empty() or lines.is_empty():
         return {}
     processes, tech, bio, given = foreground.build_tables(lines, products, factors, factor_gas)
@@ -23,68 +31,148 @@ def compute(lines: pl.DataFrame, products: pl.DataFrame, summary: pl.DataFrame, 
     solver = Solver(net)
     fp = solve_footprints(net, gwp_set, solver, given)
     w = gwp_weights(net.gases, gwp_set, given)
-    mc = montecarlo.run(net, w, montecarlo.aligned_gsd2(net, tech), montecarlo.aligned_bio_gsd2(net, bio),
-                        iterations=iterations, seed=seed, base=fp.co2e, solver=solver)
+    mc = montecarlo.run(
+        net,
+        w,
+        montecarlo.aligned_gsd2(net, tech),
+        montecarlo.aligned_bio_gsd2(net, bio),
+        iterations=iterations,
+        seed=seed,
+        base=fp.co2e,
+        solver=solver,
+    )
     idx = net.index
     lines, summary = resolve_linked_lines(lines, summary, fp.co2e, idx)
     # Per line: amount x per-unit footprint of what it draws on (CO2e and per gas).
-    t = tech.with_columns(pl.col("provider").replace_strict(idx, return_dtype=pl.Int64).alias("_p"),
-                          pl.col("consumer").replace_strict(idx, return_dtype=pl.Int64).alias("_c"))
+    t = tech.with_columns(
+        pl.col("provider").replace_strict(idx, return_dtype=pl.Int64).alias("_p"),
+        pl.col("consumer").replace_strict(idx, return_dtype=pl.Int64).alias("_c"),
+    )
     p_idx = t["_p"].to_numpy()
     amount = t["amount"].to_numpy()
     contrib = t.select("consumer", "line_id", "stage").with_columns(
         pl.Series("co2e_kg", amount * fp.co2e[p_idx]),
-        *[pl.Series(f"gas::{g}", amount * fp.per_gas[k][p_idx]) for k, g in enumerate(net.gases)])
+        *[pl.Series(f"gas::{g}", amount * fp.per_gas[k][p_idx]) for k, g in enumerate(net.gases)],
+    )
     line_info = lines.select(
-        pl.format("{}{}/{}", pl.lit(foreground.PRODUCT_PREFIX), "uscc", "product_id").alias("consumer"), "line_id",
-        "kind", "item", "factor_name", "factor_source_id", "match_method", "match_precedence", "selection_rule", "geography_used", "geography_fallback",
-        "electricity_contract", "co2e_kg_per_declared_unit", "co2e_market_kg_per_declared_unit")
+        pl.format("{}{}/{}", pl.lit(foreground.PRODUCT_PREFIX), "uscc", "product_id").alias("consumer"),
+        "line_id",
+        "kind",
+        "item",
+        "factor_name",
+        "factor_source_id",
+        "match_method",
+        "match_precedence",
+        "selection_rule",
+        "geography_used",
+        "geography_fallback",
+        "electricity_contract",
+        "co2e_kg_per_declared_unit",
+        "co2e_market_kg_per_declared_unit",
+    )
     contrib = contrib.join(line_info, on=["consumer", "line_id"], how="left")
     market_cut = contrib.group_by("consumer").agg(
-        (pl.col("co2e_kg") * (1 - pl.col("co2e_market_kg_per_declared_unit")
-                              / pl.col("co2e_kg_per_declared_unit"))).fill_nan(0).sum().alias("_market_cut"))
+        (pl.col("co2e_kg") * (1 - pl.col("co2e_market_kg_per_declared_unit") / pl.col("co2e_kg_per_declared_unit")))
+        .fill_nan(0)
+        .sum()
+        .alias("_market_cut")
+    )
     product_rows = products.select(
         pl.format("{}{}/{}", pl.lit(foreground.PRODUCT_PREFIX), "uscc", "product_id").alias("process_id"),
-        "uscc", "product_id", "product_name", "category", "declared_unit", "benchmark_kgco2e",
-        (pl.col("reporting_year") if "reporting_year" in products.columns else pl.lit(None)).cast(pl.Int32)
-        .alias("reporting_year"))
+        "uscc",
+        "product_id",
+        "product_name",
+        "category",
+        "declared_unit",
+        "benchmark_kgco2e",
+        (pl.col("reporting_year") if "reporting_year" in products.columns else pl.lit(None))
+        .cast(pl.Int32)
+        .alias("reporting_year"),
+    )
     pos = product_rows["process_id"].replace_strict(idx, return_dtype=pl.Int64).to_numpy()
-    biogenic = sum(fp.per_gas[k][pos] * w[k] for k, g in enumerate(net.gases) if "biogenic" in g.lower()) \
-        if any("biogenic" in g.lower() for g in net.gases) else np.zeros(len(pos))
-    engine_products = product_rows.with_columns(
-        pl.Series("co2e_kg", fp.co2e[pos]), pl.Series("co2e_biogenic_kg", np.asarray(biogenic, dtype=float)),
-        pl.Series("mc_p5", mc.p5[pos]), pl.Series("mc_p50", mc.p50[pos]), pl.Series("mc_p95", mc.p95[pos]),
-        pl.Series("mc_mean", mc.mean[pos]), pl.Series("mc_std", mc.std[pos]),
-        pl.lit(mc.iterations).alias("mc_iterations"), pl.lit(mc.seed).alias("mc_seed"),
-        pl.lit(solver.used).alias("solver"), pl.lit(gwp_set).alias("gwp_set"),
-    ).join(market_cut.rename({"consumer": "process_id"}), on="process_id", how="left").with_columns(
-        (pl.col("co2e_kg") - pl.col("_market_cut").fill_null(0)).alias("co2e_market_kg")).drop("_market_cut")
+    biogenic = (
+        sum(fp.per_gas[k][pos] * w[k] for k, g in enumerate(net.gases) if "biogenic" in g.lower())
+        if any("biogenic" in g.lower() for g in net.gases)
+        else np.zeros(len(pos))
+    )
+    engine_products = (
+        product_rows.with_columns(
+            pl.Series("co2e_kg", fp.co2e[pos]),
+            pl.Series("co2e_biogenic_kg", np.asarray(biogenic, dtype=float)),
+            pl.Series("mc_p5", mc.p5[pos]),
+            pl.Series("mc_p50", mc.p50[pos]),
+            pl.Series("mc_p95", mc.p95[pos]),
+            pl.Series("mc_mean", mc.mean[pos]),
+            pl.Series("mc_std", mc.std[pos]),
+            pl.lit(mc.iterations).alias("mc_iterations"),
+            pl.lit(mc.seed).alias("mc_seed"),
+            pl.lit(solver.used).alias("solver"),
+            pl.lit(gwp_set).alias("gwp_set"),
+        )
+        .join(market_cut.rename({"consumer": "process_id"}), on="process_id", how="left")
+        .with_columns((pl.col("co2e_kg") - pl.col("_market_cut").fill_null(0)).alias("co2e_market_kg"))
+        .drop("_market_cut")
+    )
     engine_products = engine_products.join(
-        summary.select("uscc", "product_id", "primary_data_share", *[c for c in summary.columns if c.startswith("dq_")],
-                       "dqr", "lines", "lines_unmatched"), on=["uscc", "product_id"], how="left")
+        summary.select(
+            "uscc",
+            "product_id",
+            "primary_data_share",
+            *[c for c in summary.columns if c.startswith("dq_")],
+            "dqr",
+            "lines",
+            "lines_unmatched",
+        ),
+        on=["uscc", "product_id"],
+        how="left",
+    )
     # What each product's rows depend on, for the incremental run (engine.incremental).
     shas = incremental.fingerprints(
-        engine_products.select("process_id", "uscc", "product_id", "product_name", "category", "declared_unit",
-                               "benchmark_kgco2e", "primary_data_share", *[c for c in engine_products.columns
-                                                                          if c.startswith("dq")], "lines", "lines_unmatched"),
-        tech, bio, line_info.drop("item"),
-        {"gwp_set": gwp_set, "weights": dict(zip(net.gases, w.tolist())), "mc": [mc.iterations, mc.seed]})
+        engine_products.select(
+            "process_id",
+            "uscc",
+            "product_id",
+            "product_name",
+            "category",
+            "declared_unit",
+            "benchmark_kgco2e",
+            "primary_data_share",
+            *[c for c in engine_products.columns if c.startswith("dq")],
+            "lines",
+            "lines_unmatched",
+        ),
+        tech,
+        bio,
+        line_info.drop("item"),
+        {"gwp_set": gwp_set, "weights": dict(zip(net.gases, w.tolist())), "mc": [mc.iterations, mc.seed]},
+    )
     engine_products = engine_products.with_columns(
-        pl.col("process_id").replace_strict(shas, return_dtype=pl.String).alias("inputs_sha256"))
+        pl.col("process_id").replace_strict(shas, return_dtype=pl.String).alias("inputs_sha256")
+    )
     gas_cols = [c for c in contrib.columns if c.startswith("gas::")]
-    gases = contrib.group_by("consumer").agg([pl.col(c).sum() for c in gas_cols]).unpivot(
-        index="consumer", variable_name="gas", value_name="amount_kg").with_columns(
-        pl.col("gas").str.strip_prefix("gas::")).with_columns(
-        pl.col("gas").replace_strict(dict(zip(net.gases, w)), return_dtype=pl.Float64).alias("gwp"))
-    gases = gases.with_columns((pl.col("amount_kg") * pl.col("gwp")).alias("co2e_kg")).rename({"consumer": "process_id"})
+    gases = (
+        contrib.group_by("consumer")
+        .agg([pl.col(c).sum() for c in gas_cols])
+        .unpivot(index="consumer", variable_name="gas", value_name="amount_kg")
+        .with_columns(pl.col("gas").str.strip_prefix("gas::"))
+        .with_columns(pl.col("gas").replace_strict(dict(zip(net.gases, w)), return_dtype=pl.Float64).alias("gwp"))
+    )
+    gases = gases.with_columns((pl.col("amount_kg") * pl.col("gwp")).alias("co2e_kg")).rename(
+        {"consumer": "process_id"}
+    )
     contrib = contrib.drop(gas_cols).rename({"consumer": "process_id"})
-    return {"engine_products": engine_products, "engine_contributions": contrib, "engine_gases": gases,
-            # the restricted inventory with linked lines resolved (not a mart: it stays in the restricted zone)
-            "inventory": {"line_emissions": lines, "product_summary": summary}}
+    return {
+        "engine_products": engine_products,
+        "engine_contributions": contrib,
+        "engine_gases": gases,
+        # the restricted inventory with linked lines resolved (not a mart: it stays in the restricted zone)
+        "inventory": {"line_emissions": lines, "product_summary": summary},
+    }
 
 
-def resolve_linked_lines(lines: pl.DataFrame, summary: pl.DataFrame, co2e: np.ndarray, index: dict[str, int],
-                         max_passes: int = 50) -> tuple[pl.DataFrame, pl.DataFrame]:
+def resolve_linked_lines(
+    lines: pl.DataFrame, summary: pl.DataFrame, co2e: np.ndarray, index: dict[str, int], max_passes: int = 50
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Lines drawing on another enterprise product ('supplier_product') take CO2e = amount x that product's
     solved footprint; their primary fraction is the supplier product's own primary data share (PACT), which
     may itself depend on its suppliers, so the share is iterated to a fixed point (chains settle in as many
@@ -95,22 +183,36 @@ def resolve_linked_lines(lines: pl.DataFrame, summary: pl.DataFrame, co2e: np.nd
         return lines, summary
     provider_fp = {k: float(co2e[i]) for k, i in index.items() if k.startswith(foreground.PRODUCT_PREFIX)}
     lines = lines.with_columns(
-        pl.when(linked).then(pl.col("factor_id").replace_strict(provider_fp, default=None, return_dtype=pl.Float64))
-        .otherwise(pl.col("factor_co2e_per_unit")).alias("factor_co2e_per_unit"))
+        pl.when(linked)
+        .then(pl.col("factor_id").replace_strict(provider_fp, default=None, return_dtype=pl.Float64))
+        .otherwise(pl.col("factor_co2e_per_unit"))
+        .alias("factor_co2e_per_unit")
+    )
     lines = lines.with_columns(
-        pl.when(linked).then(pl.col("amount_per_declared_unit") * pl.col("factor_co2e_per_unit"))
-        .otherwise(pl.col("co2e_kg_per_declared_unit")).alias("co2e_kg_per_declared_unit"))
+        pl.when(linked)
+        .then(pl.col("amount_per_declared_unit") * pl.col("factor_co2e_per_unit"))
+        .otherwise(pl.col("co2e_kg_per_declared_unit"))
+        .alias("co2e_kg_per_declared_unit")
+    )
     lines = lines.with_columns(
-        pl.when(linked).then(pl.col("co2e_kg_per_declared_unit"))
-        .otherwise(pl.col("co2e_market_kg_per_declared_unit")).alias("co2e_market_kg_per_declared_unit"))
+        pl.when(linked)
+        .then(pl.col("co2e_kg_per_declared_unit"))
+        .otherwise(pl.col("co2e_market_kg_per_declared_unit"))
+        .alias("co2e_market_kg_per_declared_unit")
+    )
     release, gwp_set = summary["factors_from"][0], summary["gwp_set"][0]
     for _ in range(max_passes):
         summary = summarise(lines, release, gwp_set)
-        pds = {foreground.product_process_id(u, p): v for u, p, v in
-               summary.select("uscc", "product_id", pl.col("primary_data_share").fill_null(0.0)).rows()}
+        pds = {
+            foreground.product_process_id(u, p): v
+            for u, p, v in summary.select("uscc", "product_id", pl.col("primary_data_share").fill_null(0.0)).rows()
+        }
         updated = lines.with_columns(
-            pl.when(linked).then(pl.col("factor_id").replace_strict(pds, default=0.0, return_dtype=pl.Float64))
-            .otherwise(pl.col("primary_fraction")).alias("primary_fraction"))
+            pl.when(linked)
+            .then(pl.col("factor_id").replace_strict(pds, default=0.0, return_dtype=pl.Float64))
+            .otherwise(pl.col("primary_fraction"))
+            .alias("primary_fraction")
+        )
         if updated["primary_fraction"].equals(lines["primary_fraction"]):
             break
         lines = updated

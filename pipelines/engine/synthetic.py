@@ -18,13 +18,20 @@ import polars as pl
 STAGES = ("raw_material", "production", "distribution", "use", "end_of_life")
 
 
-def generate(n: int, seed: int = 42, inputs_per_process: int = 10, sector_window: int | None = 500) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+def generate(
+    n: int, seed: int = 42, inputs_per_process: int = 10, sector_window: int | None = 500
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     rng = np.random.default_rng(seed)
     core = max(60, n // 50)
     ids = [f"p{i:07d}" for i in range(n)]
-    processes = pl.DataFrame({"process_id": ids, "name": [f"process {i}" for i in range(n)],
-                              "kind": ["core" if i < core else "product" for i in range(n)],
-                              "reference_amount": np.ones(n)})
+    processes = pl.DataFrame(
+        {
+            "process_id": ids,
+            "name": [f"process {i}" for i in range(n)],
+            "kind": ["core" if i < core else "product" for i in range(n)],
+            "reference_amount": np.ones(n),
+        }
+    )
     consumers, providers = [], []
     for j in range(n):
         k = min(inputs_per_process if j >= core else 5, n - 1)
@@ -41,17 +48,24 @@ def generate(n: int, seed: int = 42, inputs_per_process: int = 10, sector_window
     cons = np.concatenate(consumers)
     prov = np.concatenate(providers)
     amount = rng.uniform(0.002, 0.08, size=cons.size)
-    technosphere = pl.DataFrame({
-        "consumer": np.array(ids)[cons], "provider": np.array(ids)[prov], "amount": amount,
-        "gsd2": np.where(rng.random(cons.size) < 0.5, rng.uniform(1.05, 1.5, cons.size), np.nan),
-        "stage": np.array(STAGES)[rng.integers(0, 3, cons.size)],
-        "line_id": [f"l{i}" for i in range(cons.size)],
-    }).with_columns(pl.col("gsd2").fill_nan(None))
+    technosphere = pl.DataFrame(
+        {
+            "consumer": np.array(ids)[cons],
+            "provider": np.array(ids)[prov],
+            "amount": amount,
+            "gsd2": np.where(rng.random(cons.size) < 0.5, rng.uniform(1.05, 1.5, cons.size), np.nan),
+            "stage": np.array(STAGES)[rng.integers(0, 3, cons.size)],
+            "line_id": [f"l{i}" for i in range(cons.size)],
+        }
+    ).with_columns(pl.col("gsd2").fill_nan(None))
     rows = [("CO2_fossil", np.arange(n), rng.lognormal(-1.0, 1.0, n))]
     for gas, share, mu in (("CH4_fossil", 0.3, -6.0), ("N2O", 0.2, -8.0), ("CO2_biogenic", 0.1, -2.0)):
         which = np.flatnonzero(rng.random(n) < share)
         rows.append((gas, which, rng.lognormal(mu, 1.0, which.size)))
-    biosphere = pl.concat([pl.DataFrame({"process_id": np.array(ids)[w], "gas": g, "amount_kg": v}) for g, w, v in rows])
+    biosphere = pl.concat(
+        [pl.DataFrame({"process_id": np.array(ids)[w], "gas": g, "amount_kg": v}) for g, w, v in rows]
+    )
     biosphere = biosphere.with_columns(pl.lit(None, dtype=pl.Float64).alias("gsd2")).with_columns(
-        pl.Series("gsd2", rng.uniform(1.1, 2.0, biosphere.height)))
+        pl.Series("gsd2", rng.uniform(1.1, 2.0, biosphere.height))
+    )
     return processes, technosphere, biosphere

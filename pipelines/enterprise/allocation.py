@@ -18,10 +18,10 @@ from pipelines.enterprise.codes import ALLOCATION_PREFERENCE
 class Allocated:
     line_id: str
     product_id: str
-    basis: str            # none (product-level) | mass | count | declared_physical | revenue
+    basis: str  # none (product-level) | mass | count | declared_physical | revenue
     basis_value: float | None
     share: float
-    basis_rank: int       # position of the basis in the standard's preference order (0 = most preferred)
+    basis_rank: int  # position of the basis in the standard's preference order (0 = most preferred)
 
 
 class AllocationError(ValueError):
@@ -53,21 +53,33 @@ def allocate(line: dict, products: list[dict]) -> list[Allocated]:
     basis = line["allocation_basis"]
     at_facility = [p for p in products if p["facility_id"] == line["facility_id"]]
     if not at_facility:
-        raise AllocationError("allocation.no_products", f"设施 {line['facility_id']} 没有产品可分配",
-                              f"no product is made at facility {line['facility_id']} to allocate this line to",
-                              "facility_id")
+        raise AllocationError(
+            "allocation.no_products",
+            f"设施 {line['facility_id']} 没有产品可分配",
+            f"no product is made at facility {line['facility_id']} to allocate this line to",
+            "facility_id",
+        )
     values = {p["product_id"]: _basis_value(p, basis) for p in at_facility}
     missing = [pid for pid, value in values.items() if value is None]
     if missing:
-        need = {"mass": "mass_kg_per_unit", "count": "a count unit (台, 个 ...)", "revenue": "revenue_cny",
-                "declared_physical": "declared_allocation_share"}[basis]
-        raise AllocationError("allocation.basis_data_missing",
-                              f"按{basis}分配需要产品 {', '.join(missing)} 的 {need}",
-                              f"allocation by {basis} needs {need} for product(s) {', '.join(missing)}")
+        need = {
+            "mass": "mass_kg_per_unit",
+            "count": "a count unit (台, 个 ...)",
+            "revenue": "revenue_cny",
+            "declared_physical": "declared_allocation_share",
+        }[basis]
+        raise AllocationError(
+            "allocation.basis_data_missing",
+            f"按{basis}分配需要产品 {', '.join(missing)} 的 {need}",
+            f"allocation by {basis} needs {need} for product(s) {', '.join(missing)}",
+        )
     total = sum(values.values())
     if basis == "declared_physical" and abs(total - 1.0) > 1e-6:
-        raise AllocationError("allocation.shares_not_one", f"声明的分配比例合计为 {total:g}，应为 1",
-                              f"declared allocation shares at facility {line['facility_id']} sum to {total:g}, not 1")
+        raise AllocationError(
+            "allocation.shares_not_one",
+            f"声明的分配比例合计为 {total:g}，应为 1",
+            f"declared allocation shares at facility {line['facility_id']} sum to {total:g}, not 1",
+        )
     if total <= 0:
         raise AllocationError("allocation.zero_total", "分配基础合计为 0", f"allocation basis {basis} sums to 0")
     rank = ALLOCATION_PREFERENCE.index(basis)

@@ -35,7 +35,9 @@ class Checked:
     rows_read: int = 0
 
 
-def _number(values: dict, key: str, required: bool = False, positive: bool = False, share: bool = False) -> float | None:
+def _number(
+    values: dict, key: str, required: bool = False, positive: bool = False, share: bool = False
+) -> float | None:
     raw = values.get(key)
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         if required:
@@ -44,13 +46,30 @@ def _number(values: dict, key: str, required: bool = False, positive: bool = Fal
     try:
         number = parse_number(raw, key)
     except InputError:
-        raise Fail("amount.not_number", key, f"{key} 应为数字，实际为 '{raw}'", f"{key}: expected a number, got '{raw}'") from None
+        raise Fail(
+            "amount.not_number", key, f"{key} 应为数字，实际为 '{raw}'", f"{key}: expected a number, got '{raw}'"
+        ) from None
     if number is None or not math.isfinite(number):
-        raise Fail("amount.not_finite", key, f"{key} 应为有限数值，实际为 '{raw}'", f"{key}: expected a finite number, got '{raw}'")
+        raise Fail(
+            "amount.not_finite",
+            key,
+            f"{key} 应为有限数值，实际为 '{raw}'",
+            f"{key}: expected a finite number, got '{raw}'",
+        )
     if positive and number <= 0:
-        raise Fail("amount.not_positive", key, f"{key} 应大于 0，实际为 {number:g}", f"{key}: must be greater than 0, got {number:g}")
+        raise Fail(
+            "amount.not_positive",
+            key,
+            f"{key} 应大于 0，实际为 {number:g}",
+            f"{key}: must be greater than 0, got {number:g}",
+        )
     if share and not 0 <= number <= 1:
-        raise Fail("share.out_of_range", key, f"{key} 应在 0 到 1 之间，实际为 {number:g}", f"{key}: must lie between 0 and 1, got {number:g}")
+        raise Fail(
+            "share.out_of_range",
+            key,
+            f"{key} 应在 0 到 1 之间，实际为 {number:g}",
+            f"{key}: must lie between 0 and 1, got {number:g}",
+        )
     return number
 
 
@@ -76,13 +95,27 @@ def _ident(values: dict, key: str) -> str:
     bad = sorted({ch for ch in text if not (ch.isalnum() or ch in ID_PUNCTUATION)})
     if bad or not text or len(text) > ID_MAX_LENGTH or text.startswith(".") or ".." in text:
         shown = ", ".join(repr(ch) if ch.isprintable() else f"U+{ord(ch):04X}" for ch in bad[:5])
-        why_en = (f"characters not allowed: {shown}" if bad else f"{len(text)} characters (at most {ID_MAX_LENGTH})"
-                  if len(text) > ID_MAX_LENGTH else "must not start with '.' or contain '..'")
-        why_zh = (f"含不允许的字符 {shown}" if bad else f"长度 {len(text)}，超过 {ID_MAX_LENGTH}" if len(text) > ID_MAX_LENGTH
-                  else "不得以 '.' 开头或包含 '..'")
-        raise Fail("id.invalid", key, f"{key} 无效：{why_zh}（允许：字母、数字、- _ . # 和括号，1–{ID_MAX_LENGTH} 个字符）",
-                   f"{key} is not a valid id: {why_en} (allowed: letters, digits, - _ . # and brackets, "
-                   f"1-{ID_MAX_LENGTH} characters)")
+        why_en = (
+            f"characters not allowed: {shown}"
+            if bad
+            else f"{len(text)} characters (at most {ID_MAX_LENGTH})"
+            if len(text) > ID_MAX_LENGTH
+            else "must not start with '.' or contain '..'"
+        )
+        why_zh = (
+            f"含不允许的字符 {shown}"
+            if bad
+            else f"长度 {len(text)}，超过 {ID_MAX_LENGTH}"
+            if len(text) > ID_MAX_LENGTH
+            else "不得以 '.' 开头或包含 '..'"
+        )
+        raise Fail(
+            "id.invalid",
+            key,
+            f"{key} 无效：{why_zh}（允许：字母、数字、- _ . # 和括号，1–{ID_MAX_LENGTH} 个字符）",
+            f"{key} is not a valid id: {why_en} (allowed: letters, digits, - _ . # and brackets, "
+            f"1-{ID_MAX_LENGTH} characters)",
+        )
     return text
 
 
@@ -93,9 +126,14 @@ def _code(values: dict, key: str, list_name: str, required: bool = False) -> str
     code = code_from_label(list_name, text)
     if code is None:
         from pipelines.enterprise.codes import CODE_LISTS
+
         allowed = ", ".join(CODE_LISTS[list_name])
-        raise Fail("code.unknown", key, f"{key} 的值 '{text}' 不在代码表中（可选：{allowed}）",
-                   f"{key}: '{text}' is not in the code list ({allowed})")
+        raise Fail(
+            "code.unknown",
+            key,
+            f"{key} 的值 '{text}' 不在代码表中（可选：{allowed}）",
+            f"{key}: '{text}' is not in the code list ({allowed})",
+        )
     return code
 
 
@@ -116,19 +154,33 @@ def _date(values: dict, key: str, required: bool = False) -> dt.date | None:
     except InputError:
         value = None
     if value is None:
-        raise Fail("date.invalid", key, f"{key} 应为日期 YYYY-MM-DD，实际为 '{raw}'", f"{key}: expected a date YYYY-MM-DD, got '{raw}'")
+        raise Fail(
+            "date.invalid",
+            key,
+            f"{key} 应为日期 YYYY-MM-DD，实际为 '{raw}'",
+            f"{key}: expected a date YYYY-MM-DD, got '{raw}'",
+        )
     return value
 
 
 def _period(values: dict, year: int | None, required: bool = False) -> tuple[dt.date | None, dt.date | None]:
     start, end = _date(values, "period_start", required), _date(values, "period_end", required)
     if start and end and start > end:
-        raise Fail("period.reversed", "period_start", f"开始日期 {start} 晚于结束日期 {end}", f"period_start {start} is after period_end {end}")
+        raise Fail(
+            "period.reversed",
+            "period_start",
+            f"开始日期 {start} 晚于结束日期 {end}",
+            f"period_start {start} is after period_end {end}",
+        )
     if year is not None:
         for key, value in (("period_start", start), ("period_end", end)):
             if value is not None and value.year != year:
-                raise Fail("period.outside_year", key, f"{key} {value} 不在报告年度 {year} 内",
-                           f"{key} {value} is outside the reporting year {year}")
+                raise Fail(
+                    "period.outside_year",
+                    key,
+                    f"{key} {value} 不在报告年度 {year} 内",
+                    f"{key} {value} is outside the reporting year {year}",
+                )
     return start, end
 
 
@@ -141,9 +193,13 @@ def _unit(values: dict, key: str = "unit", kind: str | None = None) -> str:
     if kind is not None:
         allowed = KINDS[kind][2]
         if not any(units._normalise_dimension(info.dimension) == units._normalise_dimension(a) for a in allowed):
-            raise Fail("unit.wrong_dimension", key, f"单位 '{label}' 不适用于活动类别 {KINDS[kind][0]}",
-                       f"unit '{label}' ({info.dimension}) does not fit activity kind '{kind}' "
-                       f"(expected {' or '.join(allowed)})")
+            raise Fail(
+                "unit.wrong_dimension",
+                key,
+                f"单位 '{label}' 不适用于活动类别 {KINDS[kind][0]}",
+                f"unit '{label}' ({info.dimension}) does not fit activity kind '{kind}' "
+                f"(expected {' or '.join(allowed)})",
+            )
     return label
 
 
@@ -159,10 +215,13 @@ def _plausible(amount: float, unit: str, key: str = "amount") -> None:
     canonical = units.convert(amount, unit, info.canonical)
     bound = PLAUSIBLE_MAX.get(info.canonical, 1e13)
     if not abs(canonical) <= bound:
-        raise Fail("amount.implausible", key,
-                   f"{key} {amount:g} {unit}（{canonical:.3g} {info.canonical}）超出一个场所一年的合理范围（上限 {bound:.0e} {info.canonical}）：请检查数量和单位",
-                   f"{key} {amount:g} {unit} ({canonical:.3g} {info.canonical}) is beyond what one site reports in a "
-                   f"year (at most {bound:.0e} {info.canonical}): check the amount and its unit")
+        raise Fail(
+            "amount.implausible",
+            key,
+            f"{key} {amount:g} {unit}（{canonical:.3g} {info.canonical}）超出一个场所一年的合理范围（上限 {bound:.0e} {info.canonical}）：请检查数量和单位",
+            f"{key} {amount:g} {unit} ({canonical:.3g} {info.canonical}) is beyond what one site reports in a "
+            f"year (at most {bound:.0e} {info.canonical}): check the amount and its unit",
+        )
 
 
 def check(read: ReadResult) -> Checked:
@@ -177,11 +236,21 @@ def check(read: ReadResult) -> Checked:
             first = record.issues[0]
             out.quarantine.append(first)
             return None
-        missing = [c.key for spec in SHEETS if spec.key == record.sheet for c in spec.columns
-                   if c.required and (record.values.get(c.key) is None or str(record.values.get(c.key)).strip() == "")]
+        missing = [
+            c.key
+            for spec in SHEETS
+            if spec.key == record.sheet
+            for c in spec.columns
+            if c.required and (record.values.get(c.key) is None or str(record.values.get(c.key)).strip() == "")
+        ]
         try:
             if missing:
-                raise Fail("required.missing", missing[0], f"必填项为空：{', '.join(missing)}", f"required value missing: {', '.join(missing)}")
+                raise Fail(
+                    "required.missing",
+                    missing[0],
+                    f"必填项为空：{', '.join(missing)}",
+                    f"required value missing: {', '.join(missing)}",
+                )
             typed = fn(record.values)
         except Fail as f:
             rule, column, zh, en = f.issue
@@ -194,8 +263,15 @@ def check(read: ReadResult) -> Checked:
     year: int | None = None
     for i, record in enumerate(by_sheet["enterprise"]):
         if i > 0:
-            out.quarantine.append(Issue("enterprise.extra_row", "企业信息表只能有一行", "the enterprise sheet holds one row only; extra row",
-                                        sheet=record.sheet_name, row=record.row))
+            out.quarantine.append(
+                Issue(
+                    "enterprise.extra_row",
+                    "企业信息表只能有一行",
+                    "the enterprise sheet holds one row only; extra row",
+                    sheet=record.sheet_name,
+                    row=record.row,
+                )
+            )
             continue
         typed = run(record, _enterprise)
         if typed:
@@ -226,9 +302,16 @@ def check(read: ReadResult) -> Checked:
     for record in by_sheet["activity"]:
         pid = _text(record.values, "product_id")
         if pid in rejected_products and not record.issues:
-            out.quarantine.append(Issue("product.rejected", f"所属产品 {pid} 在产品信息表第 {rejected_products[pid]} 行被拒收",
-                                        f"product {pid} was rejected (product sheet row {rejected_products[pid]}); fix it first",
-                                        sheet=record.sheet_name, row=record.row, column="product_id"))
+            out.quarantine.append(
+                Issue(
+                    "product.rejected",
+                    f"所属产品 {pid} 在产品信息表第 {rejected_products[pid]} 行被拒收",
+                    f"product {pid} was rejected (product sheet row {rejected_products[pid]}); fix it first",
+                    sheet=record.sheet_name,
+                    row=record.row,
+                    column="product_id",
+                )
+            )
             continue
         typed = run(record, lambda v: _activity(v, year, products, facilities))
         if not typed:
@@ -236,28 +319,59 @@ def check(read: ReadResult) -> Checked:
         if typed["line_id"] in seen_ids:
             _dup(out, record, "line_id", seen_ids[typed["line_id"]])
             continue
-        key = tuple(typed[k] for k in ("product_id", "facility_id", "stage", "kind", "item", "amount", "unit",
-                                       "period_start", "period_end", "supplier"))
+        key = tuple(
+            typed[k]
+            for k in (
+                "product_id",
+                "facility_id",
+                "stage",
+                "kind",
+                "item",
+                "amount",
+                "unit",
+                "period_start",
+                "period_end",
+                "supplier",
+            )
+        )
         if key in seen_lines:
             first = seen_lines[key]
-            out.quarantine.append(Issue("line.duplicate", f"与第 {first['_row']} 行（{first['line_id']}）内容重复",
-                                        f"same content as row {first['_row']} (line {first['line_id']}): counted once",
-                                        sheet=record.sheet_name, row=record.row))
+            out.quarantine.append(
+                Issue(
+                    "line.duplicate",
+                    f"与第 {first['_row']} 行（{first['line_id']}）内容重复",
+                    f"same content as row {first['_row']} (line {first['line_id']}): counted once",
+                    sheet=record.sheet_name,
+                    row=record.row,
+                )
+            )
             continue
         seen_lines[key] = seen_ids[typed["line_id"]] = typed
         out.activities.append(typed)
     out.facilities = list(facilities.values())
     out.products = list(products.values())
     if out.enterprise is None and by_sheet["enterprise"] == []:
-        out.quarantine.append(Issue("enterprise.missing", "缺少企业信息（企业信息表为空或不存在）",
-                                    "no enterprise record (the enterprise sheet is empty or missing)"))
+        out.quarantine.append(
+            Issue(
+                "enterprise.missing",
+                "缺少企业信息（企业信息表为空或不存在）",
+                "no enterprise record (the enterprise sheet is empty or missing)",
+            )
+        )
     return out
 
 
 def _dup(out: Checked, record: RawRecord, key: str, first: dict) -> None:
-    out.quarantine.append(Issue("line.duplicate_id", f"{key} '{record.values.get(key)}' 与第 {first['_row']} 行重复",
-                                f"{key} '{record.values.get(key)}' repeats row {first['_row']}",
-                                sheet=record.sheet_name, row=record.row, column=key))
+    out.quarantine.append(
+        Issue(
+            "line.duplicate_id",
+            f"{key} '{record.values.get(key)}' 与第 {first['_row']} 行重复",
+            f"{key} '{record.values.get(key)}' repeats row {first['_row']}",
+            sheet=record.sheet_name,
+            row=record.row,
+            column=key,
+        )
+    )
 
 
 def _enterprise(v: dict) -> dict:
@@ -272,11 +386,21 @@ def _enterprise(v: dict) -> dict:
             raise
         year = None  # not a number: reported as what it is, an invalid year
     if year is None or year != int(year) or not 2000 <= year <= 2100:
-        raise Fail("year.invalid", "reporting_year", f"报告年度应为四位年份，实际为 '{v.get('reporting_year')}'",
-                   f"reporting_year: expected a year YYYY, got '{v.get('reporting_year')}'")
-    return {"uscc": code, "enterprise_name": _text(v, "enterprise_name", True), "address": _text(v, "address"),
-            "contact_name": _text(v, "contact_name"), "contact_phone": _text(v, "contact_phone"),
-            "contact_email": _text(v, "contact_email"), "reporting_year": int(year)}
+        raise Fail(
+            "year.invalid",
+            "reporting_year",
+            f"报告年度应为四位年份，实际为 '{v.get('reporting_year')}'",
+            f"reporting_year: expected a year YYYY, got '{v.get('reporting_year')}'",
+        )
+    return {
+        "uscc": code,
+        "enterprise_name": _text(v, "enterprise_name", True),
+        "address": _text(v, "address"),
+        "contact_name": _text(v, "contact_name"),
+        "contact_phone": _text(v, "contact_phone"),
+        "contact_email": _text(v, "contact_email"),
+        "reporting_year": int(year),
+    }
 
 
 def _geography(v: dict, key: str, required: bool) -> str | None:
@@ -286,14 +410,22 @@ def _geography(v: dict, key: str, required: bool) -> str | None:
     try:
         return geography.normalise(text).code
     except geography.GeographyError:
-        raise Fail("geography.unknown", key, f"无法识别的地区 '{text}'（请填省级行政区、国家或 GB/T 2260 代码）",
-                   f"{key}: '{text}' is not a province (GB/T 2260), country (ISO 3166) or grid region") from None
+        raise Fail(
+            "geography.unknown",
+            key,
+            f"无法识别的地区 '{text}'（请填省级行政区、国家或 GB/T 2260 代码）",
+            f"{key}: '{text}' is not a province (GB/T 2260), country (ISO 3166) or grid region",
+        ) from None
 
 
 def _facility(v: dict) -> dict:
-    return {"facility_id": _ident(v, "facility_id"), "facility_name": _text(v, "facility_name", True),
-            "geography_code": _geography(v, "geography", True), "address": _text(v, "address"),
-            "processes": _text(v, "processes")}
+    return {
+        "facility_id": _ident(v, "facility_id"),
+        "facility_name": _text(v, "facility_name", True),
+        "geography_code": _geography(v, "geography", True),
+        "address": _text(v, "address"),
+        "processes": _text(v, "processes"),
+    }
 
 
 def _declared_unit(v: dict) -> tuple[float, str]:
@@ -304,10 +436,19 @@ def _declared_unit(v: dict) -> tuple[float, str]:
         number = parse_number(amount, "declared_unit")
         units.unit_info(label)
     except (InputError, units.UnitError):
-        raise Fail("unit.unknown", "declared_unit", f"声明单位 '{text}' 应为 '数量 单位'，如 '1 kg'",
-                   f"declared_unit '{text}': expected 'amount unit', e.g. '1 kg' or '1 台'") from None
+        raise Fail(
+            "unit.unknown",
+            "declared_unit",
+            f"声明单位 '{text}' 应为 '数量 单位'，如 '1 kg'",
+            f"declared_unit '{text}': expected 'amount unit', e.g. '1 kg' or '1 台'",
+        ) from None
     if not number or number <= 0:
-        raise Fail("amount.not_positive", "declared_unit", f"声明单位数量应大于 0：'{text}'", f"declared_unit '{text}': amount must be > 0")
+        raise Fail(
+            "amount.not_positive",
+            "declared_unit",
+            f"声明单位数量应大于 0：'{text}'",
+            f"declared_unit '{text}': amount must be > 0",
+        )
     return number, label
 
 
@@ -315,21 +456,33 @@ def _product(v: dict, year: int | None, facilities: dict) -> dict:
     du_amount, du_unit = _declared_unit(v)
     facility = _ident(v, "facility_id")
     if facility not in facilities:
-        raise Fail("facility.unknown", "facility_id", f"设施 '{facility}' 不在设施信息表中", f"facility '{facility}' is not on the facility sheet")
+        raise Fail(
+            "facility.unknown",
+            "facility_id",
+            f"设施 '{facility}' 不在设施信息表中",
+            f"facility '{facility}' is not on the facility sheet",
+        )
     start, end = _period(v, year, required=True)
     output_unit = _unit(v)
     output = _number(v, "annual_output", True, positive=True)
     _plausible(output, output_unit, "annual_output")
     return {
-        "product_id": _ident(v, "product_id"), "product_name": _text(v, "product_name", True),
-        "model": _text(v, "model"), "category": _text(v, "category"),
-        "declared_unit": _text(v, "declared_unit", True), "declared_unit_amount": du_amount, "declared_unit_label": du_unit,
-        "unit": output_unit, "annual_output": output,
+        "product_id": _ident(v, "product_id"),
+        "product_name": _text(v, "product_name", True),
+        "model": _text(v, "model"),
+        "category": _text(v, "category"),
+        "declared_unit": _text(v, "declared_unit", True),
+        "declared_unit_amount": du_amount,
+        "declared_unit_label": du_unit,
+        "unit": output_unit,
+        "annual_output": output,
         "declared_units_per_output_unit": _number(v, "declared_units_per_output_unit", positive=True) or 1.0,
         "mass_kg_per_unit": _number(v, "mass_kg_per_unit", positive=True),
         "revenue_cny": _number(v, "revenue_cny", positive=True),
         "declared_allocation_share": _number(v, "declared_allocation_share", share=True),
-        "facility_id": facility, "period_start": start, "period_end": end,
+        "facility_id": facility,
+        "period_start": start,
+        "period_end": end,
         "benchmark_kgco2e": _number(v, "benchmark_kgco2e", positive=True),
     }
 
@@ -338,11 +491,20 @@ def _activity(v: dict, year: int | None, products: dict, facilities: dict) -> di
     product = _ident(v, "product_id")
     plant = product in PLANT_LEVEL
     if not plant and product not in products:
-        raise Fail("product.unknown", "product_id", f"产品 '{product}' 不在产品信息表中（全厂数据请填 PLANT）",
-                   f"product '{product}' is not on the product sheet (use PLANT for plant-level lines)")
+        raise Fail(
+            "product.unknown",
+            "product_id",
+            f"产品 '{product}' 不在产品信息表中（全厂数据请填 PLANT）",
+            f"product '{product}' is not on the product sheet (use PLANT for plant-level lines)",
+        )
     facility = _ident(v, "facility_id")
     if facility not in facilities:
-        raise Fail("facility.unknown", "facility_id", f"设施 '{facility}' 不在设施信息表中", f"facility '{facility}' is not on the facility sheet")
+        raise Fail(
+            "facility.unknown",
+            "facility_id",
+            f"设施 '{facility}' 不在设施信息表中",
+            f"facility '{facility}' is not on the facility sheet",
+        )
     stage = _code(v, "stage", "stage", True)
     kind = _code(v, "kind", "kind", True)
     amount = _number(v, "amount", True, positive=True)
@@ -353,25 +515,50 @@ def _activity(v: dict, year: int | None, products: dict, facilities: dict) -> di
     distance = _number(v, "distance_km", positive=True)
     if kind == "transport":
         if mode is None:
-            raise Fail("transport.missing_mode", "transport_mode", "运输行须填写运输方式", "transport line without a transport mode")
+            raise Fail(
+                "transport.missing_mode",
+                "transport_mode",
+                "运输行须填写运输方式",
+                "transport line without a transport mode",
+            )
         is_mass = units._normalise_dimension(units.unit_info(unit).dimension) == units._normalise_dimension("[mass]")
         if is_mass and distance is None:
-            raise Fail("transport.missing_distance", "distance_km", "运输行以质量计时须填写运输距离 (km)",
-                       "transport line given as a mass needs distance_km")
+            raise Fail(
+                "transport.missing_distance",
+                "distance_km",
+                "运输行以质量计时须填写运输距离 (km)",
+                "transport line given as a mass needs distance_km",
+            )
     basis = _code(v, "allocation_basis", "allocation_basis")
     if plant and basis is None:
-        raise Fail("allocation.missing_basis", "allocation_basis", "全厂数据须选择分配依据（质量、数量、声明的物理关系或产值）",
-                   "plant-level line without an allocation basis (mass, count, declared physical relationship or revenue)")
+        raise Fail(
+            "allocation.missing_basis",
+            "allocation_basis",
+            "全厂数据须选择分配依据（质量、数量、声明的物理关系或产值）",
+            "plant-level line without an allocation basis (mass, count, declared physical relationship or revenue)",
+        )
     return {
-        "line_id": _ident(v, "line_id"), "product_id": "PLANT" if plant else product, "facility_id": facility,
-        "stage": stage, "kind": kind, "item": _text(v, "item", True), "factor_ref": _text(v, "factor_ref"),
-        "amount": amount, "unit": unit, "period_start": start, "period_end": end,
+        "line_id": _ident(v, "line_id"),
+        "product_id": "PLANT" if plant else product,
+        "facility_id": facility,
+        "stage": stage,
+        "kind": kind,
+        "item": _text(v, "item", True),
+        "factor_ref": _text(v, "factor_ref"),
+        "amount": amount,
+        "unit": unit,
+        "period_start": start,
+        "period_end": end,
         "data_type": _code(v, "data_type", "data_type", True),
-        "origin_geography": _geography(v, "origin_geography", False), "supplier": _text(v, "supplier"),
+        "origin_geography": _geography(v, "origin_geography", False),
+        "supplier": _text(v, "supplier"),
         "supplier_pcf_kgco2e": _number(v, "supplier_pcf_kgco2e", positive=True),
         "supplier_primary_share": _number(v, "supplier_primary_share", share=True),
-        "transport_mode": mode, "distance_km": distance,
-        "evidence_kind": _code(v, "evidence_kind", "evidence_kind"), "evidence": _text(v, "evidence"),
-        "allocation_basis": basis, "electricity_contract": _code(v, "electricity_contract", "electricity_contract"),
+        "transport_mode": mode,
+        "distance_km": distance,
+        "evidence_kind": _code(v, "evidence_kind", "evidence_kind"),
+        "evidence": _text(v, "evidence"),
+        "allocation_basis": basis,
+        "electricity_contract": _code(v, "electricity_contract", "electricity_contract"),
         "notes": _text(v, "notes"),
     }

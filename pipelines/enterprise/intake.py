@@ -23,8 +23,15 @@ from pipelines.enterprise.checks import Checked, check
 from pipelines.enterprise.reader import Issue, read_upload
 
 QUARANTINE_SCHEMA = {
-    "upload_id": pl.String, "file": pl.String, "sheet": pl.String, "row": pl.Int64, "column": pl.String,
-    "rule": pl.String, "severity": pl.String, "message_zh": pl.String, "message_en": pl.String,
+    "upload_id": pl.String,
+    "file": pl.String,
+    "sheet": pl.String,
+    "row": pl.Int64,
+    "column": pl.String,
+    "rule": pl.String,
+    "severity": pl.String,
+    "message_zh": pl.String,
+    "message_en": pl.String,
 }
 
 
@@ -32,7 +39,7 @@ QUARANTINE_SCHEMA = {
 class UploadResult:
     upload_id: str
     file: str
-    status: str                  # accepted | partial | rejected
+    status: str  # accepted | partial | rejected
     uscc: str | None
     reporting_year: int | None
     encoding: str | None
@@ -73,10 +80,19 @@ def _process(path: Path, upload_id: str) -> UploadResult:
         issues = [Issue(i.rule, i.message_zh, i.message_en, i.sheet, i.row, i.column) for i in read.file_issues]
         # Rows that were readable are still accounted for: each is quarantined under the file's rule.
         first = read.file_issues[0]
-        issues += [Issue("file.rejected", f"文件被拒收：{first.message_zh}", f"file rejected: {first.message_en}",
-                         r.sheet_name, r.row) for r in read.records]
-        return UploadResult(upload_id, path.name, "rejected", None, None, read.encoding, len(read.records), {},
-                            issues, read.notices)
+        issues += [
+            Issue(
+                "file.rejected",
+                f"文件被拒收：{first.message_zh}",
+                f"file rejected: {first.message_en}",
+                r.sheet_name,
+                r.row,
+            )
+            for r in read.records
+        ]
+        return UploadResult(
+            upload_id, path.name, "rejected", None, None, read.encoding, len(read.records), {}, issues, read.notices
+        )
     checked = check(read)
     allocation_rows, quarantine = [], list(checked.quarantine)
     kept = []
@@ -92,34 +108,77 @@ def _process(path: Path, upload_id: str) -> UploadResult:
     ent = checked.enterprise
     status = "rejected" if ent is None or not kept else ("partial" if quarantine else "accepted")
     if ent is None and kept:
-        quarantine += [Issue("enterprise.unidentified", "企业信息无效，无法确认数据归属，整份文件不入库",
-                             "the enterprise record is invalid, so the lines cannot be attributed: nothing taken in",
-                             line["_sheet"], line["_row"]) for line in kept]
+        quarantine += [
+            Issue(
+                "enterprise.unidentified",
+                "企业信息无效，无法确认数据归属，整份文件不入库",
+                "the enterprise record is invalid, so the lines cannot be attributed: nothing taken in",
+                line["_sheet"],
+                line["_row"],
+            )
+            for line in kept
+        ]
         kept, allocation_rows = [], []
     result = UploadResult(
-        upload_id, path.name, status, ent["uscc"] if ent else None, ent["reporting_year"] if ent else None,
-        read.encoding, checked.rows_read,
-        {"enterprise": int(ent is not None), "facility": len(checked.facilities), "product": len(checked.products),
-         "activity": len(kept)} if status != "rejected" else {},
-        quarantine, checked.notices)
+        upload_id,
+        path.name,
+        status,
+        ent["uscc"] if ent else None,
+        ent["reporting_year"] if ent else None,
+        read.encoding,
+        checked.rows_read,
+        {
+            "enterprise": int(ent is not None),
+            "facility": len(checked.facilities),
+            "product": len(checked.products),
+            "activity": len(kept),
+        }
+        if status != "rejected"
+        else {},
+        quarantine,
+        checked.notices,
+    )
     result._checked = checked  # type: ignore[attr-defined]
     result._allocation = allocation_rows  # type: ignore[attr-defined]
     by_row = {(i.sheet, i.row): i for i in quarantine}
     for line in kept:
-        result.lines.append({"sheet": line["_sheet"], "row": line["_row"], "line_id": line["line_id"],
-                             "status": "accepted" if status != "rejected" else "rejected", "rule": None, "message": None})
+        result.lines.append(
+            {
+                "sheet": line["_sheet"],
+                "row": line["_row"],
+                "line_id": line["line_id"],
+                "status": "accepted" if status != "rejected" else "rejected",
+                "rule": None,
+                "message": None,
+            }
+        )
     for issue in quarantine:
         if issue.row is not None:
-            result.lines.append({"sheet": issue.sheet, "row": issue.row, "line_id": None, "status": "quarantined",
-                                 "rule": issue.rule, "message": f"{issue.message_zh} / {issue.message_en}"})
+            result.lines.append(
+                {
+                    "sheet": issue.sheet,
+                    "row": issue.row,
+                    "line_id": None,
+                    "status": "quarantined",
+                    "rule": issue.rule,
+                    "message": f"{issue.message_zh} / {issue.message_en}",
+                }
+            )
     result.lines.sort(key=lambda x: (str(x["sheet"]), x["row"] or 0))
     del by_row
     return result
 
 
 def _frame(records: list[dict], extra: dict) -> pl.DataFrame:
-    rows = [{**{k: v for k, v in r.items() if not k.startswith("_")}, "sheet": r.get("_sheet"), "row": r.get("_row"), **extra}
-            for r in records]
+    rows = [
+        {
+            **{k: v for k, v in r.items() if not k.startswith("_")},
+            "sheet": r.get("_sheet"),
+            "row": r.get("_row"),
+            **extra,
+        }
+        for r in records
+    ]
     return pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame()
 
 
@@ -136,24 +195,65 @@ def _write(settings: Settings, path: Path, digest: str, result: UploadResult) ->
             "product": _frame(checked.products, ident),
             "activity": _frame(checked.activities, ident),
             "allocation": pl.DataFrame(result._allocation).with_columns(  # type: ignore[attr-defined]
-                *(pl.lit(v).alias(k) for k, v in ident.items())),
+                *(pl.lit(v).alias(k) for k, v in ident.items())
+            ),
         }
         for name, frame in tables.items():
             if frame.height:
                 store.write_table(frame, target / f"{name}.parquet")
     quarantine = pl.DataFrame(
-        [{"upload_id": result.upload_id, "file": result.file, "sheet": i.sheet, "row": i.row, "column": i.column,
-          "rule": i.rule, "severity": i.severity, "message_zh": i.message_zh, "message_en": i.message_en}
-         for i in [*result.quarantine, *result.notices]], schema=QUARANTINE_SCHEMA)
+        [
+            {
+                "upload_id": result.upload_id,
+                "file": result.file,
+                "sheet": i.sheet,
+                "row": i.row,
+                "column": i.column,
+                "rule": i.rule,
+                "severity": i.severity,
+                "message_zh": i.message_zh,
+                "message_en": i.message_en,
+            }
+            for i in [*result.quarantine, *result.notices]
+        ],
+        schema=QUARANTINE_SCHEMA,
+    )
     store.write_table(quarantine, target / "quarantine.parquet")
-    meta = {"upload_id": result.upload_id, "file": result.file, "sha256": digest, "uscc": result.uscc,
-            "reporting_year": result.reporting_year, "status": result.status, "encoding": result.encoding,
-            "rows_read": result.rows_read, "accepted": result.accepted, "accepted_lines": result.accepted_lines,
-            "quarantined": len(result.quarantine), "notices": len(result.notices),
-            "ingested_at": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()}
-    (target / "upload.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2, sort_keys=True), encoding="utf-8")
-    entry = store.append_registry(settings, {k: meta[k] for k in ("upload_id", "file", "sha256", "uscc", "reporting_year",
-                                                                  "status", "accepted_lines", "quarantined", "ingested_at")})
+    meta = {
+        "upload_id": result.upload_id,
+        "file": result.file,
+        "sha256": digest,
+        "uscc": result.uscc,
+        "reporting_year": result.reporting_year,
+        "status": result.status,
+        "encoding": result.encoding,
+        "rows_read": result.rows_read,
+        "accepted": result.accepted,
+        "accepted_lines": result.accepted_lines,
+        "quarantined": len(result.quarantine),
+        "notices": len(result.notices),
+        "ingested_at": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
+    }
+    (target / "upload.json").write_text(
+        json.dumps(meta, ensure_ascii=False, indent=2, sort_keys=True), encoding="utf-8"
+    )
+    entry = store.append_registry(
+        settings,
+        {
+            k: meta[k]
+            for k in (
+                "upload_id",
+                "file",
+                "sha256",
+                "uscc",
+                "reporting_year",
+                "status",
+                "accepted_lines",
+                "quarantined",
+                "ingested_at",
+            )
+        },
+    )
     result.seq = entry["seq"]
 
 
@@ -161,10 +261,22 @@ def _from_registry(settings: Settings, entry: dict) -> UploadResult:
     target = store.upload_dir(settings, entry["upload_id"])
     meta = json.loads((target / "upload.json").read_text(encoding="utf-8"))
     q = pl.read_parquet(target / "quarantine.parquet")
-    issues = [Issue(r["rule"], r["message_zh"], r["message_en"], r["sheet"], r["row"], r["column"], r["severity"])
-              for r in q.iter_rows(named=True)]
-    result = UploadResult(entry["upload_id"], entry["file"], entry["status"], entry["uscc"], entry["reporting_year"],
-                          meta.get("encoding"), meta.get("rows_read", 0), meta.get("accepted", {}),
-                          [i for i in issues if i.severity == "error"], [i for i in issues if i.severity == "notice"],
-                          already_ingested=True, seq=entry["seq"])
+    issues = [
+        Issue(r["rule"], r["message_zh"], r["message_en"], r["sheet"], r["row"], r["column"], r["severity"])
+        for r in q.iter_rows(named=True)
+    ]
+    result = UploadResult(
+        entry["upload_id"],
+        entry["file"],
+        entry["status"],
+        entry["uscc"],
+        entry["reporting_year"],
+        meta.get("encoding"),
+        meta.get("rows_read", 0),
+        meta.get("accepted", {}),
+        [i for i in issues if i.severity == "error"],
+        [i for i in issues if i.severity == "notice"],
+        already_ingested=True,
+        seq=entry["seq"],
+    )
     return result

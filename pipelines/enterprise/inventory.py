@@ -66,8 +66,11 @@ def in_scope(settings: Settings) -> dict[str, pl.DataFrame]:
     models = load_models(settings.models_dir)
     out = {}
     products = store.read_current(settings, "product")
-    latest = (products.group_by("uscc", "product_id").agg(pl.col("reporting_year").max().alias("_latest"))
-              if products.height else None)
+    latest = (
+        products.group_by("uscc", "product_id").agg(pl.col("reporting_year").max().alias("_latest"))
+        if products.height
+        else None
+    )
     for table in ("product", "activity", "allocation", "facility", "enterprise"):
         uploads = with_period(products if table == "product" else store.read_current(settings, table), latest)
         frames = [f for f in (uploads, getattr(models, table if table != "product" else "products")) if f.height]
@@ -85,20 +88,34 @@ def with_period(frame: pl.DataFrame, latest: pl.DataFrame | None) -> pl.DataFram
     activity and allocation tables alike. Ids cannot contain '@' (id.invalid), so this never collides."""
     if latest is None or frame.is_empty() or "product_id" not in frame.columns or "reporting_year" not in frame.columns:
         return frame
-    return frame.join(latest, on=["uscc", "product_id"], how="left", maintain_order="left").with_columns(
-        pl.when(pl.col("reporting_year") < pl.col("_latest"))
-        .then(pl.format("{}" + YEAR_SEPARATOR + "{}", "product_id", "reporting_year"))
-        .otherwise(pl.col("product_id")).alias("product_id")).drop("_latest")
+    return (
+        frame.join(latest, on=["uscc", "product_id"], how="left", maintain_order="left")
+        .with_columns(
+            pl.when(pl.col("reporting_year") < pl.col("_latest"))
+            .then(pl.format("{}" + YEAR_SEPARATOR + "{}", "product_id", "reporting_year"))
+            .otherwise(pl.col("product_id"))
+            .alias("product_id")
+        )
+        .drop("_latest")
+    )
 
 
-def build_inventory(settings: Settings, factors: pl.DataFrame, release_version: str, gwp_set: str,
-                    fuel_property: pl.DataFrame | None = None) -> dict[str, pl.DataFrame]:
+def build_inventory(
+    settings: Settings,
+    factors: pl.DataFrame,
+    release_version: str,
+    gwp_set: str,
+    fuel_property: pl.DataFrame | None = None,
+) -> dict[str, pl.DataFrame]:
     scope = in_scope(settings)
     products, activities, allocation = scope["product"], scope["activity"], scope["allocation"]
     facilities, enterprises = scope["facility"], scope["enterprise"]
     if products.is_empty() or activities.is_empty():
         return {"line_emissions": pl.DataFrame(), "product_summary": pl.DataFrame()}
-    lookups = [*activities["item"].to_list(), *(activities["factor_ref"].to_list() if "factor_ref" in activities.columns else [])]
+    lookups = [
+        *activities["item"].to_list(),
+        *(activities["factor_ref"].to_list() if "factor_ref" in activities.columns else []),
+    ]
     index = FactorIndex(factors, products, lookups, fuel_property)
     facility_geo = {(r["upload_id"], r["facility_id"]): r["geography_code"] for r in facilities.iter_rows(named=True)}
     years = {r["upload_id"]: r["reporting_year"] for r in enterprises.iter_rows(named=True)}
@@ -112,39 +129,76 @@ def build_inventory(settings: Settings, factors: pl.DataFrame, release_version: 
         site = facility_geo.get((share["upload_id"], line["facility_id"]))
         geo = line_geography(line, site)
         m = match_line(line, index, geo, year)
-        declared_units = product["annual_output"] * product["declared_units_per_output_unit"] / product["declared_unit_amount"]
+        declared_units = (
+            product["annual_output"] * product["declared_units_per_output_unit"] / product["declared_unit_amount"]
+        )
         per_du = None if m.amount_in_factor_unit is None else m.amount_in_factor_unit * share["share"] / declared_units
         # a line drawing on another enterprise product gets its CO2e from the network solve (engine.results)
         co2e = None if per_du is None or m.factor_co2e_per_unit is None else per_du * m.factor_co2e_per_unit
-        market = 0.0 if (co2e is not None and line["kind"] == "energy"
-                         and line.get("electricity_contract") in MARKET_ZERO_CONTRACTS) else co2e
+        market = (
+            0.0
+            if (
+                co2e is not None
+                and line["kind"] == "energy"
+                and line.get("electricity_contract") in MARKET_ZERO_CONTRACTS
+            )
+            else co2e
+        )
         pf = primary_fraction(line, m.method)
         scores = {
             "dq_reliability": reliability(line),
             "dq_completeness": completeness(line),
             "dq_temporal": max(1, m.dq_temporal),
             "dq_geographical": max(1 if geo == site else 2, m.dq_geographical),
-            "dq_technological": 1 if m.method == "supplier_specific" else max(
-                1 if line["data_type"] in PRIMARY_DATA_TYPES else 2, m.dq_technological),
+            "dq_technological": 1
+            if m.method == "supplier_specific"
+            else max(1 if line["data_type"] in PRIMARY_DATA_TYPES else 2, m.dq_technological),
         }
-        rows.append({
-            "upload_id": share["upload_id"], "uscc": line["uscc"], "reporting_year": year,
-            "product_id": share["product_id"], "line_id": line["line_id"], "stage": line["stage"], "kind": line["kind"],
-            "item": line["item"], "amount": line["amount"], "unit": line["unit"], "data_type": line["data_type"],
-            "allocation_basis": share["basis"], "allocation_share": share["share"], "allocation_basis_value": share["basis_value"],
-            "declared_unit": product["declared_unit"], "declared_units_in_period": declared_units,
-            "amount_per_declared_unit": per_du, "match_method": m.method, "factor_id": m.factor_id,
-            "factor_name": m.factor_name, "factor_unit": m.factor_unit, "factor_co2e_per_unit": m.factor_co2e_per_unit,
-            "factor_source_id": m.source_id, "factor_reference_year": m.reference_year,
-            "geography_requested": m.geography_requested, "geography_used": m.geography_used,
-            "geography_fallback": m.geography_step, "match_note": m.note, "match_precedence": m.precedence,
-            "selection_rule": m.selection_rule, "factor_gsd2": m.factor_gsd2,
-            "co2e_kg_per_declared_unit": co2e, "co2e_market_kg_per_declared_unit": market,
-            "electricity_contract": line.get("electricity_contract"), "primary_fraction": pf, **scores,
-            "factors_from": release_version or "release being built", "gwp_set": gwp_set,
-        })
+        rows.append(
+            {
+                "upload_id": share["upload_id"],
+                "uscc": line["uscc"],
+                "reporting_year": year,
+                "product_id": share["product_id"],
+                "line_id": line["line_id"],
+                "stage": line["stage"],
+                "kind": line["kind"],
+                "item": line["item"],
+                "amount": line["amount"],
+                "unit": line["unit"],
+                "data_type": line["data_type"],
+                "allocation_basis": share["basis"],
+                "allocation_share": share["share"],
+                "allocation_basis_value": share["basis_value"],
+                "declared_unit": product["declared_unit"],
+                "declared_units_in_period": declared_units,
+                "amount_per_declared_unit": per_du,
+                "match_method": m.method,
+                "factor_id": m.factor_id,
+                "factor_name": m.factor_name,
+                "factor_unit": m.factor_unit,
+                "factor_co2e_per_unit": m.factor_co2e_per_unit,
+                "factor_source_id": m.source_id,
+                "factor_reference_year": m.reference_year,
+                "geography_requested": m.geography_requested,
+                "geography_used": m.geography_used,
+                "geography_fallback": m.geography_step,
+                "match_note": m.note,
+                "match_precedence": m.precedence,
+                "selection_rule": m.selection_rule,
+                "factor_gsd2": m.factor_gsd2,
+                "co2e_kg_per_declared_unit": co2e,
+                "co2e_market_kg_per_declared_unit": market,
+                "electricity_contract": line.get("electricity_contract"),
+                "primary_fraction": pf,
+                **scores,
+                "factors_from": release_version or "release being built",
+                "gwp_set": gwp_set,
+            }
+        )
     lines = pl.DataFrame(rows, infer_schema_length=None).with_columns(
-        quality.dqr_expr().alias("dqr"), pl.col("match_precedence").cast(pl.String))
+        quality.dqr_expr().alias("dqr"), pl.col("match_precedence").cast(pl.String)
+    )
     return {"line_emissions": lines, "product_summary": summarise(lines, release_version, gwp_set)}
 
 
@@ -156,21 +210,31 @@ def summarise(lines: pl.DataFrame, release_version: str | None, gwp_set: str) ->
     weight = pl.col("co2e_kg_per_declared_unit").abs()
     unmatched = pl.col("match_method") == "unmatched"
     return (
-        lines.group_by("upload_id", "uscc", "product_id", maintain_order=True).agg(
+        lines.group_by("upload_id", "uscc", "product_id", maintain_order=True)
+        .agg(
             pl.col("declared_unit").first(),
             pl.col("co2e_kg_per_declared_unit").sum().alias("co2e_kg_per_declared_unit"),
             pl.col("co2e_market_kg_per_declared_unit").sum().alias("co2e_market_kg_per_declared_unit"),
             pl.len().alias("lines"),
             unmatched.sum().alias("lines_unmatched"),
             pl.col("line_id").filter(unmatched).str.join(",").alias("unmatched_line_ids"),
-        ).join(
+        )
+        .join(
             matched.group_by("upload_id", "product_id").agg(
-                ((pl.col("co2e_kg_per_declared_unit") * pl.col("primary_fraction")).sum()
-                 / pl.col("co2e_kg_per_declared_unit").sum()).alias("primary_data_share"),
+                (
+                    (pl.col("co2e_kg_per_declared_unit") * pl.col("primary_fraction")).sum()
+                    / pl.col("co2e_kg_per_declared_unit").sum()
+                ).alias("primary_data_share"),
                 *[((pl.col(c) * weight).sum() / weight.sum()).alias(c) for c in quality.SCORES],
-            ), on=["upload_id", "product_id"], how="left")
-        .with_columns(quality.dqr_expr().alias("dqr"), pl.lit(release_version or "release being built").alias("factors_from"),
-                      pl.lit(gwp_set).alias("gwp_set"))
+            ),
+            on=["upload_id", "product_id"],
+            how="left",
+        )
+        .with_columns(
+            quality.dqr_expr().alias("dqr"),
+            pl.lit(release_version or "release being built").alias("factors_from"),
+            pl.lit(gwp_set).alias("gwp_set"),
+        )
     )
 
 

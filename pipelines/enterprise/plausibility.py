@@ -23,13 +23,23 @@ from pipelines.common import units
 
 MAX_PER_KG_OUTPUT = {
     ("energy", "kWh"): 1e4,
-    ("fuel", "kg"): 1e2, ("fuel", "m**3"): 1e3, ("fuel", "kWh"): 1e4,
-    ("material", "kg"): 1e3, ("material", "m**3"): 10.0, ("material", "m**2"): 1e3, ("material", "piece"): 1e4,
-    ("packaging", "kg"): 1e2, ("packaging", "m**2"): 1e3, ("packaging", "piece"): 1e4,
-    ("water", "m**3"): 1e3, ("water", "kg"): 1e6,
-    ("waste", "kg"): 1e3, ("waste", "m**3"): 1e3,
+    ("fuel", "kg"): 1e2,
+    ("fuel", "m**3"): 1e3,
+    ("fuel", "kWh"): 1e4,
+    ("material", "kg"): 1e3,
+    ("material", "m**3"): 10.0,
+    ("material", "m**2"): 1e3,
+    ("material", "piece"): 1e4,
+    ("packaging", "kg"): 1e2,
+    ("packaging", "m**2"): 1e3,
+    ("packaging", "piece"): 1e4,
+    ("water", "m**3"): 1e3,
+    ("water", "kg"): 1e6,
+    ("waste", "kg"): 1e3,
+    ("waste", "m**3"): 1e3,
     ("transport", "t*km"): 1e5,
-    ("direct_emission", "kg"): 1e2, ("refrigerant", "kg"): 1.0,
+    ("direct_emission", "kg"): 1e2,
+    ("refrigerant", "kg"): 1.0,
 }
 
 
@@ -38,8 +48,11 @@ def _kg_per_declared_unit(product: dict) -> float | None:
         return units.convert(product["declared_unit_amount"], product["declared_unit_label"], "kg")
     except Exception:  # not a mass: use the declared mass per unit, if any
         mass = product.get("mass_kg_per_unit")
-        return mass * product["declared_unit_amount"] / (product.get("declared_units_per_output_unit") or 1.0) \
-            if mass else None
+        return (
+            mass * product["declared_unit_amount"] / (product.get("declared_units_per_output_unit") or 1.0)
+            if mass
+            else None
+        )
 
 
 def implausible(lines: pl.DataFrame, products: pl.DataFrame) -> dict[tuple[str, str], str]:
@@ -65,7 +78,9 @@ def implausible(lines: pl.DataFrame, products: pl.DataFrame) -> dict[tuple[str, 
         bound = MAX_PER_KG_OUTPUT.get((line["kind"], canonical))
         per_kg = amount * line["allocation_share"] / line["declared_units_in_period"] / kg
         if bound is not None and per_kg > bound:
-            out[key] = (f"line {line['line_id']} ({line['kind']}): {per_kg:.3g} {canonical} per kg of product, beyond the "
-                        f"plausible {bound:g} (enterprise/plausibility.py): check its amount and unit, and the "
-                        f"product's annual output")
+            out[key] = (
+                f"line {line['line_id']} ({line['kind']}): {per_kg:.3g} {canonical} per kg of product, beyond the "
+                f"plausible {bound:g} (enterprise/plausibility.py): check its amount and unit, and the "
+                f"product's annual output"
+            )
     return out

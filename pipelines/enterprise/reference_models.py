@@ -26,8 +26,22 @@ from pipelines.enterprise.codes import DATA_TYPES, KINDS, STAGES
 
 MODEL_USCC = "MODEL"
 PRODUCT_COLUMNS = ("product_name", "category", "declared_unit", "geography", "reference_year", "benchmark_kgco2e")
-REQUIRED = ("model_id", "product_name", "category", "declared_unit", "geography", "reference_year", "line_id", "stage",
-            "kind", "item", "amount", "unit", "data_type", "source")
+REQUIRED = (
+    "model_id",
+    "product_name",
+    "category",
+    "declared_unit",
+    "geography",
+    "reference_year",
+    "line_id",
+    "stage",
+    "kind",
+    "item",
+    "amount",
+    "unit",
+    "data_type",
+    "source",
+)
 OPTIONAL = ("benchmark_kgco2e", "factor_ref", "distance_km")
 
 
@@ -100,17 +114,30 @@ def read_model_file(path: Path) -> tuple[list[dict], list[dict]]:
             try:
                 units.unit_info(label.strip())
             except units.UnitError:
-                raise ModelFileError(path, n, "declared_unit", f"'{r['declared_unit']}': expected 'amount unit', e.g. '1 kg'") from None
+                raise ModelFileError(
+                    path, n, "declared_unit", f"'{r['declared_unit']}': expected 'amount unit', e.g. '1 kg'"
+                ) from None
             try:
                 geo = geography.normalise(r["geography"]).code
             except geography.GeographyError:
-                raise ModelFileError(path, n, "geography", f"'{r['geography']}' is not a province, country or grid region") from None
+                raise ModelFileError(
+                    path, n, "geography", f"'{r['geography']}' is not a province, country or grid region"
+                ) from None
             year = int(_number(path, n, "reference_year", r["reference_year"]))
-            products[mid] = {"_raw": product, "product_id": mid, "product_name": r["product_name"], "category": r["category"],
-                             "declared_unit": r["declared_unit"], "declared_unit_amount": du_amount,
-                             "declared_unit_label": label.strip(), "geography_code": geo, "reporting_year": year,
-                             "benchmark_kgco2e": _number(path, n, "benchmark_kgco2e", r["benchmark_kgco2e"], positive=True)
-                             if r.get("benchmark_kgco2e") else None}
+            products[mid] = {
+                "_raw": product,
+                "product_id": mid,
+                "product_name": r["product_name"],
+                "category": r["category"],
+                "declared_unit": r["declared_unit"],
+                "declared_unit_amount": du_amount,
+                "declared_unit_label": label.strip(),
+                "geography_code": geo,
+                "reporting_year": year,
+                "benchmark_kgco2e": _number(path, n, "benchmark_kgco2e", r["benchmark_kgco2e"], positive=True)
+                if r.get("benchmark_kgco2e")
+                else None,
+            }
         if (mid, r["line_id"]) in seen:
             raise ModelFileError(path, n, "line_id", f"'{r['line_id']}' repeats within model '{mid}'")
         seen.add((mid, r["line_id"]))
@@ -120,15 +147,28 @@ def read_model_file(path: Path) -> tuple[list[dict], list[dict]]:
         except units.UnitError:
             raise ModelFileError(path, n, "unit", f"'{r['unit']}' is not a known unit") from None
         if not any(dim == units._normalise_dimension(a) for a in KINDS[kind][2]):
-            raise ModelFileError(path, n, "unit", f"'{r['unit']}' does not fit kind '{kind}' (expected {' or '.join(KINDS[kind][2])})")
+            raise ModelFileError(
+                path, n, "unit", f"'{r['unit']}' does not fit kind '{kind}' (expected {' or '.join(KINDS[kind][2])})"
+            )
         distance = _number(path, n, "distance_km", r["distance_km"], positive=True) if r.get("distance_km") else None
         if kind == "transport" and dim == "[mass]" and distance is None:
             raise ModelFileError(path, n, "distance_km", "transport given as a mass needs the distance")
-        lines.append({"product_id": mid, "line_id": r["line_id"], "stage": _code(path, n, "stage", r["stage"], STAGES),
-                      "kind": kind, "item": r["item"], "factor_ref": r.get("factor_ref") or None,
-                      "amount": _number(path, n, "amount", r["amount"], positive=True), "unit": r["unit"],
-                      "distance_km": distance, "data_type": _code(path, n, "data_type", r["data_type"], DATA_TYPES),
-                      "evidence_kind": "document", "evidence": r["source"]})
+        lines.append(
+            {
+                "product_id": mid,
+                "line_id": r["line_id"],
+                "stage": _code(path, n, "stage", r["stage"], STAGES),
+                "kind": kind,
+                "item": r["item"],
+                "factor_ref": r.get("factor_ref") or None,
+                "amount": _number(path, n, "amount", r["amount"], positive=True),
+                "unit": r["unit"],
+                "distance_km": distance,
+                "data_type": _code(path, n, "data_type", r["data_type"], DATA_TYPES),
+                "evidence_kind": "document",
+                "evidence": r["source"],
+            }
+        )
     return [{k: v for k, v in p.items() if k != "_raw"} for p in products.values()], lines
 
 
@@ -145,25 +185,55 @@ def load_models(models_dir: Path) -> ModelSet:
         taken = {p["product_id"] for p in products}
         for p in product_rows:
             if p["product_id"] in taken:
-                errors.append(ModelFileError(path, None, "model_id", f"'{p['product_id']}' is also defined in another model file"))
+                errors.append(
+                    ModelFileError(path, None, "model_id", f"'{p['product_id']}' is also defined in another model file")
+                )
                 continue
             fid = f"MODEL-{p['product_id']}"
             upload_id = f"model:{p['product_id']}@{sha[:12]}"  # one pseudo-upload per model: its own year
-            products.append({"upload_id": upload_id, "uscc": MODEL_USCC, "facility_id": fid, "annual_output": p["declared_unit_amount"],
-                             "declared_units_per_output_unit": 1.0, "unit": p["declared_unit_label"],
-                             **{k: v for k, v in p.items() if k not in ("geography_code", "reporting_year")}})
+            products.append(
+                {
+                    "upload_id": upload_id,
+                    "uscc": MODEL_USCC,
+                    "facility_id": fid,
+                    "annual_output": p["declared_unit_amount"],
+                    "declared_units_per_output_unit": 1.0,
+                    "unit": p["declared_unit_label"],
+                    **{k: v for k, v in p.items() if k not in ("geography_code", "reporting_year")},
+                }
+            )
             facility.append({"upload_id": upload_id, "facility_id": fid, "geography_code": p["geography_code"]})
             enterprise.append({"upload_id": upload_id, "reporting_year": p["reporting_year"]})
         upload_of = {p["product_id"]: f"model:{p['product_id']}@{sha[:12]}" for p in product_rows}
         for line in line_rows:
             upload_id = upload_of[line["product_id"]]
-            activity.append({"upload_id": upload_id, "uscc": MODEL_USCC, "facility_id": f"MODEL-{line['product_id']}",
-                             **line, "line_id": f"{line['product_id']}:{line['line_id']}"})
-            allocation.append({"upload_id": upload_id, "line_id": f"{line['product_id']}:{line['line_id']}",
-                               "product_id": line["product_id"], "share": 1.0, "basis": "direct", "basis_value": None})
+            activity.append(
+                {
+                    "upload_id": upload_id,
+                    "uscc": MODEL_USCC,
+                    "facility_id": f"MODEL-{line['product_id']}",
+                    **line,
+                    "line_id": f"{line['product_id']}:{line['line_id']}",
+                }
+            )
+            allocation.append(
+                {
+                    "upload_id": upload_id,
+                    "line_id": f"{line['product_id']}:{line['line_id']}",
+                    "product_id": line["product_id"],
+                    "share": 1.0,
+                    "basis": "direct",
+                    "basis_value": None,
+                }
+            )
     return ModelSet(
         pl.DataFrame(products, infer_schema_length=None, schema_overrides={"benchmark_kgco2e": pl.Float64}),
-        pl.DataFrame(activity, infer_schema_length=None, schema_overrides={"distance_km": pl.Float64, "factor_ref": pl.String}),
+        pl.DataFrame(
+            activity, infer_schema_length=None, schema_overrides={"distance_km": pl.Float64, "factor_ref": pl.String}
+        ),
         pl.DataFrame(allocation, infer_schema_length=None, schema_overrides={"basis_value": pl.Float64}),
-        pl.DataFrame(facility), pl.DataFrame(enterprise),
-        files, errors)
+        pl.DataFrame(facility),
+        pl.DataFrame(enterprise),
+        files,
+        errors,
+    )

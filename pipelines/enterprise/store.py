@@ -106,8 +106,9 @@ def current_uploads(settings: Settings) -> list[dict]:
 
 
 def read_current(settings: Settings, table: str) -> pl.DataFrame:
-    frames = [pl.read_parquet(upload_dir(settings, e["upload_id"]) / f"{table}.parquet")
-              for e in current_uploads(settings)]
+    frames = [
+        pl.read_parquet(upload_dir(settings, e["upload_id"]) / f"{table}.parquet") for e in current_uploads(settings)
+    ]
     frames = [f for f in frames if f.height]
     return pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()
 
@@ -125,16 +126,34 @@ def _write_views(settings: Settings, tmp: Path) -> None:
     try:
         entries = registry(settings)
         current = {e["upload_id"] for e in current_uploads(settings)}
-        con.execute("create table uploads(seq integer, upload_id varchar, file varchar, sha256 varchar, uscc varchar, "
-                    "reporting_year integer, status varchar, accepted_lines integer, quarantined integer, "
-                    "ingested_at varchar, is_current boolean)")
+        con.execute(
+            "create table uploads(seq integer, upload_id varchar, file varchar, sha256 varchar, uscc varchar, "
+            "reporting_year integer, status varchar, accepted_lines integer, quarantined integer, "
+            "ingested_at varchar, is_current boolean)"
+        )
         for e in entries:
-            con.execute("insert into uploads values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        [e["seq"], e["upload_id"], e["file"], e["sha256"], e.get("uscc"), e.get("reporting_year"),
-                         e["status"], e["accepted_lines"], e["quarantined"], e["ingested_at"], e["upload_id"] in current])
+            con.execute(
+                "insert into uploads values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    e["seq"],
+                    e["upload_id"],
+                    e["file"],
+                    e["sha256"],
+                    e.get("uscc"),
+                    e.get("reporting_year"),
+                    e["status"],
+                    e["accepted_lines"],
+                    e["quarantined"],
+                    e["ingested_at"],
+                    e["upload_id"] in current,
+                ],
+            )
         for table in TABLES:
-            paths = [str(upload_dir(settings, e["upload_id"]) / f"{table}.parquet") for e in entries
-                     if (upload_dir(settings, e["upload_id"]) / f"{table}.parquet").exists()]
+            paths = [
+                str(upload_dir(settings, e["upload_id"]) / f"{table}.parquet")
+                for e in entries
+                if (upload_dir(settings, e["upload_id"]) / f"{table}.parquet").exists()
+            ]
             cur = [p for p in paths if Path(p).parent.name in current]
             for name, files in ((f"history_{table}", paths), (f"current_{table}", cur)):
                 if files:

@@ -39,22 +39,35 @@ DATA_ROWS_WITH_DROPDOWNS = 500
 INSTRUCTIONS = [
     ("产品碳足迹数据收集表 / Product carbon footprint data collection workbook", ""),
     ("依据 / Basis", "GB/T 24067-2024（ISO 14067:2018）产品碳足迹 量化要求和指南"),
-    ("填写方式 / How to fill",
-     "每个工作表第 1 行为中文表头，第 2 行为英文字段名（请勿修改），从第 3 行开始填写；红色表头为必填。"
-     " Row 1 Chinese header, row 2 English key (do not change), data from row 3; red headers are required."),
+    (
+        "填写方式 / How to fill",
+        "每个工作表第 1 行为中文表头，第 2 行为英文字段名（请勿修改），从第 3 行开始填写；红色表头为必填。"
+        " Row 1 Chinese header, row 2 English key (do not change), data from row 3; red headers are required.",
+    ),
     ("数量 / Amounts", "活动数据填写报告期合计值（不是单位产品值）。Amounts are totals for the reporting period."),
-    ("全厂数据 / Plant-level lines",
-     f"无法按产品计量的能耗、排放请在产品编号填 {PLANT_LEVEL[0]} 或 {PLANT_LEVEL[1]}，并选择分配依据。"
-     " Lines that cannot be metered per product: product id PLANT, with an allocation basis."),
+    (
+        "全厂数据 / Plant-level lines",
+        f"无法按产品计量的能耗、排放请在产品编号填 {PLANT_LEVEL[0]} 或 {PLANT_LEVEL[1]}，并选择分配依据。"
+        " Lines that cannot be metered per product: product id PLANT, with an allocation basis.",
+    ),
     ("运输 / Transport", "运输行填写货物质量（t 或 kg）、运输方式和距离（km），或直接填写 t·km。"),
-    ("供应商数据 / Supplier data",
-     "有供应商提供的产品碳足迹时，填写每单位的 kgCO2e 及其初级数据占比，并附证明文件编号。"),
-    ("电力 / Electricity",
-     "默认按电网平均排放因子（基于位置）核算；绿证、绿电直供请单独成行并选择电力核算方式，市场法结果单独报告。"),
-    ("数据类型 / Data type", "初级数据：本企业计量或供应商提供的数据；现场特定数据：本现场测量；次级数据：数据库或文献。"),
+    (
+        "供应商数据 / Supplier data",
+        "有供应商提供的产品碳足迹时，填写每单位的 kgCO2e 及其初级数据占比，并附证明文件编号。",
+    ),
+    (
+        "电力 / Electricity",
+        "默认按电网平均排放因子（基于位置）核算；绿证、绿电直供请单独成行并选择电力核算方式，市场法结果单独报告。",
+    ),
+    (
+        "数据类型 / Data type",
+        "初级数据：本企业计量或供应商提供的数据；现场特定数据：本现场测量；次级数据：数据库或文献。",
+    ),
     ("证据 / Evidence", "注明表计编号、发票号或文件编号，供核查。"),
-    ("保密 / Confidentiality",
-     "本表数据仅保存在受限区，只以汇总后的产品碳足迹或经审核的因子对外。Kept in the restricted zone; only footprints and approved aggregated factors leave it."),
+    (
+        "保密 / Confidentiality",
+        "本表数据仅保存在受限区，只以汇总后的产品碳足迹或经审核的因子对外。Kept in the restricted zone; only footprints and approved aggregated factors leave it.",
+    ),
     ("阶段 / Stages", "；".join(f"{zh} {code}" for code, (zh, _en) in STAGES.items())),
     ("活动类别 / Kinds", "；".join(f"{v[0]} {code}" for code, v in KINDS.items())),
 ]
@@ -86,9 +99,14 @@ def build_workbook(data: dict) -> Workbook:
             sub.fill = HEADER_FILL
             ws.column_dimensions[get_column_letter(i)].width = max(12, min(30, len(column.key) + 4))
             if column.code_list:
-                dv = DataValidation(type="list", formula1=ranges[column.code_list], allow_blank=True,
-                                    showErrorMessage=True, errorTitle="代码 / code",
-                                    error=f"请从下拉列表选择 / choose from the list ({column.code_list})")
+                dv = DataValidation(
+                    type="list",
+                    formula1=ranges[column.code_list],
+                    allow_blank=True,
+                    showErrorMessage=True,
+                    errorTitle="代码 / code",
+                    error=f"请从下拉列表选择 / choose from the list ({column.code_list})",
+                )
                 ws.add_data_validation(dv)
                 letter = get_column_letter(i)
                 dv.add(f"{letter}{HEADER_ROWS + 1}:{letter}{HEADER_ROWS + DATA_ROWS_WITH_DROPDOWNS}")
@@ -122,8 +140,9 @@ def save_deterministic(wb: Workbook, path: Path) -> Path:
             fixed.external_attr = info.external_attr
             content = src.read(info.filename)
             if info.filename == "docProps/core.xml":  # openpyxl sets 'modified' to now on save
-                content = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
-                                 rb"\g<1>2025-01-01T00:00:00Z\g<2>", content)
+                content = re.sub(
+                    rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)", rb"\g<1>2025-01-01T00:00:00Z\g<2>", content
+                )
             dst.writestr(fixed, content)
     path.write_bytes(out.getvalue())
     return path

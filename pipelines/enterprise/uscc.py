@@ -27,19 +27,31 @@ def validate(value) -> str:
     """Return the normalised code or raise UsccError naming what is wrong."""
     code = "" if value is None else str(value).strip().upper().replace(" ", "")
     if len(code) != 18:
-        raise UsccError("uscc.length", f"统一社会信用代码应为 18 位，实际为 {len(code)} 位：'{code}'",
-                        f"unified social credit code must have 18 characters, got {len(code)}: '{code}'")
+        raise UsccError(
+            "uscc.length",
+            f"统一社会信用代码应为 18 位，实际为 {len(code)} 位：'{code}'",
+            f"unified social credit code must have 18 characters, got {len(code)}: '{code}'",
+        )
     bad = [ch for ch in code if ch not in CHARSET]
     if bad:
-        raise UsccError("uscc.charset", f"统一社会信用代码含非法字符 {''.join(bad)}（不使用 I、O、Z、S、V）",
-                        f"unified social credit code has characters outside GB 32100's set: {''.join(bad)} "
-                        "(I, O, Z, S, V are not used)")
+        raise UsccError(
+            "uscc.charset",
+            f"统一社会信用代码含非法字符 {''.join(bad)}（不使用 I、O、Z、S、V）",
+            f"unified social credit code has characters outside GB 32100's set: {''.join(bad)} "
+            "(I, O, Z, S, V are not used)",
+        )
     division = code[2:8]
     if not division.isdigit():
-        raise UsccError("uscc.division", f"第 3-8 位应为行政区划代码，实际为 '{division}'",
-                        f"characters 3-8 must be an administrative division code (GB/T 2260), got '{division}'")
+        raise UsccError(
+            "uscc.division",
+            f"第 3-8 位应为行政区划代码，实际为 '{division}'",
+            f"characters 3-8 must be an administrative division code (GB/T 2260), got '{division}'",
+        )
     expected = check_character(code[:17])
     if code[17] != expected:
-        raise UsccError("uscc.check_character", f"校验位错误：应为 '{expected}'，实际为 '{code[17]}'",
-                        f"check character is '{code[17]}', GB 32100 gives '{expected}' for the first 17 characters")
+        raise UsccError(
+            "uscc.check_character",
+            f"校验位错误：应为 '{expected}'，实际为 '{code[17]}'",
+            f"check character is '{code[17]}', GB 32100 gives '{expected}' for the first 17 characters",
+        )
     return code

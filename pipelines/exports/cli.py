@@ -17,8 +17,10 @@ def register(app: typer.Typer, console: Console) -> None:
     app.add_typer(export_app, name="export")
 
     @export_app.command("national")
-    def national(out: Path = typer.Option(..., help="directory to write the package to"),
-                 release: Optional[str] = typer.Option(None, help="release version (default: latest)")) -> None:
+    def national(
+        out: Path = typer.Option(..., help="directory to write the package to"),
+        release: Optional[str] = typer.Option(None, help="release version (default: latest)"),
+    ) -> None:
         """Approved, redistributable factors of a release for the national database, validated first."""
         from pipelines.exports.national import ExportValidationError, export
         from pipelines.exports.restricted import restricted_values
@@ -26,12 +28,16 @@ def register(app: typer.Typer, console: Console) -> None:
         s = settings()
         with exit_on(console, ExportValidationError, FileNotFoundError):
             package = export(s, out, release, restricted_values(s))
-        console.print(f"wrote {out}: {package['factors']} factors from release {package['release']['version']} "
-                      f"(left out: {package['left_out']})")
+        console.print(
+            f"wrote {out}: {package['factors']} factors from release {package['release']['version']} "
+            f"(left out: {package['left_out']})"
+        )
 
     @export_app.command("olca")
-    def olca(out: Path = typer.Option(..., help="directory for the JSON-LD zip"),
-             release: Optional[str] = typer.Option(None, help="release version (default: latest)")) -> None:
+    def olca(
+        out: Path = typer.Option(..., help="directory for the JSON-LD zip"),
+        release: Optional[str] = typer.Option(None, help="release version (default: latest)"),
+    ) -> None:
         """Approved factors as openLCA JSON-LD process datasets, with the release's GWP100 as an LCIA method."""
         from pipelines.exports.olca import export
 
@@ -40,9 +46,11 @@ def register(app: typer.Typer, console: Console) -> None:
         console.print(f"wrote {result['path']}: {result['processes']} processes from release {result['release']}")
 
     @export_app.command("pact")
-    def pact(product_id: str = typer.Argument(..., help="product_id (or product_key) as in latest.product_footprint"),
-             out: Path = typer.Option(..., help="directory for the JSON document"),
-             release: Optional[str] = typer.Option(None, help="release version (default: latest)")) -> None:
+    def pact(
+        product_id: str = typer.Argument(..., help="product_id (or product_key) as in latest.product_footprint"),
+        out: Path = typer.Option(..., help="directory for the JSON document"),
+        release: Optional[str] = typer.Option(None, help="release version (default: latest)"),
+    ) -> None:
         """A PACT v2.3.0 ProductFootprint for one product, validated against the schema before writing."""
         from pipelines.exports.pact import PactExportError, export
 

@@ -33,19 +33,67 @@ from pipelines.factors.schema import FACTOR_COLUMNS, FACTOR_PURPOSES, SYSTEM_BOU
 from pipelines.release.publish import read_manifest, read_table, write_parquet
 
 SCHEMA_VERSION = "1.0.0"
-FACTOR_FIELDS = ["factor_id", "name_zh", "name_en", "classification_scheme", "classification_code", "activity_category",
-                 "activity_key", "factor_purpose", "co2e_kg", "unit", "unit_label", "gwp_set", "gas_basis",
-                 "co2_fossil_kg", "co2_biogenic_kg", "ch4_fossil_kg", "ch4_biogenic_kg", "ch4_unspecified_kg", "n2o_kg",
-                 "fgas_co2e_kg", "co2e_biogenic_kg", "published_co2e_kg", "published_gwp_set", "geography_code",
-                 "geography_level", "geography_name", "reference_year", "valid_from", "valid_to", "technology",
-                 "system_boundary", "data_type", "source_id", "source_version", "publisher", "document", "locator", "url",
-                 "doi", "publication_date", "licence", "dq_reliability", "dq_completeness", "dq_temporal",
-                 "dq_geographical", "dq_technological", "dqr", "uncertainty_distribution", "gsd2",
-                 "metrological_traceability", "steward_status", "raw_sha256"]
+FACTOR_FIELDS = [
+    "factor_id",
+    "name_zh",
+    "name_en",
+    "classification_scheme",
+    "classification_code",
+    "activity_category",
+    "activity_key",
+    "factor_purpose",
+    "co2e_kg",
+    "unit",
+    "unit_label",
+    "gwp_set",
+    "gas_basis",
+    "co2_fossil_kg",
+    "co2_biogenic_kg",
+    "ch4_fossil_kg",
+    "ch4_biogenic_kg",
+    "ch4_unspecified_kg",
+    "n2o_kg",
+    "fgas_co2e_kg",
+    "co2e_biogenic_kg",
+    "published_co2e_kg",
+    "published_gwp_set",
+    "geography_code",
+    "geography_level",
+    "geography_name",
+    "reference_year",
+    "valid_from",
+    "valid_to",
+    "technology",
+    "system_boundary",
+    "data_type",
+    "source_id",
+    "source_version",
+    "publisher",
+    "document",
+    "locator",
+    "url",
+    "doi",
+    "publication_date",
+    "licence",
+    "dq_reliability",
+    "dq_completeness",
+    "dq_temporal",
+    "dq_geographical",
+    "dq_technological",
+    "dqr",
+    "uncertainty_distribution",
+    "gsd2",
+    "metrological_traceability",
+    "steward_status",
+    "raw_sha256",
+]
 EXTRA_FIELDS = {
-    "approval_basis": ("string", "source_configuration (a national / international published source approved by "
-                                 "configuration), steward_decision, steward_override, regional_publication",
-                       "批准依据：来源配置 / 审核员决定 / 审核员修订值 / 区域发布"),
+    "approval_basis": (
+        "string",
+        "source_configuration (a national / international published source approved by "
+        "configuration), steward_decision, steward_override, regional_publication",
+        "批准依据：来源配置 / 审核员决定 / 审核员修订值 / 区域发布",
+    ),
     "approved_by": ("string", "steward who decided (null when approved by source configuration)", "审核员"),
     "approved_at": ("string", "UTC time of the decision (null when approved by source configuration)", "批准时间"),
     "approval_reason": ("string", "the steward's reason (and, for an override, the source of the value)", "批准理由"),
@@ -54,16 +102,60 @@ EXTRA_FIELDS = {
 }
 NATIONAL_FIELDS = FACTOR_FIELDS + list(EXTRA_FIELDS)
 # Where text written by people can travel; coded columns (status, purpose, units ...) hold code-list values only.
-FREE_TEXT_FIELDS = ["name_zh", "name_en", "classification_code", "technology", "geography_name", "publisher", "document",
-                    "locator", "url", "doi", "licence", "approved_by", "approval_reason", "submitting_organisation"]
-REQUIRED = ["factor_id", "co2e_kg", "unit", "gwp_set", "geography_code", "reference_year", "system_boundary", "data_type",
-            "publisher", "document", "licence", "dqr", "gsd2", "steward_status", "approval_basis",
-            "submitting_organisation", "release_version"]
-ZH = {"factor_id": "因子编号", "name_zh": "中文名称", "name_en": "英文名称", "co2e_kg": "排放因子值（kgCO2e/单位）",
-      "unit": "单位", "gwp_set": "GWP 基准", "geography_code": "地理代码", "reference_year": "数据年份",
-      "system_boundary": "系统边界", "data_type": "数据类型", "publisher": "发布机构", "document": "来源文件",
-      "locator": "表/页", "dqr": "数据质量评分", "gsd2": "不确定性（几何标准差平方）",
-      "metrological_traceability": "计量溯源性", "steward_status": "审核状态"}
+FREE_TEXT_FIELDS = [
+    "name_zh",
+    "name_en",
+    "classification_code",
+    "technology",
+    "geography_name",
+    "publisher",
+    "document",
+    "locator",
+    "url",
+    "doi",
+    "licence",
+    "approved_by",
+    "approval_reason",
+    "submitting_organisation",
+]
+REQUIRED = [
+    "factor_id",
+    "co2e_kg",
+    "unit",
+    "gwp_set",
+    "geography_code",
+    "reference_year",
+    "system_boundary",
+    "data_type",
+    "publisher",
+    "document",
+    "licence",
+    "dqr",
+    "gsd2",
+    "steward_status",
+    "approval_basis",
+    "submitting_organisation",
+    "release_version",
+]
+ZH = {
+    "factor_id": "因子编号",
+    "name_zh": "中文名称",
+    "name_en": "英文名称",
+    "co2e_kg": "排放因子值（kgCO2e/单位）",
+    "unit": "单位",
+    "gwp_set": "GWP 基准",
+    "geography_code": "地理代码",
+    "reference_year": "数据年份",
+    "system_boundary": "系统边界",
+    "data_type": "数据类型",
+    "publisher": "发布机构",
+    "document": "来源文件",
+    "locator": "表/页",
+    "dqr": "数据质量评分",
+    "gsd2": "不确定性（几何标准差平方）",
+    "metrological_traceability": "计量溯源性",
+    "steward_status": "审核状态",
+}
 
 
 class ExportValidationError(ValueError):
@@ -80,25 +172,54 @@ def submitter() -> str:
 
 def build_table(factor: pl.DataFrame, decisions: pl.DataFrame, version: str) -> tuple[pl.DataFrame, dict]:
     eligible = factor.filter((pl.col("steward_status") == "approved") & pl.col("redistributable"))
-    left_out = (factor.join(eligible.select("factor_id"), on="factor_id", how="anti")
-                .with_columns(pl.when(~pl.col("redistributable")).then(pl.lit("licence forbids redistribution"))
-                              .otherwise(pl.col("steward_status")).alias("why")))
-    applied = (decisions.filter(pl.col("applied")) if decisions.height and "applied" in decisions.columns
-               else pl.DataFrame(schema={"factor_id": pl.String, "action": pl.String, "steward": pl.String,
-                                         "at": pl.String, "reason": pl.String, "source": pl.String}))
+    left_out = factor.join(eligible.select("factor_id"), on="factor_id", how="anti").with_columns(
+        pl.when(~pl.col("redistributable"))
+        .then(pl.lit("licence forbids redistribution"))
+        .otherwise(pl.col("steward_status"))
+        .alias("why")
+    )
+    applied = (
+        decisions.filter(pl.col("applied"))
+        if decisions.height and "applied" in decisions.columns
+        else pl.DataFrame(
+            schema={
+                "factor_id": pl.String,
+                "action": pl.String,
+                "steward": pl.String,
+                "at": pl.String,
+                "reason": pl.String,
+                "source": pl.String,
+            }
+        )
+    )
     approval = applied.select(
         "factor_id",
-        pl.when(pl.col("action") == "override").then(pl.lit("steward_override")).otherwise(pl.lit("steward_decision"))
+        pl.when(pl.col("action") == "override")
+        .then(pl.lit("steward_override"))
+        .otherwise(pl.lit("steward_decision"))
         .alias("approval_basis"),
-        pl.col("steward").alias("approved_by"), pl.col("at").alias("approved_at"),
-        pl.when(pl.col("action") == "override").then(pl.format("{} (value from: {})", "reason", "source"))
-        .otherwise(pl.col("reason")).alias("approval_reason"))
-    table = eligible.join(approval, on="factor_id", how="left").with_columns(
-        pl.when(pl.col("approval_basis").is_not_null()).then(pl.col("approval_basis"))
-        .when(pl.col("source_id") == "regional_steward").then(pl.lit("regional_publication"))
-        .otherwise(pl.lit("source_configuration")).alias("approval_basis"),
-        pl.lit(submitter()).alias("submitting_organisation"), pl.lit(version).alias("release_version"),
-    ).select(NATIONAL_FIELDS).sort("factor_id")
+        pl.col("steward").alias("approved_by"),
+        pl.col("at").alias("approved_at"),
+        pl.when(pl.col("action") == "override")
+        .then(pl.format("{} (value from: {})", "reason", "source"))
+        .otherwise(pl.col("reason"))
+        .alias("approval_reason"),
+    )
+    table = (
+        eligible.join(approval, on="factor_id", how="left")
+        .with_columns(
+            pl.when(pl.col("approval_basis").is_not_null())
+            .then(pl.col("approval_basis"))
+            .when(pl.col("source_id") == "regional_steward")
+            .then(pl.lit("regional_publication"))
+            .otherwise(pl.lit("source_configuration"))
+            .alias("approval_basis"),
+            pl.lit(submitter()).alias("submitting_organisation"),
+            pl.lit(version).alias("release_version"),
+        )
+        .select(NATIONAL_FIELDS)
+        .sort("factor_id")
+    )
     return table, dict(sorted(left_out.group_by("why").len().rows()))
 
 
@@ -123,7 +244,9 @@ def validate(table: pl.DataFrame, restricted: RestrictedValues | None = None) ->
         unknown = set(table[col].drop_nulls().unique()) - set(allowed)
         if unknown:
             problems.append(f"{col}: values outside the code list: {sorted(unknown)}")
-    if table.filter(pl.col("factor_id").str.starts_with("product:") | pl.col("source_id").is_in(["enterprise", "MODEL"])).height:
+    if table.filter(
+        pl.col("factor_id").str.starts_with("product:") | pl.col("source_id").is_in(["enterprise", "MODEL"])
+    ).height:
         problems.append("enterprise products in a factor package")
     if restricted is not None:
         text_columns = [c for c in FREE_TEXT_FIELDS if c in table.columns]
@@ -136,29 +259,52 @@ def validate(table: pl.DataFrame, restricted: RestrictedValues | None = None) ->
 
 def schema_document(version: str) -> dict:
     docs = {c.name: c for c in FACTOR_COLUMNS}
-    kinds = {pl.String: "string", pl.Float64: "number", pl.Int32: "integer", pl.Int8: "integer", pl.Int64: "integer",
-             pl.Boolean: "boolean", pl.Date: "date"}
+    kinds = {
+        pl.String: "string",
+        pl.Float64: "number",
+        pl.Int32: "integer",
+        pl.Int8: "integer",
+        pl.Int64: "integer",
+        pl.Boolean: "boolean",
+        pl.Date: "date",
+    }
     fields = []
     for name in NATIONAL_FIELDS:
         if name in EXTRA_FIELDS:
             kind, en, zh = EXTRA_FIELDS[name]
         else:
             kind, en, zh = kinds.get(docs[name].dtype, "string"), docs[name].doc, ZH.get(name)
-        fields.append({"name": name, "type": kind, "required": name in REQUIRED, "description_en": en,
-                       **({"description_zh": zh} if zh else {})})
-    return {"schema_version": SCHEMA_VERSION, "title": "National PCF factor record (export of the PCF Factor Warehouse)",
-            "built_from_release": version, "primary_key": "factor_id", "fields": fields,
-            "code_lists": {"system_boundary": SYSTEM_BOUNDARIES, "factor_purpose": FACTOR_PURPOSES,
-                           "data_type": ["primary", "site_specific", "secondary"],
-                           "geography_level": ["province", "grid_region", "country", "region", "global"],
-                           "gas_basis": ["per_gas", "co2_only", "co2e_only"],
-                           "approval_basis": ["source_configuration", "steward_decision", "steward_override",
-                                              "regional_publication"],
-                           "gwp_set": ["SAR", "AR4", "AR5", "AR6"]},
-            "notes": ["co2e_kg is kg CO2e per one `unit` under `gwp_set` (GWP100).",
-                      "Per-gas columns are kg of that gas per unit; null means not given by the source.",
-                      "Geography: ISO 3166-1 alpha-2 for countries, GB/T 2260 six-digit codes for provinces, "
-                      "CN-GRID-* for the MEE regional grids, GLO for global."]}
+        fields.append(
+            {
+                "name": name,
+                "type": kind,
+                "required": name in REQUIRED,
+                "description_en": en,
+                **({"description_zh": zh} if zh else {}),
+            }
+        )
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "title": "National PCF factor record (export of the PCF Factor Warehouse)",
+        "built_from_release": version,
+        "primary_key": "factor_id",
+        "fields": fields,
+        "code_lists": {
+            "system_boundary": SYSTEM_BOUNDARIES,
+            "factor_purpose": FACTOR_PURPOSES,
+            "data_type": ["primary", "site_specific", "secondary"],
+            "geography_level": ["province", "grid_region", "country", "region", "global"],
+            "gas_basis": ["per_gas", "co2_only", "co2e_only"],
+            "approval_basis": ["source_configuration", "steward_decision", "steward_override", "regional_publication"],
+            "gwp_set": ["SAR", "AR4", "AR5", "AR6"],
+        },
+        "notes": [
+            "co2e_kg is kg CO2e per one `unit` under `gwp_set` (GWP100).",
+            "Per-gas columns are kg of that gas per unit; null means not given by the source.",
+            "Geography: ISO 3166-1 alpha-2 for countries, GB/T 2260 six-digit codes for provinces, "
+            "CN-GRID-* for the MEE regional grids, GLO for global.",
+        ],
+    }
 
 
 def _sha(path: Path) -> str:
@@ -171,14 +317,18 @@ def approved_factors(settings: Settings, version: str | None = None) -> tuple[di
     manifest = read_manifest(settings, version)
     version = manifest["version"]
     factor = read_table(settings, version, "factor")
-    decisions = (read_table(settings, version, "steward_decision") if "steward_decision" in manifest["tables"]
-                 else pl.DataFrame())
+    decisions = (
+        read_table(settings, version, "steward_decision")
+        if "steward_decision" in manifest["tables"]
+        else pl.DataFrame()
+    )
     table, left_out = build_table(factor, decisions, version)
     return manifest, factor, table, left_out
 
 
-def export(settings: Settings, out: Path, version: str | None = None,
-           restricted: RestrictedValues | None = None) -> dict:
+def export(
+    settings: Settings, out: Path, version: str | None = None, restricted: RestrictedValues | None = None
+) -> dict:
     manifest, _factor, table, left_out = approved_factors(settings, version)
     version = manifest["version"]
     validate(table, restricted)
@@ -188,23 +338,31 @@ def export(settings: Settings, out: Path, version: str | None = None,
     staging.mkdir(parents=True)
     neutralise(table).write_csv(staging / "factors.csv")  # spreadsheet-safe text cells (exports/spreadsheet.py)
     write_parquet(table, staging / "factors.parquet")
-    (staging / "schema.json").write_text(json.dumps(schema_document(version), ensure_ascii=False, indent=2) + "\n",
-                                         encoding="utf-8")
+    (staging / "schema.json").write_text(
+        json.dumps(schema_document(version), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+    )
     package = {
         "schema_version": SCHEMA_VERSION,
-        "release": {"version": version, "release_hash": manifest["release_hash"], "created_at": manifest["created_at"],
-                    "gwp_set": manifest.get("gwp_set")},
+        "release": {
+            "version": version,
+            "release_hash": manifest["release_hash"],
+            "created_at": manifest["created_at"],
+            "gwp_set": manifest.get("gwp_set"),
+        },
         "submitting_organisation": submitter(),
         "factors": table.height,
         "by_source": dict(sorted(table.group_by("source_id").len().rows())),
         "by_geography_level": dict(sorted(table.group_by("geography_level").len().rows())),
         "by_approval_basis": dict(sorted(table.group_by("approval_basis").len().rows())),
         "left_out": left_out,
-        "files": {name: {"sha256": _sha(staging / name), "bytes": (staging / name).stat().st_size}
-                  for name in ("factors.csv", "factors.parquet", "schema.json")},
+        "files": {
+            name: {"sha256": _sha(staging / name), "bytes": (staging / name).stat().st_size}
+            for name in ("factors.csv", "factors.parquet", "schema.json")
+        },
     }
-    (staging / "package.json").write_text(json.dumps(package, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
-                                          encoding="utf-8")
+    (staging / "package.json").write_text(
+        json.dumps(package, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+    )
     if out.exists():
         shutil.rmtree(out)
     os.rename(staging, out)

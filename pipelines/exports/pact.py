@@ -38,10 +38,23 @@ from pipelines.reporting.data import ReportError, enterprise_part, public_part
 SPEC_VERSION = "2.3.0"
 SCHEMA_FILE = Path(__file__).with_name("pact_2_3_0_product_footprint.schema.json")
 NAMESPACE = uuid.UUID("1b0e7c52-3f4a-4a8e-9a1d-70616374f00d")
-PACT_UNITS = {"kg": "kilogram", "kWh": "kilowatt hour", "MJ": "megajoule", "m3": "cubic meter", "L": "liter",
-              "t*km": "ton kilometer", "t·km": "ton kilometer", "m2": "square meter"}
-STAGE_TEXT = {"raw_material": "raw material acquisition", "production": "production", "distribution": "distribution",
-              "use": "use", "end_of_life": "end of life"}
+PACT_UNITS = {
+    "kg": "kilogram",
+    "kWh": "kilowatt hour",
+    "MJ": "megajoule",
+    "m3": "cubic meter",
+    "L": "liter",
+    "t*km": "ton kilometer",
+    "t·km": "ton kilometer",
+    "m2": "square meter",
+}
+STAGE_TEXT = {
+    "raw_material": "raw material acquisition",
+    "production": "production",
+    "distribution": "distribution",
+    "use": "use",
+    "end_of_life": "end of life",
+}
 
 
 class PactExportError(ValueError):
@@ -57,8 +70,10 @@ def validate(document: dict) -> None:
     validator = jsonschema.Draft7Validator(schema(), format_checker=jsonschema.FormatChecker())
     errors = sorted(validator.iter_errors(document), key=lambda e: list(e.path))
     if errors:
-        raise PactExportError("PACT v2.3.0 schema: " + "; ".join(
-            f"{'/'.join(map(str, e.path)) or '(document)'}: {e.message}" for e in errors[:10]))
+        raise PactExportError(
+            "PACT v2.3.0 schema: "
+            + "; ".join(f"{'/'.join(map(str, e.path)) or '(document)'}: {e.message}" for e in errors[:10])
+        )
 
 
 def _dec(x: float, digits: int = 6) -> str:
@@ -85,8 +100,10 @@ def build_document(settings: Settings, version: str, product_id: str) -> dict:
     amount_text, _, label = p["declared_unit"].partition(" ")
     unit = PACT_UNITS.get(label.strip())
     if unit is None:
-        raise PactExportError(f"declared unit {p['declared_unit']!r} cannot be expressed in PACT v{SPEC_VERSION} "
-                              f"(allowed: {', '.join(sorted(set(PACT_UNITS.values())))})")
+        raise PactExportError(
+            f"declared unit {p['declared_unit']!r} cannot be expressed in PACT v{SPEC_VERSION} "
+            f"(allowed: {', '.join(sorted(set(PACT_UNITS.values())))})"
+        )
     if p["gwp_set"] not in ("AR5", "AR6"):
         raise PactExportError(f"GWP set {p['gwp_set']} is not one PACT v{SPEC_VERSION} accepts (AR5, AR6)")
     stages, contrib, ent = data.stages, data.contributions, data.enterprise
@@ -97,17 +114,25 @@ def build_document(settings: Settings, version: str, product_id: str) -> dict:
         year = int(ent["reporting_year"]) if ent["reporting_year"] else int(data.created_at[:4])
         start, end = dt.date(year, 1, 1), dt.date(year, 12, 31)
     end_exclusive = end + dt.timedelta(days=1)  # PACT: end of the period, exclusive
-    lines = data.lines if data.lines is not None else pl.DataFrame({"allocation_basis": []}, schema={"allocation_basis": pl.String})
+    lines = (
+        data.lines
+        if data.lines is not None
+        else pl.DataFrame({"allocation_basis": []}, schema={"allocation_basis": pl.String})
+    )
     bases = sorted({b for b in lines["allocation_basis"].drop_nulls().to_list() if b not in ("direct", "none")})
     secondary = [{"name": r["source_id"], "version": r["source_version"]} for r in data.sources.iter_rows(named=True)]
     # the enterprise's own exact lines (restricted) where present; else the published share of the total
-    packaging = (data.lines.filter(pl.col("kind") == "packaging")["co2e_kg_per_declared_unit"].sum()
-                 if data.lines is not None and data.lines.height
-                 else contrib.filter(pl.col("kind") == "packaging")["share"].sum() * p["co2e_kg"])
+    packaging = (
+        data.lines.filter(pl.col("kind") == "packaging")["co2e_kg_per_declared_unit"].sum()
+        if data.lines is not None and data.lines.height
+        else contrib.filter(pl.col("kind") == "packaging")["share"].sum() * p["co2e_kg"]
+    )
     total, biogenic = float(p["co2e_kg"]), float(p["co2e_biogenic_kg"] or 0.0)
     coverage = 100.0 * (1 - (p["lines_unmatched"] or 0) / p["lines"]) if p["lines"] else 0.0
-    stage_text = ", ".join(f"{STAGE_TEXT.get(s, s)} {share * 100:.1f} %" for s, share in
-                           stages.sort("stage").select("stage", "share").rows())
+    stage_text = ", ".join(
+        f"{STAGE_TEXT.get(s, s)} {share * 100:.1f} %"
+        for s, share in stages.sort("stage").select("stage", "share").rows()
+    )
     pcf = {
         "declaredUnit": unit,
         "unitaryProductAmount": _dec(float(amount_text)),
@@ -120,23 +145,32 @@ def build_document(settings: Settings, version: str, product_id: str) -> dict:
         "ipccCharacterizationFactorsSources": [p["gwp_set"]],
         "crossSectoralStandardsUsed": ["ISO Standard 14067"],
         "boundaryProcessesDescription": f"Cradle to gate and distribution as reported by the producer, by life-cycle "
-                                        f"stage (GB/T 24067-2024): {stage_text}.",
+        f"stage (GB/T 24067-2024): {stage_text}.",
         "referencePeriodStart": _iso(start),
         "referencePeriodEnd": _iso(end_exclusive),
         "geographyCountry": "CN",
         "exemptedEmissionsPercent": 0,
-        "exemptedEmissionsDescription": "No emissions exempted." if not p["lines_unmatched"] else
-        f"{p['lines_unmatched']} inventory line(s) without a matching factor are not quantified.",
+        "exemptedEmissionsDescription": "No emissions exempted."
+        if not p["lines_unmatched"]
+        else f"{p['lines_unmatched']} inventory line(s) without a matching factor are not quantified.",
         "packagingEmissionsIncluded": bool(contrib.filter(pl.col("kind") == "packaging").height),
-        "allocationRulesDescription": ("Plant-level inputs allocated by " + ", ".join(bases) + " (GB/T 24067 / ISO 14044 4.3.4)."
-                                       if bases else "No allocation: all inputs metered per product."),
+        "allocationRulesDescription": (
+            "Plant-level inputs allocated by " + ", ".join(bases) + " (GB/T 24067 / ISO 14044 4.3.4)."
+            if bases
+            else "No allocation: all inputs metered per product."
+        ),
         "uncertaintyAssessmentDescription": f"Monte Carlo, {p['mc_iterations']} iterations (seed {p['mc_seed']}), "
-                                            f"lognormal factors and activity data: P5 {p['co2e_p5_kg']:.4g}, P50 "
-                                            f"{p['co2e_p50_kg']:.4g}, P95 {p['co2e_p95_kg']:.4g} kg CO2e per declared unit.",
+        f"lognormal factors and activity data: P5 {p['co2e_p5_kg']:.4g}, P50 "
+        f"{p['co2e_p50_kg']:.4g}, P95 {p['co2e_p95_kg']:.4g} kg CO2e per declared unit.",
         "primaryDataShare": round(float(p["primary_data_share"] or 0.0) * 100, 2),
-        "dqi": {"coveragePercent": round(coverage, 2), "technologicalDQR": _dqr(p["dq_technological"]),
-                "temporalDQR": _dqr(p["dq_temporal"]), "geographicalDQR": _dqr(p["dq_geographical"]),
-                "completenessDQR": _dqr(p["dq_completeness"]), "reliabilityDQR": _dqr(p["dq_reliability"])},
+        "dqi": {
+            "coveragePercent": round(coverage, 2),
+            "technologicalDQR": _dqr(p["dq_technological"]),
+            "temporalDQR": _dqr(p["dq_temporal"]),
+            "geographicalDQR": _dqr(p["dq_geographical"]),
+            "completenessDQR": _dqr(p["dq_completeness"]),
+            "reliabilityDQR": _dqr(p["dq_reliability"]),
+        },
     }
     if packaging:
         pcf["packagingGhgEmissions"] = _dec(packaging)
@@ -154,9 +188,11 @@ def build_document(settings: Settings, version: str, product_id: str) -> dict:
         "productIds": [f"urn:pathfinder:product:customcode:vendor-assigned:{p['product_id']}"],
         "productCategoryCpc": p["category"] or "unclassified",
         "productNameCompany": p["product_name"],
-        "comment": (f"PACT Technical Specifications v{SPEC_VERSION}. Computed by the PCF Factor Warehouse, release "
-                    f"{version} (GB/T 24067-2024 / ISO 14067:2018), {p['gwp_set']} GWP100; DQR {p['dqr']}. Carbon "
-                    f"content is not inventoried (reported as 0). productCategoryCpc carries the warehouse category."),
+        "comment": (
+            f"PACT Technical Specifications v{SPEC_VERSION}. Computed by the PCF Factor Warehouse, release "
+            f"{version} (GB/T 24067-2024 / ISO 14067:2018), {p['gwp_set']} GWP100; DQR {p['dqr']}. Carbon "
+            f"content is not inventoried (reported as 0). productCategoryCpc carries the warehouse category."
+        ),
         "pcf": pcf,
     }
 

@@ -12,9 +12,11 @@ import polars as pl
 from pipelines.config import Settings
 from pipelines.enterprise import store
 
-MARKER_COLUMNS = {"enterprise": ("uscc", "enterprise_name", "address", "contact_name", "contact_phone", "contact_email"),
-                  "product": ("product_name", "model"),
-                  "activity": ("supplier", "evidence")}
+MARKER_COLUMNS = {
+    "enterprise": ("uscc", "enterprise_name", "address", "contact_name", "contact_phone", "contact_email"),
+    "product": ("product_name", "model"),
+    "activity": ("supplier", "evidence"),
+}
 
 
 def _distinctive(text: str) -> bool:
@@ -36,18 +38,21 @@ def restricted_markers(settings: Settings) -> list[str]:
 
 # Structured restricted values, compared the way each kind can leak (the national package's check). A word
 # in a free-text field ("approved" written as evidence) is not a value of any of these kinds.
-NAME_COLUMNS = {"enterprise": ("enterprise_name", "address", "contact_name", "contact_phone", "contact_email"),
-                "product": ("product_name", "model"), "activity": ("supplier",)}
+NAME_COLUMNS = {
+    "enterprise": ("enterprise_name", "address", "contact_name", "contact_phone", "contact_email"),
+    "product": ("product_name", "model"),
+    "activity": ("supplier",),
+}
 ITEM_COLUMNS = {"activity": ("item", "evidence"), "facility": ("facility_name",)}
 USCC_TOKEN = re.compile(r"(?<![0-9A-Z])[0-9A-HJ-NPQRTUWXY]{18}(?![0-9A-Z])")
 
 
 @dataclass
 class RestrictedValues:
-    credit_codes: set[str] = field(default_factory=set)   # found as an 18-character token anywhere
-    names: set[str] = field(default_factory=set)          # enterprise, product, supplier, contact: contained in a cell
-    items: set[str] = field(default_factory=set)          # item texts, evidence, facility names: a whole cell equal
-    amounts: set[float] = field(default_factory=set)      # activity amounts with 6+ significant digits: a value equal
+    credit_codes: set[str] = field(default_factory=set)  # found as an 18-character token anywhere
+    names: set[str] = field(default_factory=set)  # enterprise, product, supplier, contact: contained in a cell
+    items: set[str] = field(default_factory=set)  # item texts, evidence, facility names: a whole cell equal
+    amounts: set[float] = field(default_factory=set)  # activity amounts with 6+ significant digits: a value equal
 
     def find(self, table: pl.DataFrame, text_columns: list[str], number_columns: list[str]) -> list[str]:
         """What of these values appears in the table, as 'column: value' (empty: nothing)."""
@@ -90,6 +95,9 @@ def restricted_values(settings: Settings) -> RestrictedValues:
                     target |= {str(v) for v in frame[c].drop_nulls().unique().to_list() if _distinctive(str(v))}
     activity = store.read_current(settings, "activity")
     if "amount" in activity.columns:
-        out.amounts |= {float(a) for a in activity["amount"].drop_nulls().to_list()
-                        if math.isfinite(a) and _significant_digits(a) >= 6}
+        out.amounts |= {
+            float(a)
+            for a in activity["amount"].drop_nulls().to_list()
+            if math.isfinite(a) and _significant_digits(a) >= 6
+        }
     return out

@@ -12,5 +12,8 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 def neutralise(frame: pl.DataFrame) -> pl.DataFrame:
     text = [c for c, t in frame.schema.items() if t == pl.String]
     risky = pl.col(text).str.slice(0, 1).is_in(list(FORMULA_START))
-    return frame.with_columns(pl.when(risky).then(pl.lit("'") + pl.col(text)).otherwise(pl.col(text)).name.keep()) \
-        if text else frame
+    return (
+        frame.with_columns(pl.when(risky).then(pl.lit("'") + pl.col(text)).otherwise(pl.col(text)).name.keep())
+        if text
+        else frame
+    )

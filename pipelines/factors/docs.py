@@ -27,10 +27,15 @@ def render() -> str:
     lines += [f"- `{k}` ({v})" for k, v in SYSTEM_BOUNDARIES.items()]
     lines += ["", "`factor_purpose`:", ""]
     lines += [f"- `{k}`: {v}" for k, v in FACTOR_PURPOSES.items()]
-    lines += ["", "`data_type`: `primary`, `site_specific`, `secondary`.", "",
-              "`steward_status`: `approved` (national / international published sources approved by "
-              "configuration), `pending` (literature awaiting a steward), `internal_only` (licence does not allow "
-              "redistribution: used for computation, never exported), `rejected`, `deprecated`.", ""]
+    lines += [
+        "",
+        "`data_type`: `primary`, `site_specific`, `secondary`.",
+        "",
+        "`steward_status`: `approved` (national / international published sources approved by "
+        "configuration), `pending` (literature awaiting a steward), `internal_only` (licence does not allow "
+        "redistribution: used for computation, never exported), `rejected`, `deprecated`.",
+        "",
+    ]
     return "\n".join(lines)
 
 

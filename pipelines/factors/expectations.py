@@ -42,8 +42,11 @@ def _context():
         ProgressBarsConfig,
     )
 
-    config = DataContextConfig(analytics_enabled=False, progress_bars=ProgressBarsConfig(globally=False),
-                               store_backend_defaults=InMemoryStoreBackendDefaults())
+    config = DataContextConfig(
+        analytics_enabled=False,
+        progress_bars=ProgressBarsConfig(globally=False),
+        store_backend_defaults=InMemoryStoreBackendDefaults(),
+    )
     context = gx.get_context(mode="ephemeral", project_config=config)
     return gx, context
 
@@ -60,7 +63,7 @@ def suite_columns(suite: dict, frame: pl.DataFrame) -> pl.DataFrame:
     for e in suite["expectations"]:
         for arg in COLUMN_ARGS:
             value = e["kwargs"].get(arg)
-            for c in ([value] if isinstance(value, str) else value or []):
+            for c in [value] if isinstance(value, str) else value or []:
                 if c not in named:
                     named.append(c)
     return frame.select([c for c in frame.columns if c in named]) if named else frame
@@ -93,10 +96,14 @@ def run_suite(suite: dict, frame: pl.DataFrame) -> SuiteResult:
         if not r.success:
             cfg = r.expectation_config
             res = r.result or {}
-            failures.append({
-                "expectation": cfg.type, "column": cfg.kwargs.get("column"),
-                "unexpected_count": res.get("unexpected_count"),
-                "examples": [str(x) for x in (res.get("partial_unexpected_list") or [])[:5]],
-            })
-    return SuiteResult(name, suite["table"], suite.get("severity", "warning"), bool(result.success), failures,
-                       len(result.results))
+            failures.append(
+                {
+                    "expectation": cfg.type,
+                    "column": cfg.kwargs.get("column"),
+                    "unexpected_count": res.get("unexpected_count"),
+                    "examples": [str(x) for x in (res.get("partial_unexpected_list") or [])[:5]],
+                }
+            )
+    return SuiteResult(
+        name, suite["table"], suite.get("severity", "warning"), bool(result.success), failures, len(result.results)
+    )

@@ -30,20 +30,39 @@ def _as_date(text: str | None) -> dt.date | None:
 def assess(batch: SourceBatch, today: dt.date) -> dict:
     spec = batch.spec
     if batch.status == "missing":
-        return {"passed": False, "reason": f"missing: {batch.message}", "latest": None, "age_days": None,
-                "expected_refresh_days": spec.expected_refresh_days}
+        return {
+            "passed": False,
+            "reason": f"missing: {batch.message}",
+            "latest": None,
+            "age_days": None,
+            "expected_refresh_days": spec.expected_refresh_days,
+        }
     if batch.edition == "rolling":
-        return {"passed": True, "reason": "rolling submissions: no edition to wait for", "latest": None,
-                "age_days": None, "expected_refresh_days": spec.expected_refresh_days}
+        return {
+            "passed": True,
+            "reason": "rolling submissions: no edition to wait for",
+            "latest": None,
+            "age_days": None,
+            "expected_refresh_days": spec.expected_refresh_days,
+        }
     dates = [d for d in (_as_date(x) for x in batch.staged["publication_date"].drop_nulls().unique().to_list()) if d]
     edition = _as_date(batch.edition) if re.match(r"^\d{4}-\d{2}-\d{2}$", batch.edition or "") else None
     latest = max([*dates, *([edition] if edition else [])], default=None)
     if latest is None:
-        return {"passed": False, "reason": "no publication date or dated edition to judge by", "latest": None,
-                "age_days": None, "expected_refresh_days": spec.expected_refresh_days}
+        return {
+            "passed": False,
+            "reason": "no publication date or dated edition to judge by",
+            "latest": None,
+            "age_days": None,
+            "expected_refresh_days": spec.expected_refresh_days,
+        }
     age = (today - latest).days
     passed = age <= spec.expected_refresh_days
-    return {"passed": passed, "latest": latest.isoformat(), "age_days": age,
-            "expected_refresh_days": spec.expected_refresh_days,
-            "reason": f"latest {latest.isoformat()}, {age} days ago; expected every {spec.expected_refresh_days} days"
-                      + ("" if passed else ": look for a newer edition")}
+    return {
+        "passed": passed,
+        "latest": latest.isoformat(),
+        "age_days": age,
+        "expected_refresh_days": spec.expected_refresh_days,
+        "reason": f"latest {latest.isoformat()}, {age} days ago; expected every {spec.expected_refresh_days} days"
+        + ("" if passed else ": look for a newer edition"),
+    }

@@ -41,40 +41,82 @@ def _gwp_or_none(gas: str, gwp_set: str) -> float | None:
 
 def harmonise(passed: pl.DataFrame, gwp_set: str, assessment_year: int) -> Harmonised:
     passed = passed.drop("_row", "published_sum", "missing_gwp")
-    ids = run_model("intermediate/int_factor_keyed", passed=passed.select(
-        "source_id", "natural_key", "activity_key", "classification_code", "name_en", "name_zh", "geography_code", "unit",
-        "factor_purpose"))
+    ids = run_model(
+        "intermediate/int_factor_keyed",
+        passed=passed.select(
+            "source_id",
+            "natural_key",
+            "activity_key",
+            "classification_code",
+            "name_en",
+            "name_zh",
+            "geography_code",
+            "unit",
+            "factor_purpose",
+        ),
+    )
     keyed = passed.with_columns(ids["factor_id"], ids["series_id"])
     scale = pl.col("value_scale").fill_null(1.0) * pl.col("unit_factor")
 
     # factor_gas: the six main gases from their columns, the others from the list column. One slice per
     # main gas, in column order (the rows an unpivot would give), so that the gas name, its GWP and the
     # biogenic flag are constants per slice rather than looked up on millions of rows.
-    others = (keyed.filter(pl.col("gases").list.len() > 0).select("factor_id", "gases", scale.alias("_scale"))
-              .explode("gases").unnest("gases").select("factor_id", "_scale", "gas", "amount", "as_co2e"))
+    others = (
+        keyed.filter(pl.col("gases").list.len() > 0)
+        .select("factor_id", "gases", scale.alias("_scale"))
+        .explode("gases")
+        .unnest("gases")
+        .select("factor_id", "_scale", "gas", "amount", "as_co2e")
+    )
     gwps = {g: _gwp_or_none(g, gwp_set) for g in [*GAS_COLUMNS, *others["gas"].unique().to_list()]}
     lazy = keyed.lazy()
-    main = [lazy.filter(pl.col(c).is_not_null()).select(
-        "factor_id", pl.lit(g).alias("gas"), (pl.col(c) * scale).alias("amount_kg"),
-        pl.lit(gwps[g], dtype=pl.Float64).alias("gwp"), pl.lit(g in BIOGENIC_GASES).alias("biogenic"))
-        for g, c in STAGED_GAS_COLUMNS.items()]
+    main = [
+        lazy.filter(pl.col(c).is_not_null()).select(
+            "factor_id",
+            pl.lit(g).alias("gas"),
+            (pl.col(c) * scale).alias("amount_kg"),
+            pl.lit(gwps[g], dtype=pl.Float64).alias("gwp"),
+            pl.lit(g in BIOGENIC_GASES).alias("biogenic"),
+        )
+        for g, c in STAGED_GAS_COLUMNS.items()
+    ]
     other = others.lazy().select(
-        "factor_id", "gas", (pl.col("amount") * pl.col("_scale")).alias("amount_kg"),
-        pl.when(pl.col("as_co2e")).then(pl.lit(1.0)).otherwise(
-            pl.col("gas").replace_strict(gwps, default=None, return_dtype=pl.Float64)).alias("gwp"),
-        pl.col("gas").is_in(list(BIOGENIC_GASES)).alias("biogenic"))
-    factor_gas = pl.concat([*main, other]).select(
-        "factor_id", "gas", "amount_kg", "gwp", (pl.col("amount_kg") * pl.col("gwp")).alias("co2e_kg"),
-        pl.lit(gwp_set).alias("gwp_set"), "biogenic",
-    ).collect().cast(FACTOR_GAS_SCHEMA)  # type: ignore[arg-type]
+        "factor_id",
+        "gas",
+        (pl.col("amount") * pl.col("_scale")).alias("amount_kg"),
+        pl.when(pl.col("as_co2e"))
+        .then(pl.lit(1.0))
+        .otherwise(pl.col("gas").replace_strict(gwps, default=None, return_dtype=pl.Float64))
+        .alias("gwp"),
+        pl.col("gas").is_in(list(BIOGENIC_GASES)).alias("biogenic"),
+    )
+    factor_gas = (
+        pl.concat([*main, other])
+        .select(
+            "factor_id",
+            "gas",
+            "amount_kg",
+            "gwp",
+            (pl.col("amount_kg") * pl.col("gwp")).alias("co2e_kg"),
+            pl.lit(gwp_set).alias("gwp_set"),
+            "biogenic",
+        )
+        .collect()
+        .cast(FACTOR_GAS_SCHEMA)
+    )  # type: ignore[arg-type]
 
     # Per factor, vectorised over the gas columns; only the few rows with other gases are grouped.
-    other_co2e = factor_gas.slice(factor_gas.height - others.height).filter(
-        ~pl.col("gas").is_in(list(GAS_COLUMNS))).group_by("factor_id").agg(
-        pl.col("co2e_kg").sum().alias("fgas_co2e_kg"))
+    other_co2e = (
+        factor_gas.slice(factor_gas.height - others.height)
+        .filter(~pl.col("gas").is_in(list(GAS_COLUMNS)))
+        .group_by("factor_id")
+        .agg(pl.col("co2e_kg").sum().alias("fgas_co2e_kg"))
+    )
     main_kg = {g: pl.col(c) * scale for g, c in STAGED_GAS_COLUMNS.items()}
-    any_gas = pl.any_horizontal([pl.col(c).is_not_null() for c in STAGED_GAS_COLUMNS.values()]) | \
-        pl.col("fgas_co2e_kg").is_not_null()
+    any_gas = (
+        pl.any_horizontal([pl.col(c).is_not_null() for c in STAGED_GAS_COLUMNS.values()])
+        | pl.col("fgas_co2e_kg").is_not_null()
+    )
     main_co2e = pl.sum_horizontal([e.fill_null(0.0) * gwps[g] for g, e in main_kg.items()])
     per_factor_columns = [
         *[e.alias(GAS_COLUMNS[g]) for g, e in main_kg.items()],
@@ -82,48 +124,93 @@ def harmonise(passed: pl.DataFrame, gwp_set: str, assessment_year: int) -> Harmo
         pl.sum_horizontal([main_kg[g].fill_null(0.0) * gwps[g] for g in BIOGENIC_GASES]).alias("co2e_biogenic_kg"),
     ]
     # Joins over every factor only when there is something to join (usually a few rows, often none).
-    keyed = keyed.join(other_co2e, on="factor_id", how="left", maintain_order="left") if other_co2e.height \
+    keyed = (
+        keyed.join(other_co2e, on="factor_id", how="left", maintain_order="left")
+        if other_co2e.height
         else keyed.with_columns(pl.lit(None, dtype=pl.Float64).alias("fgas_co2e_kg"))
+    )
 
-    frame = keyed.with_columns(*per_factor_columns).with_columns(
-        (pl.col("co2e_published") * scale).alias("published_co2e_kg"),
-        (scale).alias("unit_scale_from_published"),
-    ).with_columns(
-        pl.when(pl.col("gas_basis") == "co2e_only").then(pl.col("published_co2e_kg"))
-        .otherwise(pl.col("_gas_co2e")).alias("co2e_kg"),
-        pl.col("co2e_biogenic_kg").fill_null(0.0),
-        pl.lit(gwp_set).alias("gwp_set"),
-        pl.col("valid_from").fill_null(pl.date(pl.col("reference_year"), 1, 1)),
-        pl.coalesce(pl.col("dq_reliability"), pl.lit(4)).cast(pl.Int8).alias("dq_reliability"),
-        pl.coalesce(pl.col("dq_completeness"), pl.lit(3)).cast(pl.Int8).alias("dq_completeness"),
-        pl.coalesce(pl.col("dq_technological"), pl.lit(3)).cast(pl.Int8).alias("dq_technological"),
-        quality.temporal_score(pl.lit(assessment_year) - pl.col("reference_year")).alias("dq_temporal"),
-        quality.geographical_score(pl.col("geography_level"), pl.col("geography_country")).alias("dq_geographical"),
-        pl.col("unit_raw").alias("unit_label"),
-        pl.lit("lognormal").alias("uncertainty_distribution"),
-        # a row whose own licence forbids redistribution is internal_only, whatever its source's default
-        pl.when(pl.col("redistributable").fill_null(True)).then(pl.col("steward_default"))
-        .otherwise(pl.lit("internal_only")).alias("steward_status"),
-    ).with_columns(
-        quality.dqr_expr().alias("dqr"),
-        pl.coalesce(pl.col("gsd2_published"), quality.gsd2_expr()).alias("gsd2"),
-        (pl.col("publisher").is_not_null() & pl.col("document").is_not_null() & pl.col("locator").is_not_null()
-         & pl.col("publication_date").is_not_null()
-         & (pl.col("url").is_not_null() | pl.col("doi").is_not_null() | pl.col("licence").str.starts_with("CN-official"))
-         ).alias("metrological_traceability"),
+    frame = (
+        keyed.with_columns(*per_factor_columns)
+        .with_columns(
+            (pl.col("co2e_published") * scale).alias("published_co2e_kg"),
+            (scale).alias("unit_scale_from_published"),
+        )
+        .with_columns(
+            pl.when(pl.col("gas_basis") == "co2e_only")
+            .then(pl.col("published_co2e_kg"))
+            .otherwise(pl.col("_gas_co2e"))
+            .alias("co2e_kg"),
+            pl.col("co2e_biogenic_kg").fill_null(0.0),
+            pl.lit(gwp_set).alias("gwp_set"),
+            pl.col("valid_from").fill_null(pl.date(pl.col("reference_year"), 1, 1)),
+            pl.coalesce(pl.col("dq_reliability"), pl.lit(4)).cast(pl.Int8).alias("dq_reliability"),
+            pl.coalesce(pl.col("dq_completeness"), pl.lit(3)).cast(pl.Int8).alias("dq_completeness"),
+            pl.coalesce(pl.col("dq_technological"), pl.lit(3)).cast(pl.Int8).alias("dq_technological"),
+            quality.temporal_score(pl.lit(assessment_year) - pl.col("reference_year")).alias("dq_temporal"),
+            quality.geographical_score(pl.col("geography_level"), pl.col("geography_country")).alias("dq_geographical"),
+            pl.col("unit_raw").alias("unit_label"),
+            pl.lit("lognormal").alias("uncertainty_distribution"),
+            # a row whose own licence forbids redistribution is internal_only, whatever its source's default
+            pl.when(pl.col("redistributable").fill_null(True))
+            .then(pl.col("steward_default"))
+            .otherwise(pl.lit("internal_only"))
+            .alias("steward_status"),
+        )
+        .with_columns(
+            quality.dqr_expr().alias("dqr"),
+            pl.coalesce(pl.col("gsd2_published"), quality.gsd2_expr()).alias("gsd2"),
+            (
+                pl.col("publisher").is_not_null()
+                & pl.col("document").is_not_null()
+                & pl.col("locator").is_not_null()
+                & pl.col("publication_date").is_not_null()
+                & (
+                    pl.col("url").is_not_null()
+                    | pl.col("doi").is_not_null()
+                    | pl.col("licence").str.starts_with("CN-official")
+                )
+            ).alias("metrological_traceability"),
+        )
     )
     comparable = frame.filter(pl.col("activity_key").is_not_null()).select(
-        "factor_id", "source_id", "co2e_kg", "activity_key", "factor_purpose", "unit", "activity_category",
-        "geography_country")
+        "factor_id",
+        "source_id",
+        "co2e_kg",
+        "activity_key",
+        "factor_purpose",
+        "unit",
+        "activity_category",
+        "geography_country",
+    )
     outliers = run_model("intermediate/int_factor_outliers", factors=comparable)
-    frame = frame.join(outliers.select("factor_id", pl.lit(True).alias("_outlier")), on="factor_id", how="left",
-                       maintain_order="left") if outliers.height else frame.with_columns(pl.lit(None, dtype=pl.Boolean).alias("_outlier"))
+    frame = (
+        frame.join(
+            outliers.select("factor_id", pl.lit(True).alias("_outlier")),
+            on="factor_id",
+            how="left",
+            maintain_order="left",
+        )
+        if outliers.height
+        else frame.with_columns(pl.lit(None, dtype=pl.Boolean).alias("_outlier"))
+    )
     frame = frame.with_columns(
-        pl.concat_str([pl.col("qa_flags"), pl.when(pl.col("_outlier")).then(pl.lit("outlier.cross_source"))],
-                      separator=",", ignore_nulls=True).replace("", None).alias("qa_flags"))
+        pl.concat_str(
+            [pl.col("qa_flags"), pl.when(pl.col("_outlier")).then(pl.lit("outlier.cross_source"))],
+            separator=",",
+            ignore_nulls=True,
+        )
+        .replace("", None)
+        .alias("qa_flags")
+    )
     # Row order is the sources' own (load order, then file order): deterministic for the same inputs,
     # so no sort is needed for byte-identical releases.
     factor = frame.select([pl.col(c).cast(t) for c, t in FACTOR_SCHEMA.items()])
-    lineage = (keyed.select("factor_id", "lineage").explode("lineage").unnest("lineage")
-               .select(list(LINEAGE_SCHEMA)).cast(LINEAGE_SCHEMA))  # type: ignore[arg-type]
+    lineage = (
+        keyed.select("factor_id", "lineage")
+        .explode("lineage")
+        .unnest("lineage")
+        .select(list(LINEAGE_SCHEMA))
+        .cast(LINEAGE_SCHEMA)
+    )  # type: ignore[arg-type]
     return Harmonised(factor, factor_gas, lineage)

@@ -34,14 +34,24 @@ def conservation(raw_files: pl.DataFrame, lineage: pl.DataFrame, quarantine_line
     codes = dict(zip(files.to_list(), range(len(files))))
 
     def row_keys(frame: pl.DataFrame) -> pl.Series:
-        return frame.select(pl.col("raw_sha256").replace_strict(codes, return_dtype=pl.Int64) * (1 << 32)
-                            + pl.col("raw_row").cast(pl.Int64)).to_series().unique()
+        return (
+            frame.select(
+                pl.col("raw_sha256").replace_strict(codes, return_dtype=pl.Int64) * (1 << 32)
+                + pl.col("raw_row").cast(pl.Int64)
+            )
+            .to_series()
+            .unique()
+        )
 
     curated = row_keys(lineage)
     quarantined = row_keys(quarantine_lineage)
     quarantined = quarantined.filter(~quarantined.is_in(curated))
-    return {"raw_rows": raw_rows, "curated_raw_rows": curated.len(), "quarantined_raw_rows": quarantined.len(),
-            "balanced": raw_rows == curated.len() + quarantined.len()}
+    return {
+        "raw_rows": raw_rows,
+        "curated_raw_rows": curated.len(),
+        "quarantined_raw_rows": quarantined.len(),
+        "balanced": raw_rows == curated.len() + quarantined.len(),
+    }
 
 
 @dataclass
@@ -63,8 +73,12 @@ class Validated:
 def validate_batches(batches: list[SourceBatch], settings: Settings) -> Validated:
     staged = pl.concat([b.staged for b in batches]) if batches else pl.DataFrame(schema=STAGED_SCHEMA)
     checked = validate(staged, settings.gwp_set, settings.assessment_year)
-    raw_files = pl.concat([b.raw_files for b in batches]).sort("raw_file") if batches else pl.DataFrame(schema=RAW_FILE_SCHEMA)
-    fuel = [b.extras["fuel_property"] for b in batches if "fuel_property" in b.extras and b.extras["fuel_property"].height]
+    raw_files = (
+        pl.concat([b.raw_files for b in batches]).sort("raw_file") if batches else pl.DataFrame(schema=RAW_FILE_SCHEMA)
+    )
+    fuel = [
+        b.extras["fuel_property"] for b in batches if "fuel_property" in b.extras and b.extras["fuel_property"].height
+    ]
     return Validated(
         passed=checked.passed,
         quarantine=checked.quarantine,
@@ -86,8 +100,9 @@ def assemble_tables(v: Validated) -> tuple[dict[str, pl.DataFrame], dict]:
         "factor": result.factor,
         "factor_gas": result.factor_gas,
         "factor_lineage": result.factor_lineage,
-        "quarantine": v.quarantine.sort("source_id", "raw_file", "raw_row", "natural_key", "rule_id",
-                                        nulls_last=True).cast(QUARANTINE_SCHEMA),  # type: ignore[arg-type]
+        "quarantine": v.quarantine.sort(
+            "source_id", "raw_file", "raw_row", "natural_key", "rule_id", nulls_last=True
+        ).cast(QUARANTINE_SCHEMA),  # type: ignore[arg-type]
         "source": v.sources,
         "raw_file": v.raw_files,
         "gwp": pl.DataFrame(gwp.table_rows()),
@@ -113,9 +128,17 @@ def build_tables(batches: list[SourceBatch], settings: Settings) -> tuple[dict[s
 
 def source_manifest(batches: list[SourceBatch]) -> list[dict]:
     return [
-        {"source_id": b.spec.source_id, "source_version": b.source_record()["source_version"], "status": b.status,
-         "edition": b.edition, "edition_meta": b.edition_meta, "authority": b.spec.authority, "message": b.message,
-         "licence": b.spec.licence, "redistributable": b.spec.redistributable,
-         "files": [{"raw_file": f, "sha256": s} for f, s in b.raw_files.select("raw_file", "raw_sha256").rows()]}
+        {
+            "source_id": b.spec.source_id,
+            "source_version": b.source_record()["source_version"],
+            "status": b.status,
+            "edition": b.edition,
+            "edition_meta": b.edition_meta,
+            "authority": b.spec.authority,
+            "message": b.message,
+            "licence": b.spec.licence,
+            "redistributable": b.spec.redistributable,
+            "files": [{"raw_file": f, "sha256": s} for f, s in b.raw_files.select("raw_file", "raw_sha256").rows()],
+        }
         for b in sorted(batches, key=lambda b: b.spec.source_id)
     ]

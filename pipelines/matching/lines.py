@@ -32,16 +32,16 @@ GEO_STEP_SCORE = {"requested": 1, "grid_region": 2, "country": 3, "global": 4, "
 
 @dataclass(frozen=True)
 class Match:
-    method: str                 # supplier_specific | supplier_product | factor_id | activity_key | name | unmatched
+    method: str  # supplier_specific | supplier_product | factor_id | activity_key | name | unmatched
     factor_id: str | None
     factor_name: str | None
     factor_unit: str | None
-    factor_co2e_per_unit: float | None   # kgCO2e per factor_unit (GWP set of the release)
+    factor_co2e_per_unit: float | None  # kgCO2e per factor_unit (GWP set of the release)
     factor_biogenic_per_unit: float | None
     amount_in_factor_unit: float | None  # the line's amount expressed in factor_unit
     geography_requested: str | None
     geography_used: str | None
-    geography_step: str | None          # requested | grid_region | country | global | other
+    geography_step: str | None  # requested | grid_region | country | global | other
     reference_year: int | None
     source_id: str | None
     dq_temporal: int
@@ -50,14 +50,27 @@ class Match:
     factor_gsd2: float | None
     factor_dqr: float | None
     note: str = ""
-    precedence: str | None = None       # 'regional_steward' when a steward's regional factor took precedence
-    selection_rule: str = ""            # why this factor: the criterion that beat the runner-up (pipelines/matching/selection.py)
+    precedence: str | None = None  # 'regional_steward' when a steward's regional factor took precedence
+    selection_rule: str = ""  # why this factor: the criterion that beat the runner-up (pipelines/matching/selection.py)
 
 
-MATCH_COLUMNS = ["factor_id", "name_zh", "name_en", "unit", "co2e_kg", "co2e_biogenic_kg", "activity_key",
-                 "geography_code", "reference_year", "source_id", "dqr", "gsd2", "steward_status", "factor_purpose",
-                 "authority"]
-
+MATCH_COLUMNS = [
+    "factor_id",
+    "name_zh",
+    "name_en",
+    "unit",
+    "co2e_kg",
+    "co2e_biogenic_kg",
+    "activity_key",
+    "geography_code",
+    "reference_year",
+    "source_id",
+    "dqr",
+    "gsd2",
+    "steward_status",
+    "factor_purpose",
+    "authority",
+]
 
 
 class FactorIndex:
@@ -67,20 +80,31 @@ class FactorIndex:
     can reach are indexed (a vectorised filter first): indexing every factor of a release with a
     1,000,000-row literature upload as Python dicts took 8.6 s for a few dozen lines."""
 
-    def __init__(self, factors: pl.DataFrame, products: pl.DataFrame | None = None,
-                 lookups: Iterable[str] | None = None, fuel_property: pl.DataFrame | None = None):
+    def __init__(
+        self,
+        factors: pl.DataFrame,
+        products: pl.DataFrame | None = None,
+        lookups: Iterable[str] | None = None,
+        fuel_property: pl.DataFrame | None = None,
+    ):
         from pipelines.common.fuels import fuels_from
 
         self.fuels = fuels_from(fuel_property)  # activity_key -> NCV (and density): fuels in any sensible unit
-        usable = factors.filter(~pl.col("steward_status").is_in(["rejected", "deprecated"])) \
-            if "steward_status" in factors.columns else factors
+        usable = (
+            factors.filter(~pl.col("steward_status").is_in(["rejected", "deprecated"]))
+            if "steward_status" in factors.columns
+            else factors
+        )
         if lookups is not None:
             wanted = {str(x) for x in lookups if x is not None}
             names = sorted({x.strip().lower() for x in wanted})
             reach = [pl.col("factor_id").is_in(sorted(wanted))]
             reach += [pl.col(c).is_in(sorted(wanted)) for c in ("activity_key",) if c in usable.columns]
-            reach += [pl.col(c).cast(pl.String).str.strip_chars().str.to_lowercase().is_in(names)
-                      for c in ("name_zh", "name_en") if c in usable.columns]
+            reach += [
+                pl.col(c).cast(pl.String).str.strip_chars().str.to_lowercase().is_in(names)
+                for c in ("name_zh", "name_en")
+                if c in usable.columns
+            ]
             usable = usable.filter(pl.any_horizontal(reach).fill_null(False))
         self.rows = usable.select([c for c in MATCH_COLUMNS if c in usable.columns]).to_dicts()
         self.by_id = {r["factor_id"]: r for r in self.rows}
@@ -125,24 +149,64 @@ def _temporal(reporting_year: int, reference_year: int | None) -> int:
 def match_line(line: dict, index: FactorIndex, geography_code: str | None, reporting_year: int) -> Match:
     amount, unit = _line_quantity(line)
     if line.get("supplier_pcf_kgco2e") is not None:
-        return Match("supplier_specific", None, line.get("supplier"), line["unit"], line["supplier_pcf_kgco2e"], None,
-                     line["amount"], geography_code, geography_code, "requested", reporting_year, "supplier",
-                     1, 1, 1, None, None, "supplier's own footprint per unit, as declared")
+        return Match(
+            "supplier_specific",
+            None,
+            line.get("supplier"),
+            line["unit"],
+            line["supplier_pcf_kgco2e"],
+            None,
+            line["amount"],
+            geography_code,
+            geography_code,
+            "requested",
+            reporting_year,
+            "supplier",
+            1,
+            1,
+            1,
+            None,
+            None,
+            "supplier's own footprint per unit, as declared",
+        )
     ref = line.get("factor_ref")
     if ref and ref.startswith(PRODUCT_REF_PREFIX):
         return _match_product(line, ref, index, geography_code, reporting_year)
     candidates, method, ref = candidates_for(line, index)
     ordered, dim, boundary_note = rank_candidates(candidates, unit, geography_code, reporting_year, index.fuels)
     if not ordered:
-        why = (f"no factor for {method} '{ref or line['item']}'" if not candidates
-               else f"{len(candidates)} candidate(s) for '{ref or line['item']}' but none in a unit of dimension {dim}")
-        return Match("unmatched", None, None, None, None, None, None, geography_code, None, None, None, None,
-                     5, 5, 5, None, None, why)
+        why = (
+            f"no factor for {method} '{ref or line['item']}'"
+            if not candidates
+            else f"{len(candidates)} candidate(s) for '{ref or line['item']}' but none in a unit of dimension {dim}"
+        )
+        return Match(
+            "unmatched",
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            geography_code,
+            None,
+            None,
+            None,
+            None,
+            5,
+            5,
+            5,
+            None,
+            None,
+            why,
+        )
     best = ordered[0]
     step = best["_step"]
     if best.get("factor_purpose") in selection.CO2_ONLY_PURPOSES:
-        boundary_note += ("; CO2-only factor: upstream and non-CO2 gases are not included (no life-cycle factor for "
-                          "this activity in reach)")
+        boundary_note += (
+            "; CO2-only factor: upstream and non-CO2 gases are not included (no life-cycle factor for "
+            "this activity in reach)"
+        )
     if best.get("_fuel_path"):  # a fuel in another dimension: through its NCV (and density)
         fuel = index.fuels[best["activity_key"]]
         gj, how = fuel.to_gj(amount, unit)
@@ -151,27 +215,52 @@ def match_line(line: dict, index: FactorIndex, geography_code: str | None, repor
     else:
         converted = units.convert(amount, unit, best["unit"])
     tech = 2 if method in ("factor_id", "activity_key") else 3
-    return Match(method, best["factor_id"], best.get("name_zh") or best.get("name_en"), best["unit"], best["co2e_kg"],
-                 best.get("co2e_biogenic_kg"), converted, geography_code, best["geography_code"], step,
-                 best["reference_year"], best["source_id"], _temporal(reporting_year, best["reference_year"]),
-                 GEO_STEP_SCORE[step], tech, best.get("gsd2"), best.get("dqr"),
-                 f"{len(ordered)} candidate(s); chosen at {best['geography_code']}{boundary_note}",
-                 "regional_steward" if best.get("source_id") == REGIONAL_SOURCE else None,
-                 selection.reason(ordered))
+    return Match(
+        method,
+        best["factor_id"],
+        best.get("name_zh") or best.get("name_en"),
+        best["unit"],
+        best["co2e_kg"],
+        best.get("co2e_biogenic_kg"),
+        converted,
+        geography_code,
+        best["geography_code"],
+        step,
+        best["reference_year"],
+        best["source_id"],
+        _temporal(reporting_year, best["reference_year"]),
+        GEO_STEP_SCORE[step],
+        tech,
+        best.get("gsd2"),
+        best.get("dqr"),
+        f"{len(ordered)} candidate(s); chosen at {best['geography_code']}{boundary_note}",
+        "regional_steward" if best.get("source_id") == REGIONAL_SOURCE else None,
+        selection.reason(ordered),
+    )
 
 
-def rank_candidates(candidates: list[dict], unit: str, geography_code: str | None,
-                    reporting_year: int, fuels: dict | None = None) -> tuple[list[dict], str, str]:
+def rank_candidates(
+    candidates: list[dict], unit: str, geography_code: str | None, reporting_year: int, fuels: dict | None = None
+) -> tuple[list[dict], str, str]:
     """-> (the candidates whose unit fits, ranked by pipelines/matching/selection.py, each a copy with its geography
     step; the line's dimension; a note on factors set aside for their purpose). A fuel factor in another
     dimension (per GJ for a line in t, per t for a line in litres) fits through the fuel's NCV and density
     when no factor of the line's own dimension exists (pipelines/common/fuels.py)."""
     dim = _dimension(unit)
     steps: dict[str, str] = {}
-    for geo, basis in (geography.fallback_chain(geography_code) if geography_code else []):
-        steps.setdefault(geo.code, "requested" if basis == "requested" else
-                         "grid_region" if geo.level == "grid_region" else "country" if geo.level == "country" else
-                         "global" if geo.code == "GLO" else "other")
+    for geo, basis in geography.fallback_chain(geography_code) if geography_code else []:
+        steps.setdefault(
+            geo.code,
+            "requested"
+            if basis == "requested"
+            else "grid_region"
+            if geo.level == "grid_region"
+            else "country"
+            if geo.level == "country"
+            else "global"
+            if geo.code == "GLO"
+            else "other",
+        )
     fitting, via_fuel = [], []
     for c in candidates:
         try:
@@ -186,8 +275,14 @@ def rank_candidates(candidates: list[dict], unit: str, geography_code: str | Non
     fitting = fitting or via_fuel
     ordered = selection.rank(fitting, reporting_year)
     set_aside = sum(1 for c in ordered if c["_key"][0] == 1)
-    note = (f"; {set_aside} scope2_location (CO2-only) factor(s) set aside for the life_cycle factor a product "
-            f"footprint needs") if set_aside else ""
+    note = (
+        (
+            f"; {set_aside} scope2_location (CO2-only) factor(s) set aside for the life_cycle factor a product "
+            f"footprint needs"
+        )
+        if set_aside
+        else ""
+    )
     return ordered, dim, note
 
 
@@ -212,8 +307,26 @@ def candidates_for(line: dict, index: FactorIndex) -> tuple[list[dict], str, str
 
 
 def _unmatched(geography_code: str | None, why: str) -> Match:
-    return Match("unmatched", None, None, None, None, None, None, geography_code, None, None, None, None,
-                 5, 5, 5, None, None, why)
+    return Match(
+        "unmatched",
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        geography_code,
+        None,
+        None,
+        None,
+        None,
+        5,
+        5,
+        5,
+        None,
+        None,
+        why,
+    )
 
 
 def _match_product(line: dict, ref: str, index: FactorIndex, geography_code: str | None, reporting_year: int) -> Match:
@@ -221,15 +334,36 @@ def _match_product(line: dict, ref: str, index: FactorIndex, geography_code: str
     footprint per declared unit is not known here but from the network solve (factor_co2e_per_unit None)."""
     product = index.products.get(ref)
     if product is None:
-        return _unmatched(geography_code, f"'{ref}' is not a product in force (check the credit code and product id, "
-                                          f"and that the supplier's upload was accepted)")
+        return _unmatched(
+            geography_code,
+            f"'{ref}' is not a product in force (check the credit code and product id, "
+            f"and that the supplier's upload was accepted)",
+        )
     label, per = product["declared_unit_label"], product["declared_unit_amount"]
     try:
         converted = units.convert(line["amount"], line["unit"], label) / per
     except (units.UnitError, pint.DimensionalityError):
-        return _unmatched(geography_code, f"'{ref}' is declared per {per:g} {label}; the line's unit '{line['unit']}' "
-                                          f"does not convert to it")
-    return Match("supplier_product", ref, product.get("product_name"), f"{per:g} {label}", None, None, converted,
-                 geography_code, product.get("geography_code") or geography_code, "requested", product.get("reporting_year"),
-                 "enterprise product", 1 if product.get("reporting_year") in (None, reporting_year) else 2, 1, 1,
-                 None, None, "the supplier's product in this warehouse; footprint from the network solve")
+        return _unmatched(
+            geography_code,
+            f"'{ref}' is declared per {per:g} {label}; the line's unit '{line['unit']}' does not convert to it",
+        )
+    return Match(
+        "supplier_product",
+        ref,
+        product.get("product_name"),
+        f"{per:g} {label}",
+        None,
+        None,
+        converted,
+        geography_code,
+        product.get("geography_code") or geography_code,
+        "requested",
+        product.get("reporting_year"),
+        "enterprise product",
+        1 if product.get("reporting_year") in (None, reporting_year) else 2,
+        1,
+        1,
+        None,
+        None,
+        "the supplier's product in this warehouse; footprint from the network solve",
+    )

@@ -28,8 +28,16 @@ AUTHORITY_RANK = {"steward_regional": 0, "official_cn": 1, "official_other": 2, 
 STEP_RANK = {"requested": 0, "grid_region": 1, "country": 2, "global": 3, "other": 4}
 REGIONAL_SOURCE = "regional_steward"
 CO2_ONLY_PURPOSES = ("scope2_location",)
-CRITERIA = ("purpose", "place", "steward regional factor", "authority", "reference year", "geography specificity",
-            "data quality (DQR)", "factor id")
+CRITERIA = (
+    "purpose",
+    "place",
+    "steward regional factor",
+    "authority",
+    "reference year",
+    "geography specificity",
+    "data quality (DQR)",
+    "factor id",
+)
 
 
 def key(c: dict, reporting_year: int, life_cycle_available: bool) -> tuple:
@@ -58,15 +66,21 @@ def rank(candidates: list[dict], reporting_year: int) -> list[dict]:
         c["_key"] = key(c, reporting_year, life_cycle)
     ordered = sorted(candidates, key=lambda c: c["_key"])
     for here, after in zip(ordered, ordered[1:] + [None]):
-        here["_decided_by"] = None if after is None else \
-            next(CRITERIA[i] for i, (a, b) in enumerate(zip(here["_key"], after["_key"])) if a != b) \
-            if here["_key"] != after["_key"] else "factor id"
+        here["_decided_by"] = (
+            None
+            if after is None
+            else next(CRITERIA[i] for i, (a, b) in enumerate(zip(here["_key"], after["_key"])) if a != b)
+            if here["_key"] != after["_key"]
+            else "factor id"
+        )
     return ordered
 
 
 def describe(c: dict) -> str:
-    return (f"{c.get('factor_id')} {c.get('source_id')} [{c.get('authority')}] {c.get('name_zh') or c.get('name_en')} "
-            f"({c.get('geography_code')}, {c.get('reference_year')}, {c.get('factor_purpose')}, per {c.get('unit')})")
+    return (
+        f"{c.get('factor_id')} {c.get('source_id')} [{c.get('authority')}] {c.get('name_zh') or c.get('name_en')} "
+        f"({c.get('geography_code')}, {c.get('reference_year')}, {c.get('factor_purpose')}, per {c.get('unit')})"
+    )
 
 
 def reason(ordered: list[dict]) -> str:
@@ -125,8 +139,22 @@ def explain_lines(settings, line_id: str, product_id: str | None = None, release
         candidates, method, ref = candidates_for(line, index)
         _amount, unit = _line_quantity(line)
         ordered, dim, note = rank_candidates(candidates, unit, g, year, index.fuels) if candidates else ([], "", "")
-        out.append({"upload_id": line["upload_id"], "line_id": line_id, "item": line["item"], "unit": line["unit"],
-                    "geography": g, "reporting_year": year, "method": method, "ref": ref, "release": manifest["version"],
-                    "reached": len(candidates), "dimension": dim, "note": note.lstrip("; "),
-                    "ranked": ordered, "reason": reason(ordered)})
+        out.append(
+            {
+                "upload_id": line["upload_id"],
+                "line_id": line_id,
+                "item": line["item"],
+                "unit": line["unit"],
+                "geography": g,
+                "reporting_year": year,
+                "method": method,
+                "ref": ref,
+                "release": manifest["version"],
+                "reached": len(candidates),
+                "dimension": dim,
+                "note": note.lstrip("; "),
+                "ranked": ordered,
+                "reason": reason(ordered),
+            }
+        )
     return out

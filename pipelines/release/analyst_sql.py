@@ -29,8 +29,9 @@ from pipelines.release.catalog import connect_readonly
 
 DIALECTS = ("duckdb", "postgres", "mysql", "spark", "trino")
 EMIT_DIALECTS = ("spark", "trino", "postgres", "duckdb")
-RESTRICTED_TABLE = re.compile(r"^(uploads|registry|current_\w+|history_\w+|inventory_\w+|line_emissions|product_summary)$",
-                              re.IGNORECASE)
+RESTRICTED_TABLE = re.compile(
+    r"^(uploads|registry|current_\w+|history_\w+|inventory_\w+|line_emissions|product_summary)$", re.IGNORECASE
+)
 # A path into the restricted zone (its directory or its catalogue file), not the English word in a string.
 RESTRICTED_PATH = re.compile(r"(^|[/\\])restricted([/\\]|\.duckdb|$)|restricted\.duckdb", re.IGNORECASE)
 
@@ -50,7 +51,8 @@ def check_readonly(query: str, dialect: str = "duckdb") -> exp.Expression:
         raise AnalystSqlError(f"one statement at a time, got {len(statements)}")
     stmt = statements[0]
     if not isinstance(stmt, (exp.Select, exp.Union, exp.Intersect, exp.Except)) and not (
-            isinstance(stmt, exp.With) or stmt.find(exp.Select) is stmt):
+        isinstance(stmt, exp.With) or stmt.find(exp.Select) is stmt
+    ):
         raise AnalystSqlError(f"only queries are allowed (read-only); refused a {stmt.key.upper()} statement")
     _refuse_restricted(stmt)
     return stmt
@@ -60,13 +62,16 @@ def _refuse_restricted(stmt: exp.Expression) -> None:
     # A CTE may not take a restricted table's name: inside its own body the name means the real table.
     for cte in stmt.find_all(exp.CTE):
         if RESTRICTED_TABLE.match(cte.alias_or_name or ""):
-            raise AnalystSqlError(f"'{cte.alias_or_name}' names restricted enterprise data: choose another name "
-                                  f"for the CTE")
+            raise AnalystSqlError(
+                f"'{cte.alias_or_name}' names restricted enterprise data: choose another name for the CTE"
+            )
     for table in stmt.find_all(exp.Table):
         name = table.name or ""
         if RESTRICTED_TABLE.match(name) or RESTRICTED_PATH.search(table.sql()):
-            raise AnalystSqlError(f"'{table.sql()}' is restricted enterprise data: analysts query the releases "
-                                  f"(factors and product marts), never the restricted zone")
+            raise AnalystSqlError(
+                f"'{table.sql()}' is restricted enterprise data: analysts query the releases "
+                f"(factors and product marts), never the restricted zone"
+            )
     for literal in stmt.find_all(exp.Literal):
         if literal.is_string and RESTRICTED_PATH.search(literal.this or ""):
             raise AnalystSqlError(f"'{literal.this}' points into the restricted zone: refused")
@@ -81,9 +86,9 @@ def to_duckdb(query: str, dialect: str) -> str:
 class Limits:
     """What one analyst query may use (settings, read when a query runs)."""
 
-    timeout_seconds: float = 30.0   # PCF_SQL_TIMEOUT_SECONDS: the statement is interrupted after this
-    memory_limit: str = "2GB"       # PCF_SQL_MEMORY_LIMIT: DuckDB's memory_limit for the session
-    max_rows: int = 100_000         # PCF_SQL_MAX_ROWS: rows returned at most (the rest is not fetched)
+    timeout_seconds: float = 30.0  # PCF_SQL_TIMEOUT_SECONDS: the statement is interrupted after this
+    memory_limit: str = "2GB"  # PCF_SQL_MEMORY_LIMIT: DuckDB's memory_limit for the session
+    max_rows: int = 100_000  # PCF_SQL_MAX_ROWS: rows returned at most (the rest is not fetched)
 
     @staticmethod
     def from_env() -> "Limits":
@@ -96,7 +101,7 @@ class Limits:
 @dataclass
 class QueryResult:
     frame: pl.DataFrame
-    truncated: bool     # more rows than limits.max_rows: only the first max_rows were fetched
+    truncated: bool  # more rows than limits.max_rows: only the first max_rows were fetched
     limits: Limits
 
 
@@ -104,8 +109,9 @@ def run_readonly(settings: Settings, query: str, release: str | None = None, dia
     return run_query(settings, query, release, dialect).frame
 
 
-def run_query(settings: Settings, query: str, release: str | None = None, dialect: str = "duckdb",
-              limits: Limits | None = None) -> QueryResult:
+def run_query(
+    settings: Settings, query: str, release: str | None = None, dialect: str = "duckdb", limits: Limits | None = None
+) -> QueryResult:
     """One read-only query under a statement timeout, a memory limit and a row cap."""
     from pipelines.release.catalog import ensure_catalog
 
@@ -119,7 +125,9 @@ def run_query(settings: Settings, query: str, release: str | None = None, dialec
         schema = release or "latest"
         schemas = {r[0] for r in con.execute("select schema_name from information_schema.schemata").fetchall()}
         if schema not in schemas:
-            raise AnalystSqlError(f"release {schema!r} not in the catalogue; known: {', '.join(sorted(s for s in schemas if s.startswith('v') or s == 'latest'))}")
+            raise AnalystSqlError(
+                f"release {schema!r} not in the catalogue; known: {', '.join(sorted(s for s in schemas if s.startswith('v') or s == 'latest'))}"
+            )
         con.execute(f"set schema = '{schema}'")
         timer.start()
         reader = con.execute(sql).fetch_record_batch(min(limits.max_rows + 1, 100_000))
@@ -134,11 +142,15 @@ def run_query(settings: Settings, query: str, release: str | None = None, dialec
         assert isinstance(frame, pl.DataFrame)
         return QueryResult(frame.head(limits.max_rows), rows > limits.max_rows, limits)
     except duckdb.InterruptException:
-        raise AnalystSqlError(f"query stopped after {limits.timeout_seconds:g} s (PCF_SQL_TIMEOUT_SECONDS): narrow it "
-                              f"with WHERE or LIMIT, or aggregate") from None
+        raise AnalystSqlError(
+            f"query stopped after {limits.timeout_seconds:g} s (PCF_SQL_TIMEOUT_SECONDS): narrow it "
+            f"with WHERE or LIMIT, or aggregate"
+        ) from None
     except duckdb.OutOfMemoryException as exc:
-        raise AnalystSqlError(f"query needs more than {limits.memory_limit} of memory (PCF_SQL_MEMORY_LIMIT): narrow or "
-                              f"aggregate it ({str(exc).splitlines()[0]})") from None
+        raise AnalystSqlError(
+            f"query needs more than {limits.memory_limit} of memory (PCF_SQL_MEMORY_LIMIT): narrow or "
+            f"aggregate it ({str(exc).splitlines()[0]})"
+        ) from None
     except duckdb.Error as exc:
         hint = f" (transpiled from {dialect}: {sql})" if dialect != "duckdb" else ""
         raise AnalystSqlError(f"query failed: {exc}{hint}") from None

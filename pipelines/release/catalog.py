@@ -42,13 +42,24 @@ def _write_catalog(settings: Settings, tmp: Path, releases: list[dict], release_
         # where the views point: a catalogue copied with data/curated to another place is rebuilt there
         con.execute("create table meta.catalog(releases_dir varchar)")
         con.execute("insert into meta.catalog values (?)", [str(settings.releases_dir.resolve())])
-        con.execute("create table meta.release(version varchar, parent_version varchar, created_at varchar, "
-                    "git_commit varchar, gwp_set varchar, release_hash varchar, is_latest boolean)")
+        con.execute(
+            "create table meta.release(version varchar, parent_version varchar, created_at varchar, "
+            "git_commit varchar, gwp_set varchar, release_hash varchar, is_latest boolean)"
+        )
         for i, manifest in enumerate(releases):
             version = manifest["version"]
-            con.execute("insert into meta.release values (?, ?, ?, ?, ?, ?, ?)",
-                        [version, manifest.get("parent_version"), manifest["created_at"], manifest["git_commit"],
-                         manifest.get("gwp_set"), manifest["release_hash"], i == len(releases) - 1])
+            con.execute(
+                "insert into meta.release values (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    version,
+                    manifest.get("parent_version"),
+                    manifest["created_at"],
+                    manifest["git_commit"],
+                    manifest.get("gwp_set"),
+                    manifest["release_hash"],
+                    i == len(releases) - 1,
+                ],
+            )
             schemas = [version] + (["latest"] if i == len(releases) - 1 else [])
             for schema in schemas:
                 con.execute(f'create schema "{schema}"')
@@ -57,7 +68,9 @@ def _write_catalog(settings: Settings, tmp: Path, releases: list[dict], release_
                     # Marts carry the release they belong to (kept out of the file so unchanged content
                     # keeps its hash from release to release).
                     extra = f", '{version}' as release_version" if table.startswith("product_") else ""
-                    con.execute(f'create view "{schema}"."{table}" as select *{extra} from read_parquet({_quote(path)})')
+                    con.execute(
+                        f'create view "{schema}"."{table}" as select *{extra} from read_parquet({_quote(path)})'
+                    )
         con.execute("checkpoint")
     finally:
         con.close()
@@ -81,12 +94,16 @@ def catalog_mismatch(settings: Settings) -> str | None:
     listed = [(v, h) for v, h, _ in rows]
     if listed != expected:
         latest_cat = next((v for v, _, is_latest in rows if is_latest), None)
-        return (f"the catalogue lists {len(listed)} release(s) (latest {latest_cat}), the manifests "
-                f"{len(expected)} (latest {expected[-1][0] if expected else None})")
+        return (
+            f"the catalogue lists {len(listed)} release(s) (latest {latest_cat}), the manifests "
+            f"{len(expected)} (latest {expected[-1][0] if expected else None})"
+        )
     if expected and [v for v, _, is_latest in rows if is_latest] != [expected[-1][0]]:
         return "schema latest does not point at the newest release"
     if where is None or where[0] != str(settings.releases_dir.resolve()):
-        return f"the catalogue's views point at {where[0] if where else '?'}, the releases are at {settings.releases_dir}"
+        return (
+            f"the catalogue's views point at {where[0] if where else '?'}, the releases are at {settings.releases_dir}"
+        )
     return None
 
 
@@ -104,8 +121,13 @@ def ensure_catalog(settings: Settings, locked: bool = False) -> str | None:
         return None
     build_catalog(settings)
     with open(settings.curated_dir / "catalog_repairs.jsonl", "a", encoding="utf-8") as fh:
-        fh.write(json.dumps({"at": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(), "why": why},
-                            ensure_ascii=False) + "\n")
+        fh.write(
+            json.dumps(
+                {"at": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(), "why": why},
+                ensure_ascii=False,
+            )
+            + "\n"
+        )
     return why
 
 

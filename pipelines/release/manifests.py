@@ -24,7 +24,9 @@ def release_dirs(settings: Settings) -> list[Path]:
     root = settings.releases_dir
     if not root.is_dir():
         return []
-    return sorted((d for d in root.iterdir() if d.is_dir() and VERSION_NAME.match(d.name)), key=lambda d: int(d.name[1:]))
+    return sorted(
+        (d for d in root.iterdir() if d.is_dir() and VERSION_NAME.match(d.name)), key=lambda d: int(d.name[1:])
+    )
 
 
 def load_manifest(directory: Path) -> tuple[dict | None, str | None]:
@@ -36,8 +38,12 @@ def load_manifest(directory: Path) -> tuple[dict | None, str | None]:
         return None, f"{path}: missing"
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         return None, f"{path}: unreadable ({type(exc).__name__}: {exc})"
-    if not isinstance(manifest, dict) or manifest.get("version") != directory.name or \
-            not isinstance(manifest.get("tables"), dict) or "release_hash" not in manifest:
+    if (
+        not isinstance(manifest, dict)
+        or manifest.get("version") != directory.name
+        or not isinstance(manifest.get("tables"), dict)
+        or "release_hash" not in manifest
+    ):
         return None, f"{path}: not a manifest of release {directory.name}"
     return manifest, None
 
@@ -57,8 +63,11 @@ def read_manifest(settings: Settings, version: str | None = None) -> dict:
         return latest
     manifest, why = load_manifest(release_dir(settings, version))
     if manifest is None:
-        raise FileNotFoundError(f"release {version!r} not found" if why and why.endswith("missing") and
-                                not release_dir(settings, version).is_dir() else f"release {version!r}: {why}")
+        raise FileNotFoundError(
+            f"release {version!r} not found"
+            if why and why.endswith("missing") and not release_dir(settings, version).is_dir()
+            else f"release {version!r}: {why}"
+        )
     return manifest
 
 
@@ -81,5 +90,11 @@ def fault_point(name: str) -> None:
         os._exit(137)
 
 
-FAULT_POINTS = ("objects_written", "staging_linked", "manifest_written", "release_renamed", "catalog_temp_written",
-                "catalog_swapped")
+FAULT_POINTS = (
+    "objects_written",
+    "staging_linked",
+    "manifest_written",
+    "release_renamed",
+    "catalog_temp_written",
+    "catalog_swapped",
+)

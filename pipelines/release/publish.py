@@ -48,10 +48,23 @@ from pipelines.release.manifests import (  # noqa: F401
     release_dirs,
 )
 
-RELEASE_TABLES = ("factor", "factor_gas", "factor_lineage", "quarantine", "source", "raw_file", "gwp", "geography",
-                  "fuel_property", "steward_decision",
-                  "product_footprint", "product_footprint_stage", "product_footprint_gas", "product_contribution",
-                  "product_benchmark")
+RELEASE_TABLES = (
+    "factor",
+    "factor_gas",
+    "factor_lineage",
+    "quarantine",
+    "source",
+    "raw_file",
+    "gwp",
+    "geography",
+    "fuel_property",
+    "steward_decision",
+    "product_footprint",
+    "product_footprint_stage",
+    "product_footprint_gas",
+    "product_contribution",
+    "product_benchmark",
+)
 
 
 @dataclass
@@ -71,8 +84,12 @@ def write_parquet(frame: pl.DataFrame, path: Path) -> None:
 
 def git_commit() -> str:
     try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True,
-                              timeout=5).stdout.strip() or "unknown"
+        return (
+            subprocess.run(
+                ["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=5
+            ).stdout.strip()
+            or "unknown"
+        )
     except (OSError, subprocess.SubprocessError):
         return "unknown"
 
@@ -103,8 +120,9 @@ def _link(src: Path, dst: Path) -> None:
         shutil.copyfile(src, dst)
 
 
-def publish(settings: Settings, tables: dict[str, pl.DataFrame], summary: dict, sources: list[dict],
-            force: bool = False) -> PublishResult:
+def publish(
+    settings: Settings, tables: dict[str, pl.DataFrame], summary: dict, sources: list[dict], force: bool = False
+) -> PublishResult:
     """One writer at a time (an exclusive lock on data/curated/.publish.lock, whoever calls: a Dagster run,
     the CLI, a test); readers never take it. A full disk (or any write error) leaves the previous release
     current: what was half-written is removed now or by the next publish, and the error says so."""
@@ -114,8 +132,10 @@ def publish(settings: Settings, tables: dict[str, pl.DataFrame], summary: dict, 
         except OSError as exc:
             _clean_partial(settings)
             why = "the disk is full" if exc.errno == errno.ENOSPC else f"{type(exc).__name__}: {exc}"
-            raise PublishError(f"publishing failed ({why}); the previous release stays current and nothing "
-                               f"half-written is kept; free space and run again") from None
+            raise PublishError(
+                f"publishing failed ({why}); the previous release stays current and nothing "
+                f"half-written is kept; free space and run again"
+            ) from None
 
 
 def _clean_partial(settings: Settings) -> None:
@@ -126,8 +146,9 @@ def _clean_partial(settings: Settings) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def _publish(settings: Settings, tables: dict[str, pl.DataFrame], summary: dict, sources: list[dict],
-             force: bool = False) -> PublishResult:
+def _publish(
+    settings: Settings, tables: dict[str, pl.DataFrame], summary: dict, sources: list[dict], force: bool = False
+) -> PublishResult:
     settings.objects_dir.mkdir(parents=True, exist_ok=True)
     settings.releases_dir.mkdir(parents=True, exist_ok=True)
     _clean_partial(settings)  # leftovers of a crashed or failed publish
@@ -155,8 +176,10 @@ def _publish(settings: Settings, tables: dict[str, pl.DataFrame], summary: dict,
         "release_hash": release_hash,
         "gwp_set": summary.get("gwp_set"),
         "assessment_year": summary.get("assessment_year"),
-        "tables": {name: {"file": f"{name}.parquet", "sha256": digest, "rows": tables[name].height}
-                   for name, (digest, _) in stored.items()},
+        "tables": {
+            name: {"file": f"{name}.parquet", "sha256": digest, "rows": tables[name].height}
+            for name, (digest, _) in stored.items()
+        },
         "sources": sources,
         "validation": summary,
     }

@@ -27,9 +27,9 @@ from pipelines.release.manifests import MANIFEST, load_manifest, release_dirs
 
 @dataclass
 class Verdict:
-    problems: list[str] = field(default_factory=list)   # what is damaged, with the exact file
+    problems: list[str] = field(default_factory=list)  # what is damaged, with the exact file
     repaired: list[str] = field(default_factory=list)
-    checked: list[str] = field(default_factory=list)     # release versions checked
+    checked: list[str] = field(default_factory=list)  # release versions checked
 
     @property
     def ok(self) -> bool:
@@ -48,8 +48,10 @@ def verify(settings: Settings, version: str | None = None, repair: bool = False)
         v.checked.append(d.name)
         manifest, why = load_manifest(d)
         if manifest is None:
-            v.problems.append(f"{why}: this release cannot be used; restore {d / MANIFEST} from a backup, or remove "
-                              f"{d} (its tables stay in the objects store) and rebuild")
+            v.problems.append(
+                f"{why}: this release cannot be used; restore {d / MANIFEST} from a backup, or remove "
+                f"{d} (its tables stay in the objects store) and rebuild"
+            )
             continue
         parent = manifest.get("parent_version")
         if parent is not None and (parent not in names or int(parent[1:]) >= int(d.name[1:])):
@@ -90,10 +92,12 @@ def _check_table(settings: Settings, d, table: str, meta: dict, repair: bool, v:
                 shutil.copyfile(source, tmp)
         v.repaired.append(f"{path}: restored from {source}")
         return
-    hint = (f"; `pcf verify --repair` restores it from {source.name}" if source.exists() and
-            _table_problem(source, meta) is None else
-            "; no sound copy in the objects store: rebuild with `pcf build` (the same inputs give the same bytes), "
-            "then `pcf verify --repair`, or restore the file from a backup")
+    hint = (
+        f"; `pcf verify --repair` restores it from {source.name}"
+        if source.exists() and _table_problem(source, meta) is None
+        else "; no sound copy in the objects store: rebuild with `pcf build` (the same inputs give the same bytes), "
+        "then `pcf verify --repair`, or restore the file from a backup"
+    )
     v.problems.append(problem + hint)
 
 
@@ -107,8 +111,10 @@ def _check_catalog(settings: Settings, repair: bool, v: Verdict) -> None:
         ensure_catalog(settings)
         v.repaired.append(f"{settings.warehouse_path}: rebuilt ({why})")
     else:
-        v.problems.append(f"{settings.warehouse_path}: {why}; `pcf verify --repair` (or any build or `pcf status`) "
-                          f"rebuilds it from the manifests")
+        v.problems.append(
+            f"{settings.warehouse_path}: {why}; `pcf verify --repair` (or any build or `pcf status`) "
+            f"rebuilds it from the manifests"
+        )
 
 
 def _check_log(settings: Settings, repair: bool, v: Verdict) -> None:
@@ -126,5 +132,7 @@ def _check_log(settings: Settings, repair: bool, v: Verdict) -> None:
         if moved:
             v.repaired.append(f"{log_path(settings)}: {moved}")
         problems = log_problems(settings)
-    v.problems += [p + "; `pcf verify --repair` moves a cut tail aside (kept in decisions.torn.jsonl, never applied)"
-                   for p in problems]
+    v.problems += [
+        p + "; `pcf verify --repair` moves a cut tail aside (kept in decisions.torn.jsonl, never applied)"
+        for p in problems
+    ]

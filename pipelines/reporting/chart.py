@@ -19,8 +19,8 @@ GREEN = "#2e7d32"
 def _font() -> None:
     font_manager.fontManager.addfont(str(cjk_font()))
     plt.rcParams["font.family"] = FONT_NAME
-    plt.rcParams["svg.fonttype"] = "none"   # text stays text in SVG (searchable)
-    plt.rcParams["svg.hashsalt"] = "pcf"    # stable ids
+    plt.rcParams["svg.fonttype"] = "none"  # text stays text in SVG (searchable)
+    plt.rcParams["svg.hashsalt"] = "pcf"  # stable ids
     plt.rcParams["axes.unicode_minus"] = False
 
 
@@ -30,7 +30,9 @@ def stage_chart(labels: list[str], values: list[float], unit: str, fmt: str = "p
     total = sum(values) or 1.0
     bars = ax.barh(labels[::-1], values[::-1], color=GREEN)
     for bar, v in zip(bars, values[::-1]):
-        ax.text(bar.get_width(), bar.get_y() + bar.get_height() / 2, f"  {v:.3g} ({v / total:.1%})", va="center", fontsize=9)
+        ax.text(
+            bar.get_width(), bar.get_y() + bar.get_height() / 2, f"  {v:.3g} ({v / total:.1%})", va="center", fontsize=9
+        )
     ax.set_xlabel(f"kg CO2e / {unit}")
     ax.spines[["top", "right"]].set_visible(False)
     ax.set_xlim(0, max(values + [0]) * 1.35 or 1)

@@ -103,7 +103,8 @@ def public_part(settings: Settings, version: str, product: str) -> ProductData:
     if "product_footprint" not in manifest["tables"]:
         raise ReportError(f"release {version} has no product marts")
     fp = read_table(settings, version, "product_footprint").filter(
-        (pl.col("product_id") == product) | (pl.col("product_key") == product))
+        (pl.col("product_id") == product) | (pl.col("product_key") == product)
+    )
     if fp.height == 0:
         raise ReportError(f"product {product!r} is not in release {version}'s product_footprint")
     if fp.height > 1:
@@ -113,15 +114,29 @@ def public_part(settings: Settings, version: str, product: str) -> ProductData:
     mine = pl.col("product_key") == key
     contributions = read_table(settings, version, "product_contribution").filter(mine)
     used = sorted(set(contributions["factor_source_id"].drop_nulls().to_list()))
-    sources = read_table(settings, version, "source").filter(pl.col("source_id").is_in(used)).select(
-        "source_id", "source_version", "title", "publisher", "licence").sort("source_id")
+    sources = (
+        read_table(settings, version, "source")
+        .filter(pl.col("source_id").is_in(used))
+        .select("source_id", "source_version", "title", "publisher", "licence")
+        .sort("source_id")
+    )
     bench = read_table(settings, version, "product_benchmark").filter(mine)
     order = {s: i for i, s in enumerate(STAGES)}
-    stages = read_table(settings, version, "product_footprint_stage").filter(mine).sort(
-        pl.col("stage").replace_strict(order, default=99, return_dtype=pl.Int64))
-    return ProductData(version, manifest["created_at"], row, stages,
-                       read_table(settings, version, "product_footprint_gas").filter(mine), contributions,
-                       bench.row(0, named=True) if bench.height else None, sources)
+    stages = (
+        read_table(settings, version, "product_footprint_stage")
+        .filter(mine)
+        .sort(pl.col("stage").replace_strict(order, default=99, return_dtype=pl.Int64))
+    )
+    return ProductData(
+        version,
+        manifest["created_at"],
+        row,
+        stages,
+        read_table(settings, version, "product_footprint_gas").filter(mine),
+        contributions,
+        bench.row(0, named=True) if bench.height else None,
+        sources,
+    )
 
 
 def enterprise_part(settings: Settings, data: ProductData) -> ProductData:
@@ -139,7 +154,12 @@ def enterprise_part(settings: Settings, data: ProductData) -> ProductData:
     }
     inv = settings.restricted_dir / "inventory" / "line_emissions.parquet"
     if inv.exists():
-        data.lines = pl.read_parquet(inv).filter((pl.col("uscc") == uscc) & (pl.col("product_id") == pid)).sort(
-            pl.col("stage").replace_strict({s: i for i, s in enumerate(STAGES)}, default=99, return_dtype=pl.Int64),
-            "line_id")
+        data.lines = (
+            pl.read_parquet(inv)
+            .filter((pl.col("uscc") == uscc) & (pl.col("product_id") == pid))
+            .sort(
+                pl.col("stage").replace_strict({s: i for i, s in enumerate(STAGES)}, default=99, return_dtype=pl.Int64),
+                "line_id",
+            )
+        )
     return data

@@ -29,7 +29,7 @@ def subset_font(text: str) -> bytes:
     from fontTools import subset
 
     options = subset.Options()
-    options.name_IDs = ["*"]           # keep the names, licence and copyright notice included
+    options.name_IDs = ["*"]  # keep the names, licence and copyright notice included
     options.notdef_outline = True
     options.layout_features = ["*"]
     font = subset.load_font(str(cjk_font()), options)
@@ -43,4 +43,4 @@ def subset_font(text: str) -> bytes:
 
 
 def font_face_css(url: str) -> str:
-    return (f"@font-face{{font-family:'{FONT_NAME}';src:url('{url}') format('opentype');font-display:block}}")
+    return f"@font-face{{font-family:'{FONT_NAME}';src:url('{url}') format('opentype');font-display:block}}"

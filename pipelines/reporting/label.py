@@ -44,8 +44,9 @@ def qr(d: ProductData) -> segno.QRCode:
     try:
         return segno.make(d.url, error="m", micro=False)
     except segno.DataOverflowError:
-        raise ReportError(f"the QR code cannot hold the {len(d.url)}-character page URL {d.url[:80]}...: shorten "
-                          f"PCF_SITE_BASE_URL") from None
+        raise ReportError(
+            f"the QR code cannot hold the {len(d.url)}-character page URL {d.url[:80]}...: shorten PCF_SITE_BASE_URL"
+        ) from None
 
 
 def _standard_line(d: ProductData) -> str:
@@ -60,10 +61,12 @@ def render_svg(d: ProductData) -> str:
     size = 150
     scale = size / code.symbol_size(scale=1, border=2)[0]
     qr_svg = io.BytesIO()
-    code.save(qr_svg, kind="svg", scale=scale, border=2, xmldecl=False, svgns=False, nl=False, dark="#000", light="#fff")
+    code.save(
+        qr_svg, kind="svg", scale=scale, border=2, xmldecl=False, svgns=False, nl=False, dark="#000", light="#fff"
+    )
     inner = qr_svg.getvalue().decode()
     return f"""<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" font-family="Noto Sans CJK SC, Noto Sans SC, sans-serif">
-<title>{html.escape(d.footprint['product_name'])}: {shown} {html.escape(unit)}</title>
+<title>{html.escape(d.footprint["product_name"])}: {shown} {html.escape(unit)}</title>
 <rect x="2" y="2" width="{W - 4}" height="{H - 4}" rx="16" fill="{WHITE}" stroke="{GREEN}" stroke-width="4"/>
 <rect x="2" y="2" width="{W - 4}" height="118" rx="16" fill="{GREEN}"/>
 <rect x="2" y="100" width="{W - 4}" height="20" fill="{GREEN}"/>
@@ -83,7 +86,9 @@ def render_png(d: ProductData, zoom: int = 4) -> Image.Image:
     img = Image.new("RGB", (W * zoom, H * zoom), WHITE)
     dr = ImageDraw.Draw(img)
     z = zoom
-    dr.rounded_rectangle((2 * z, 2 * z, (W - 2) * z, (H - 2) * z), radius=16 * z, fill=WHITE, outline=GREEN, width=4 * z)
+    dr.rounded_rectangle(
+        (2 * z, 2 * z, (W - 2) * z, (H - 2) * z), radius=16 * z, fill=WHITE, outline=GREEN, width=4 * z
+    )
     dr.rounded_rectangle((2 * z, 2 * z, (W - 2) * z, 120 * z), radius=16 * z, fill=GREEN)
     dr.rectangle((2 * z, 100 * z, (W - 2) * z, 120 * z), fill=GREEN)
     for cx, cy, s, mirror in FEET:

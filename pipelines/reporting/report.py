@@ -29,21 +29,33 @@ from pipelines.reporting.fonts import cjk_font, font_face_css, subset_font
 from pipelines.reporting.labels import STAGE_NAMES, T
 
 SUGGESTIONS = {
-    "energy": {"zh": "提高用电效率，增加绿电（绿证、直购电）比例；市场法结果单独报告。",
-               "en": "Use less electricity per unit and buy more green power (certificates, direct supply); report market-based results separately."},
-    "fuel": {"zh": "提高燃烧设备效率，评估以电或低碳燃料替代化石燃料。",
-             "en": "Raise combustion efficiency; assess electrification or lower-carbon fuels."},
-    "material": {"zh": "向供应商索取产品碳足迹（初级数据），提高再生料比例，优化材料利用率。",
-                 "en": "Ask suppliers for product-specific footprints (primary data), raise recycled content, cut material losses."},
+    "energy": {
+        "zh": "提高用电效率，增加绿电（绿证、直购电）比例；市场法结果单独报告。",
+        "en": "Use less electricity per unit and buy more green power (certificates, direct supply); report market-based results separately.",
+    },
+    "fuel": {
+        "zh": "提高燃烧设备效率，评估以电或低碳燃料替代化石燃料。",
+        "en": "Raise combustion efficiency; assess electrification or lower-carbon fuels.",
+    },
+    "material": {
+        "zh": "向供应商索取产品碳足迹（初级数据），提高再生料比例，优化材料利用率。",
+        "en": "Ask suppliers for product-specific footprints (primary data), raise recycled content, cut material losses.",
+    },
     "packaging": {"zh": "减量或改用可循环包装。", "en": "Reduce packaging or switch to reusable packaging."},
-    "transport": {"zh": "优化运输方式与距离（铁路、水运、满载）。", "en": "Shift to rail or water, shorten routes, raise load factors."},
-    "refrigerant": {"zh": "减少制冷剂泄漏，改用低 GWP 制冷剂。", "en": "Cut refrigerant leaks; move to low-GWP refrigerants."},
+    "transport": {
+        "zh": "优化运输方式与距离（铁路、水运、满载）。",
+        "en": "Shift to rail or water, shorten routes, raise load factors.",
+    },
+    "refrigerant": {
+        "zh": "减少制冷剂泄漏，改用低 GWP 制冷剂。",
+        "en": "Cut refrigerant leaks; move to low-GWP refrigerants.",
+    },
 }
 
 
 @dataclass
 class Block:
-    kind: str            # h1 | h2 | h3 | p | kv | table | image | boundary
+    kind: str  # h1 | h2 | h3 | p | kv | table | image | boundary
     content: object
 
 
@@ -64,19 +76,40 @@ def build_blocks(d: ProductData, lang: str) -> list[Block]:
     b.append(Block("p", f"{_f(total, 5)} kg CO2e / {unit}   ({t['release']} {d.version}, {fp['gwp_set']})"))
     # 1 overview
     b.append(Block("h2", t["s1"]))
-    b.append(Block("kv", [(t["producer"], ent.get("name", fp["uscc"])), (t["credit_code"], fp["uscc"]),
-                          (t["product"], f"{fp['product_name']} ({fp['product_id']})"), (t["declared_unit"], unit),
-                          (t["method"], t["method_text"])]))
+    b.append(
+        Block(
+            "kv",
+            [
+                (t["producer"], ent.get("name", fp["uscc"])),
+                (t["credit_code"], fp["uscc"]),
+                (t["product"], f"{fp['product_name']} ({fp['product_id']})"),
+                (t["declared_unit"], unit),
+                (t["method"], t["method_text"]),
+            ],
+        )
+    )
     # 2 purpose
     b.append(Block("h2", t["s2"]))
     b.append(Block("p", t["purpose_text"]))
     # 3 scope
     present = [s for s in d.stages["stage"].to_list()]
     b.append(Block("h2", t["s3"]))
-    period = (f"{ent.get('period_start')} – {ent.get('period_end')}" if ent.get("period_start") else
-              str(ent.get("reporting_year") or "—"))
-    b.append(Block("kv", [(t["declared_unit"], unit), (t["stages_included"], ", ".join(stage_name.get(s, s) for s in present)),
-                          (t["cutoff"], t["cutoff_text"]), (t["period"], period)]))
+    period = (
+        f"{ent.get('period_start')} – {ent.get('period_end')}"
+        if ent.get("period_start")
+        else str(ent.get("reporting_year") or "—")
+    )
+    b.append(
+        Block(
+            "kv",
+            [
+                (t["declared_unit"], unit),
+                (t["stages_included"], ", ".join(stage_name.get(s, s) for s in present)),
+                (t["cutoff"], t["cutoff_text"]),
+                (t["period"], period),
+            ],
+        )
+    )
     b.append(Block("h3", t["boundary"]))
     b.append(Block("boundary", [(stage_name[s], s in present) for s in STAGES]))
     # 4 inventory analysis
@@ -87,37 +120,72 @@ def build_blocks(d: ProductData, lang: str) -> list[Block]:
         bases = sorted({x for x in lines["allocation_basis"].drop_nulls().to_list() if x not in ("none", "direct")})
     else:
         primary, bases = 0, []
-    b.append(Block("kv", [
-        (t["data_sources"], f"{primary} / {lines.height} primary or site-specific lines" if lang == "en"
-         else f"初级/现场数据 {primary} 行，共 {lines.height} 行"),
-        (t["primary_share"], f"{(fp['primary_data_share'] or 0) * 100:.1f} %"),
-        (t["allocation"], "GB/T 24067 / ISO 14044 4.3.4"),
-        (t["allocation_applied"], ", ".join(bases) if bases else t["allocation_none"])]))
+    b.append(
+        Block(
+            "kv",
+            [
+                (
+                    t["data_sources"],
+                    f"{primary} / {lines.height} primary or site-specific lines"
+                    if lang == "en"
+                    else f"初级/现场数据 {primary} 行，共 {lines.height} 行",
+                ),
+                (t["primary_share"], f"{(fp['primary_data_share'] or 0) * 100:.1f} %"),
+                (t["allocation"], "GB/T 24067 / ISO 14044 4.3.4"),
+                (t["allocation_applied"], ", ".join(bases) if bases else t["allocation_none"]),
+            ],
+        )
+    )
     b.append(Block("h3", t["inventory_table"]))
     rows = []
     for r in lines.iter_rows(named=True):
         factor = {"supplier_specific": t["supplier_specific"], "supplier_product": t["supplier_product"]}.get(
-            r["match_method"], r["factor_name"] or t["unmatched"])
+            r["match_method"], r["factor_name"] or t["unmatched"]
+        )
         co2e = r["co2e_kg_per_declared_unit"]
-        rows.append([r["line_id"], stage_name.get(r["stage"], r["stage"]), r["item"],
-                     f"{_f(r['amount_per_declared_unit'])} {r['factor_unit'] or r['unit']}", factor,
-                     r["factor_source_id"] or "—", _f(co2e)])
-    b.append(Block("table", ([t["line"], t["stage"], t["activity"], t["amount_du"], t["factor"], t["source"], t["ghg"]], rows)))
+        rows.append(
+            [
+                r["line_id"],
+                stage_name.get(r["stage"], r["stage"]),
+                r["item"],
+                f"{_f(r['amount_per_declared_unit'])} {r['factor_unit'] or r['unit']}",
+                factor,
+                r["factor_source_id"] or "—",
+                _f(co2e),
+            ]
+        )
+    b.append(
+        Block(
+            "table", ([t["line"], t["stage"], t["activity"], t["amount_du"], t["factor"], t["source"], t["ghg"]], rows)
+        )
+    )
     # 5 impact assessment
     b.append(Block("h2", t["s5"]))
     b.append(Block("p", f"{t['gwp_set']}: IPCC {fp['gwp_set']} GWP100"))
-    gas_rows = [[g, _f(a), _f(w), _f(c)] for g, a, w, c in d.gases.sort("co2e_kg", descending=True)
-                .select("gas", "amount_kg", "gwp", "co2e_kg").rows()]
+    gas_rows = [
+        [g, _f(a), _f(w), _f(c)]
+        for g, a, w, c in d.gases.sort("co2e_kg", descending=True).select("gas", "amount_kg", "gwp", "co2e_kg").rows()
+    ]
     gas_rows.append([t["total"], "", "", _f(total, 5)])
     b.append(Block("table", ([t["gas"], t["amount"], t["gwp"], "kg CO2e"], gas_rows)))
-    b.append(Block("kv", [(t["total"], f"{_f(total, 5)} kg CO2e / {unit}"),
-                          (t["biogenic"], f"{_f(fp['co2e_biogenic_kg'])} kg CO2e"),
-                          (t["fossil"], f"{_f(fp['co2e_fossil_and_other_kg'])} kg CO2e"),
-                          (t["market"], f"{_f(fp['co2e_market_kg'])} kg CO2e")]))
+    b.append(
+        Block(
+            "kv",
+            [
+                (t["total"], f"{_f(total, 5)} kg CO2e / {unit}"),
+                (t["biogenic"], f"{_f(fp['co2e_biogenic_kg'])} kg CO2e"),
+                (t["fossil"], f"{_f(fp['co2e_fossil_and_other_kg'])} kg CO2e"),
+                (t["market"], f"{_f(fp['co2e_market_kg'])} kg CO2e"),
+            ],
+        )
+    )
     # 6 interpretation
     b.append(Block("h2", t["s6"]))
     b.append(Block("h3", t["stage_table"]))
-    st_rows = [[stage_name.get(s, s), _f(c), f"{sh * 100:.1f} %"] for s, c, sh in d.stages.select("stage", "co2e_kg", "share").rows()]
+    st_rows = [
+        [stage_name.get(s, s), _f(c), f"{sh * 100:.1f} %"]
+        for s, c, sh in d.stages.select("stage", "co2e_kg", "share").rows()
+    ]
     st_rows.append([t["total"], _f(total, 5), "100 %"])
     b.append(Block("table", ([t["stage"], "kg CO2e", t["share"]], st_rows)))
     chart = stage_chart([stage_name.get(s, s) for s in d.stages["stage"]], d.stages["co2e_kg"].to_list(), unit)
@@ -125,33 +193,74 @@ def build_blocks(d: ProductData, lang: str) -> list[Block]:
     b.append(Block("h3", t["significant"]))
     sig = d.contributions.filter(pl.col("significant")).sort("share", "line_id", descending=[True, False])
     # exact CO2e per line from the enterprise's own inventory (restricted); the release holds shares only
-    exact = dict(lines.group_by("line_id").agg(pl.col("co2e_kg_per_declared_unit").sum()).rows()) if lines.height else {}
-    b.append(Block("table", ([t["line"], t["stage"], t["factor"], "kg CO2e", t["share"], t["why_factor"]],
-                             [[r["line_id"], stage_name.get(r["stage"], r["stage"]),
-                               {"supplier_specific": t["supplier_specific"], "supplier_product": t["supplier_product"]}.get(
-                                   r["match_method"], r["factor_name"] or "—"), _f(exact.get(r["line_id"])),
-                               f"{r['share'] * 100:.1f} %", r.get("selection_rule") or "—"]
-                              for r in sig.iter_rows(named=True)])))
+    exact = (
+        dict(lines.group_by("line_id").agg(pl.col("co2e_kg_per_declared_unit").sum()).rows()) if lines.height else {}
+    )
+    b.append(
+        Block(
+            "table",
+            (
+                [t["line"], t["stage"], t["factor"], "kg CO2e", t["share"], t["why_factor"]],
+                [
+                    [
+                        r["line_id"],
+                        stage_name.get(r["stage"], r["stage"]),
+                        {"supplier_specific": t["supplier_specific"], "supplier_product": t["supplier_product"]}.get(
+                            r["match_method"], r["factor_name"] or "—"
+                        ),
+                        _f(exact.get(r["line_id"])),
+                        f"{r['share'] * 100:.1f} %",
+                        r.get("selection_rule") or "—",
+                    ]
+                    for r in sig.iter_rows(named=True)
+                ],
+            ),
+        )
+    )
     b.append(Block("h3", t["quality"]))
     bench = d.benchmark or {}
-    b.append(Block("kv", [
-        (t["dqr"], f"{_f(fp['dqr'], 3)} (1–5; reliability {_f(fp['dq_reliability'], 2)}, completeness "
-                   f"{_f(fp['dq_completeness'], 2)}, temporal {_f(fp['dq_temporal'], 2)}, geographical "
-                   f"{_f(fp['dq_geographical'], 2)}, technological {_f(fp['dq_technological'], 2)})"),
-        (t["uncertainty"], f"P5 {_f(fp['co2e_p5_kg'])} / P50 {_f(fp['co2e_p50_kg'])} / P95 {_f(fp['co2e_p95_kg'])} kg CO2e "
-                           f"({fp['mc_iterations']} iterations, seed {fp['mc_seed']})"),
-        (t["benchmark"], f"{_f(bench.get('benchmark_kgco2e'))} kg CO2e; {t['grade']} {bench.get('grade') or '—'}; "
-                         f"{t['rank']} {bench.get('category_rank', '—')}/{bench.get('category_products', '—')}")]))
+    b.append(
+        Block(
+            "kv",
+            [
+                (
+                    t["dqr"],
+                    f"{_f(fp['dqr'], 3)} (1–5; reliability {_f(fp['dq_reliability'], 2)}, completeness "
+                    f"{_f(fp['dq_completeness'], 2)}, temporal {_f(fp['dq_temporal'], 2)}, geographical "
+                    f"{_f(fp['dq_geographical'], 2)}, technological {_f(fp['dq_technological'], 2)})",
+                ),
+                (
+                    t["uncertainty"],
+                    f"P5 {_f(fp['co2e_p5_kg'])} / P50 {_f(fp['co2e_p50_kg'])} / P95 {_f(fp['co2e_p95_kg'])} kg CO2e "
+                    f"({fp['mc_iterations']} iterations, seed {fp['mc_seed']})",
+                ),
+                (
+                    t["benchmark"],
+                    f"{_f(bench.get('benchmark_kgco2e'))} kg CO2e; {t['grade']} {bench.get('grade') or '—'}; "
+                    f"{t['rank']} {bench.get('category_rank', '—')}/{bench.get('category_products', '—')}",
+                ),
+            ],
+        )
+    )
     b.append(Block("h3", t["assumptions"]))
     notes = []
     if fp["lines_unmatched"]:
-        notes.append(f"{fp['lines_unmatched']} line(s) without a factor are not quantified." if lang == "en"
-                     else f"{fp['lines_unmatched']} 行清单未匹配到因子，未计入。")
-    notes.append("Electricity: location-based grid factors (life-cycle where published); green power reported market-based separately."
-                 if lang == "en" else "电力按地点法（有全生命周期因子时优先使用），绿电按市场法单独报告。")
+        notes.append(
+            f"{fp['lines_unmatched']} line(s) without a factor are not quantified."
+            if lang == "en"
+            else f"{fp['lines_unmatched']} 行清单未匹配到因子，未计入。"
+        )
+    notes.append(
+        "Electricity: location-based grid factors (life-cycle where published); green power reported market-based separately."
+        if lang == "en"
+        else "电力按地点法（有全生命周期因子时优先使用），绿电按市场法单独报告。"
+    )
     if (fp["dq_temporal"] or 0) > 3:
-        notes.append("Some factors are older than the data year (temporal score above 3)." if lang == "en"
-                     else "部分因子年份早于数据年份（时间代表性评分高于 3）。")
+        notes.append(
+            "Some factors are older than the data year (temporal score above 3)."
+            if lang == "en"
+            else "部分因子年份早于数据年份（时间代表性评分高于 3）。"
+        )
     notes.append("Carbon content of the product is not inventoried." if lang == "en" else "未核算产品含碳量。")
     b.append(Block("p", " ".join(notes)))
     b.append(Block("h3", t["improvements"]))
@@ -162,24 +271,41 @@ def build_blocks(d: ProductData, lang: str) -> list[Block]:
             kinds.append(kind)
     b.append(Block("p", " ".join(f"({i}) {SUGGESTIONS[k][lang]}" for i, k in enumerate(kinds, 1)) or "—"))
     b.append(Block("h3", t["reproduce"]))
-    b.append(Block("kv", [(t["release"], f"{d.version} ({d.created_at})"),
-                          (t["factor_sources"], "; ".join(f"{r['source_id']} {r['source_version']}"
-                                                          for r in d.sources.iter_rows(named=True)) or "—")]))
+    b.append(
+        Block(
+            "kv",
+            [
+                (t["release"], f"{d.version} ({d.created_at})"),
+                (
+                    t["factor_sources"],
+                    "; ".join(f"{r['source_id']} {r['source_version']}" for r in d.sources.iter_rows(named=True))
+                    or "—",
+                ),
+            ],
+        )
+    )
     return b
 
 
 # ---------------------------------------------------------------------------------------------- HTML
+
 
 def render_html(blocks: list[Block], lang: str) -> str:
     """Blocks through the autoescaping templates report_body.html and report.html (pipelines/templates)."""
     images = [base64.b64encode(b.content[0]).decode() if b.kind == "image" else "" for b in blocks]
     body = render("report_body.html", blocks=blocks, images=images)
     font = base64.b64encode(subset_font(body)).decode()  # the page carries its CJK font (subset, OFL 1.1)
-    return render("report.html", lang=lang, title=blocks[0].content, body=Markup(body),  # body: rendered escaped above
-                  font_css=Markup(font_face_css("data:font/otf;base64," + font)))
+    return render(
+        "report.html",
+        lang=lang,
+        title=blocks[0].content,
+        body=Markup(body),  # body: rendered escaped above
+        font_css=Markup(font_face_css("data:font/otf;base64," + font)),
+    )
 
 
 # ----------------------------------------------------------------------------------------------- PDF
+
 
 def render_pdf(blocks: list[Block], path: Path, created: str) -> Path:
     """`created`: the release's time, stamped as the PDF's creation date (the same release, the same bytes)."""
@@ -211,8 +337,13 @@ def render_pdf(blocks: list[Block], path: Path, created: str) -> Path:
             head, rows = (None, [[k, str(v)] for k, v in c]) if blk.kind == "kv" else c
             pdf.set_font("cjk", size=8.5)
             widths = (30, 70) if blk.kind == "kv" else None
-            with pdf.table(col_widths=widths, first_row_as_headings=head is not None, line_height=4.8,
-                           headings_style=FontFace(fill_color=(230, 242, 230)), text_align="LEFT") as table:
+            with pdf.table(
+                col_widths=widths,
+                first_row_as_headings=head is not None,
+                line_height=4.8,
+                headings_style=FontFace(fill_color=(230, 242, 230)),
+                text_align="LEFT",
+            ) as table:
                 if head:
                     table.row(head)
                 for r in rows:
@@ -259,5 +390,10 @@ def write_report(settings: Settings, product: str, lang: str, out: Path, version
     html_path = output_file(out, data.footprint["product_id"], f".{lang}.html")
     html_path.write_text(render_html(blocks, lang), encoding="utf-8")
     pdf_path = render_pdf(blocks, output_file(out, data.footprint["product_id"], f".{lang}.pdf"), data.created_at)
-    return {"html": html_path, "pdf": pdf_path, "version": version, "co2e_kg": data.footprint["co2e_kg"],
-            "product_key": data.key}
+    return {
+        "html": html_path,
+        "pdf": pdf_path,
+        "version": version,
+        "co2e_kg": data.footprint["co2e_kg"],
+        "product_key": data.key,
+    }

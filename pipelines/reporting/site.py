@@ -46,31 +46,79 @@ def product_page(d: ProductData, label_png: bytes) -> str:
     fp = d.footprint
     names = STAGE_NAMES["zh"]
     present = d.stages["stage"].to_list()
-    svg = stage_chart([f"{names.get(s, s)} {STAGE_NAMES['en'].get(s, s)}" for s in present], d.stages["co2e_kg"].to_list(),
-                      fp["declared_unit"], fmt="svg").decode("utf-8")
-    chart = Markup(svg[svg.index("<svg"):])  # matplotlib's SVG: text nodes are XML-escaped by matplotlib
+    svg = stage_chart(
+        [f"{names.get(s, s)} {STAGE_NAMES['en'].get(s, s)}" for s in present],
+        d.stages["co2e_kg"].to_list(),
+        fp["declared_unit"],
+        fmt="svg",
+    ).decode("utf-8")
+    chart = Markup(svg[svg.index("<svg") :])  # matplotlib's SVG: text nodes are XML-escaped by matplotlib
     return render(
-        "site_product.html", title=f"{fp['product_name']} — 产品碳足迹", up="../", style=_style(1), fp=fp,
-        boundary=[{"name": names[s], "present": s in present} for s in STAGES], bench=d.benchmark or {},
-        version=d.version, created_at=d.created_at, label_b64=base64.b64encode(label_png).decode(), chart_svg=chart,
-        stages=[{"zh": names.get(s, s), "en": STAGE_NAMES["en"].get(s, s), "co2e": c, "share": sh}
-                for s, c, sh in d.stages.select("stage", "co2e_kg", "share").rows()],
-        sources="; ".join(f"{r['source_id']} {r['source_version']}" for r in d.sources.iter_rows(named=True)))
+        "site_product.html",
+        title=f"{fp['product_name']} — 产品碳足迹",
+        up="../",
+        style=_style(1),
+        fp=fp,
+        boundary=[{"name": names[s], "present": s in present} for s in STAGES],
+        bench=d.benchmark or {},
+        version=d.version,
+        created_at=d.created_at,
+        label_b64=base64.b64encode(label_png).decode(),
+        chart_svg=chart,
+        stages=[
+            {"zh": names.get(s, s), "en": STAGE_NAMES["en"].get(s, s), "co2e": c, "share": sh}
+            for s, c, sh in d.stages.select("stage", "co2e_kg", "share").rows()
+        ],
+        sources="; ".join(f"{r['source_id']} {r['source_version']}" for r in d.sources.iter_rows(named=True)),
+    )
 
 
 def index_page(products: list[ProductData]) -> str:
-    return render("site_index.html", title="产品碳足迹 Product carbon footprints", up="", style=_style(0), products=[
-        {"page": slug(d.key), "name": d.footprint["product_name"], "year": d.footprint.get("reporting_year"),
-         "category": d.footprint["category"], "co2e": d.footprint["co2e_kg"], "declared_unit": d.footprint["declared_unit"],
-         "grade": (d.benchmark or {}).get("grade")} for d in products])
+    return render(
+        "site_index.html",
+        title="产品碳足迹 Product carbon footprints",
+        up="",
+        style=_style(0),
+        products=[
+            {
+                "page": slug(d.key),
+                "name": d.footprint["product_name"],
+                "year": d.footprint.get("reporting_year"),
+                "category": d.footprint["category"],
+                "co2e": d.footprint["co2e_kg"],
+                "declared_unit": d.footprint["declared_unit"],
+                "grade": (d.benchmark or {}).get("grade"),
+            }
+            for d in products
+        ],
+    )
 
 
 def factors_page(factors: pl.DataFrame, version: str) -> str:
-    cols = ["factor_id", "name_zh", "name_en", "co2e_kg", "unit", "geography_code", "reference_year", "source_id", "document"]
-    shown = factors.with_columns(pl.col("co2e_kg").round_sig_figs(6),  # display: 2390, not 2389.9999999999995
-                                 pl.col("unit").str.replace_all(r"\*\*", "").str.replace_all(r"\*", "·"))
-    return render("site_factors.html", title="因子库 Factor catalogue", up="", style=_style(0), count=factors.height,
-                  version=version, rows=shown.select(cols).rows())
+    cols = [
+        "factor_id",
+        "name_zh",
+        "name_en",
+        "co2e_kg",
+        "unit",
+        "geography_code",
+        "reference_year",
+        "source_id",
+        "document",
+    ]
+    shown = factors.with_columns(
+        pl.col("co2e_kg").round_sig_figs(6),  # display: 2390, not 2389.9999999999995
+        pl.col("unit").str.replace_all(r"\*\*", "").str.replace_all(r"\*", "·"),
+    )
+    return render(
+        "site_factors.html",
+        title="因子库 Factor catalogue",
+        up="",
+        style=_style(0),
+        count=factors.height,
+        version=version,
+        rows=shown.select(cols).rows(),
+    )
 
 
 def write_site(settings: Settings, out: Path, version: str | None = None, progress=None) -> dict:
@@ -107,5 +155,7 @@ def font_licence() -> str:
 
     names = TTFont(str(cjk_font()), lazy=True)["name"]
     get = lambda i: (names.getDebugName(i) or "").strip()  # noqa: E731
-    return (f"assets/NotoSansCJKsc-subset.otf is a subset of {get(4)} ({get(5)}).\n{get(0)}\n\n"
-            f"Licence: {get(13)}\n{get(14)}\n")
+    return (
+        f"assets/NotoSansCJKsc-subset.otf is a subset of {get(4)} ({get(5)}).\n{get(0)}\n\n"
+        f"Licence: {get(13)}\n{get(14)}\n"
+    )

@@ -33,8 +33,8 @@ class SourceSpec:
     licence: str
     redistributable: bool
     approved_by_source: bool  # national / international published data: approved by configuration
-    location: str             # 'external' (sources dir) or 'embedded' (data/raw)
-    dir_glob: str             # directory (or glob of edition directories) under its root
+    location: str  # 'external' (sources dir) or 'embedded' (data/raw)
+    dir_glob: str  # directory (or glob of edition directories) under its root
     expected_refresh_days: int
     url: str | None = None
     doi: str | None = None
@@ -57,7 +57,7 @@ class SourceBatch:
     edition: str
     staged: pl.DataFrame
     raw_files: pl.DataFrame
-    status: str = "loaded"      # loaded, missing, error
+    status: str = "loaded"  # loaded, missing, error
     message: str = ""
     extras: dict[str, pl.DataFrame] = field(default_factory=dict)  # reference tables (fuel_property ...)
     edition_meta: dict | None = None  # what the edition's own files say of it (sources/editions.py)
@@ -71,23 +71,48 @@ class SourceBatch:
         s = self.spec
         m = self.edition_meta or {}
         return {
-            "source_id": s.source_id, "source_version": self.source_version if self.raw_files.height else self.edition,
-            "edition": self.edition, "title": s.title, "publisher": s.publisher, "licence": s.licence,
-            "redistributable": s.redistributable, "approved_by_source": s.approved_by_source,
-            "location": s.location, "url": m.get("url") or s.url, "doi": m.get("doi") or s.doi, "status": self.status, "message": self.message,
-            "expected_refresh_days": s.expected_refresh_days, "raw_files": self.raw_files.height,
-            "raw_rows": int(self.raw_files["rows"].sum() or 0), "staged_rows": self.staged.height,
+            "source_id": s.source_id,
+            "source_version": self.source_version if self.raw_files.height else self.edition,
+            "edition": self.edition,
+            "title": s.title,
+            "publisher": s.publisher,
+            "licence": s.licence,
+            "redistributable": s.redistributable,
+            "approved_by_source": s.approved_by_source,
+            "location": s.location,
+            "url": m.get("url") or s.url,
+            "doi": m.get("doi") or s.doi,
+            "status": self.status,
+            "message": self.message,
+            "expected_refresh_days": s.expected_refresh_days,
+            "raw_files": self.raw_files.height,
+            "raw_rows": int(self.raw_files["rows"].sum() or 0),
+            "staged_rows": self.staged.height,
             "authority": s.authority,
-            "edition_meta": json.dumps(self.edition_meta, ensure_ascii=False, sort_keys=True) if self.edition_meta else None,
+            "edition_meta": json.dumps(self.edition_meta, ensure_ascii=False, sort_keys=True)
+            if self.edition_meta
+            else None,
         }
 
 
-def raw_file_record(spec: SourceSpec, path: Path, root: Path, rows: int, encoding: str = "utf-8",
-                    error: str | None = None, sha256: str | None = None) -> dict:
+def raw_file_record(
+    spec: SourceSpec,
+    path: Path,
+    root: Path,
+    rows: int,
+    encoding: str = "utf-8",
+    error: str | None = None,
+    sha256: str | None = None,
+) -> dict:
     """`sha256`: the hash of the bytes actually parsed, when the caller read them (no second read)."""
     return {
-        "source_id": spec.source_id, "raw_file": relative_name(path, root), "raw_sha256": sha256 or sha256_file(path),
-        "bytes": path.stat().st_size, "rows": rows, "encoding": encoding, "error": error,
+        "source_id": spec.source_id,
+        "raw_file": relative_name(path, root),
+        "raw_sha256": sha256 or sha256_file(path),
+        "bytes": path.stat().st_size,
+        "rows": rows,
+        "encoding": encoding,
+        "error": error,
     }
 
 
@@ -103,8 +128,9 @@ def raw_files_frame(records: list[dict]) -> pl.DataFrame:
 
 
 def missing_batch(spec: SourceSpec, where: Path) -> SourceBatch:
-    return SourceBatch(spec, "absent", staged_frame([]), raw_files_frame([]), "missing",
-                       f"{spec.source_id}: nothing found at {where}")
+    return SourceBatch(
+        spec, "absent", staged_frame([]), raw_files_frame([]), "missing", f"{spec.source_id}: nothing found at {where}"
+    )
 
 
 def lineage(raw_file: str, sha: str, *rows: int) -> list[dict]:
@@ -113,19 +139,30 @@ def lineage(raw_file: str, sha: str, *rows: int) -> list[dict]:
 
 def file_error_rows(spec: SourceSpec, raw: dict, exc: InputError, n_rows: int, sheet: str | None = None) -> list[dict]:
     """A file that cannot be read at all: one error row carrying every data line, so none is lost."""
-    return [{
-        "source_id": spec.source_id, "natural_key": f"file:{raw['raw_file']}",
-        "raw_file": raw["raw_file"], "raw_sha256": raw["raw_sha256"], "raw_row": 0, "raw_sheet": sheet,
-        "lineage": lineage(raw["raw_file"], raw["raw_sha256"], *range(1, n_rows + 1)),
-        "error_rule": exc.rule, "error_column": exc.column, "error_message": str(exc),
-        "licence": spec.licence, "redistributable": spec.redistributable,
-    }]
+    return [
+        {
+            "source_id": spec.source_id,
+            "natural_key": f"file:{raw['raw_file']}",
+            "raw_file": raw["raw_file"],
+            "raw_sha256": raw["raw_sha256"],
+            "raw_row": 0,
+            "raw_sheet": sheet,
+            "lineage": lineage(raw["raw_file"], raw["raw_sha256"], *range(1, n_rows + 1)),
+            "error_rule": exc.rule,
+            "error_column": exc.column,
+            "error_message": str(exc),
+            "licence": spec.licence,
+            "redistributable": spec.redistributable,
+        }
+    ]
 
 
 def edition_dirs(root: Path, pattern: str) -> list[Path]:
     """Edition directories of a source, oldest first: epa_sef_v1_2 < epa_sef_v1_3_0 (numeric order)."""
+
     def key(p: Path):
         return [int(x) if x.isdigit() else x for x in re.split(r"(\d+)", p.name)]
+
     return sorted((p for p in root.glob(pattern) if p.is_dir()), key=key)
 
 
@@ -157,8 +194,9 @@ def finish(spec: SourceSpec, edition: str, rows: list[dict], raw_records: list[d
 
     for r in rows:
         if r.get("gases"):  # every source's gas names through the one synonym table
-            r["gases"] = [{**g, "gas": canonical_gas(g["gas"]) if g.get("gas") not in _KEEP_GAS else g["gas"]}
-                          for g in r["gases"]]
+            r["gases"] = [
+                {**g, "gas": canonical_gas(g["gas"]) if g.get("gas") not in _KEEP_GAS else g["gas"]} for g in r["gases"]
+            ]
         r.setdefault("source_id", spec.source_id)
         r["source_version"] = version
         r.setdefault("licence", spec.licence)

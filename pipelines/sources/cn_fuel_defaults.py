@@ -66,17 +66,33 @@ def _row(rec: dict, i: int, raw: dict, basis: str, props: list) -> dict:
         "natural_key": f"{rec['fuel_en']}:per_{'GJ' if basis == 'GJ' else 'unit'}",
         "name_zh": f"{rec['fuel_zh']}燃烧二氧化碳排放因子（每{'吉焦' if basis == 'GJ' else UNIT_LABEL.get(unit, unit)}）",
         "name_en": f"Combustion CO2 of {rec['fuel_en']}, per {unit}" + (" (NCV)" if basis == "GJ" else ""),
-        "classification_scheme": "CN-FUEL", "classification_code": rec["fuel_zh"],
-        "activity_category": "fuel", "activity_key": rec["activity_key"], "factor_purpose": "combustion",
-        "unit_raw": "GJ" if basis == "GJ" else UNIT_LABEL.get(unit, unit), "value_scale": 1000.0,
-        "published_gwp_set": "CO2", "gas_basis": "co2_only", "geography_raw": "CN",
-        "reference_year": int(rec["year"]), "valid_from": year_start(int(rec["year"])),
-        "technology": "stationary combustion", "system_boundary": "combustion_only", "data_type": "secondary",
-        "publisher": "国家发展和改革委员会 (NDRC)", "document": rec["document"], "locator": f"{rec['table']}, {rec['fuel_zh']}",
-        "publication_date": rec["year"], "removal_declared": False,
-        "dq_reliability": 2, "dq_completeness": 2, "dq_technological": 2,
+        "classification_scheme": "CN-FUEL",
+        "classification_code": rec["fuel_zh"],
+        "activity_category": "fuel",
+        "activity_key": rec["activity_key"],
+        "factor_purpose": "combustion",
+        "unit_raw": "GJ" if basis == "GJ" else UNIT_LABEL.get(unit, unit),
+        "value_scale": 1000.0,
+        "published_gwp_set": "CO2",
+        "gas_basis": "co2_only",
+        "geography_raw": "CN",
+        "reference_year": int(rec["year"]),
+        "valid_from": year_start(int(rec["year"])),
+        "technology": "stationary combustion",
+        "system_boundary": "combustion_only",
+        "data_type": "secondary",
+        "publisher": "国家发展和改革委员会 (NDRC)",
+        "document": rec["document"],
+        "locator": f"{rec['table']}, {rec['fuel_zh']}",
+        "publication_date": rec["year"],
+        "removal_declared": False,
+        "dq_reliability": 2,
+        "dq_completeness": 2,
+        "dq_technological": 2,
         "qa_flags": None if rec["check"].startswith("derived") else "transcription.unverified",
-        "raw_file": raw["raw_file"], "raw_sha256": raw["raw_sha256"], "raw_row": i,
+        "raw_file": raw["raw_file"],
+        "raw_sha256": raw["raw_sha256"],
+        "raw_row": i,
         "lineage": lineage(raw["raw_file"], raw["raw_sha256"], i),
     }
     try:
@@ -84,18 +100,33 @@ def _row(rec: dict, i: int, raw: dict, basis: str, props: list) -> dict:
         cc = parse_number(rec["carbon_content_tc_per_gj"], "carbon_content_tc_per_gj")
         of = parse_number(rec["oxidation_rate"], "oxidation_rate")
         if None in (ncv, cc, of):
-            raise InputError("ncv, carbon_content_tc_per_gj and oxidation_rate are all required", "ncv", "value.missing")
+            raise InputError(
+                "ncv, carbon_content_tc_per_gj and oxidation_rate are all required", "ncv", "value.missing"
+            )
         per_gj = cc * of * C_TO_CO2
         value = per_gj if basis == "GJ" else ncv * per_gj
         row["gases"] = [{"gas": "CO2_fossil", "amount": value, "as_co2e": False}]
         row["co2e_published"] = value
         if basis == "GJ":
-            props.append({"fuel_zh": rec["fuel_zh"], "fuel_en": rec["fuel_en"], "activity_key": rec["activity_key"],
-                          "ncv": ncv, "ncv_unit": rec["ncv_unit"],
-                          "carbon_content_tc_per_gj": cc, "oxidation_rate": of, "tco2_per_gj": per_gj,
-                          "tco2_per_physical_unit": ncv * per_gj, "physical_unit": rec["physical_unit"],
-                          "document": rec["document"], "table": rec["table"], "year": int(rec["year"]),
-                          "check": rec["check"], "raw_row": i})
+            props.append(
+                {
+                    "fuel_zh": rec["fuel_zh"],
+                    "fuel_en": rec["fuel_en"],
+                    "activity_key": rec["activity_key"],
+                    "ncv": ncv,
+                    "ncv_unit": rec["ncv_unit"],
+                    "carbon_content_tc_per_gj": cc,
+                    "oxidation_rate": of,
+                    "tco2_per_gj": per_gj,
+                    "tco2_per_physical_unit": ncv * per_gj,
+                    "physical_unit": rec["physical_unit"],
+                    "document": rec["document"],
+                    "table": rec["table"],
+                    "year": int(rec["year"]),
+                    "check": rec["check"],
+                    "raw_row": i,
+                }
+            )
     except InputError as exc:
         row.update(error_rule=exc.rule, error_column=exc.column, error_message=str(exc))
     return row

@@ -37,10 +37,33 @@ SPEC = SourceSpec(
     authority="official_cn",
 )
 
-REQUIRED = ["year", "factor_kind", "area_zh", "area_en", "area_code", "item_zh", "item_en", "value", "unit",
-            "gas_basis", "source_title_zh", "source_issuer", "source_date", "source_number", "transcribed_from"]
-GENERATION_KEYS = {"coal": "coal", "gas": "gas", "hydro": "hydro", "nuclear": "nuclear", "wind": "wind",
-                   "solar pv": "solar_pv", "solar thermal": "solar_thermal", "biomass": "biomass"}
+REQUIRED = [
+    "year",
+    "factor_kind",
+    "area_zh",
+    "area_en",
+    "area_code",
+    "item_zh",
+    "item_en",
+    "value",
+    "unit",
+    "gas_basis",
+    "source_title_zh",
+    "source_issuer",
+    "source_date",
+    "source_number",
+    "transcribed_from",
+]
+GENERATION_KEYS = {
+    "coal": "coal",
+    "gas": "gas",
+    "hydro": "hydro",
+    "nuclear": "nuclear",
+    "wind": "wind",
+    "solar pv": "solar_pv",
+    "solar thermal": "solar_thermal",
+    "biomass": "biomass",
+}
 # Rows cross-checked against press reproductions of the 2022 announcement (SOURCE.md): reliability 1;
 # the other rows are single-source transcriptions (reliability 2).
 CROSS_CHECKED = {"national_average", "national_average_excl_market_nonfossil", "national_fossil", "regional_average"}
@@ -78,10 +101,13 @@ def _row(rec: dict, i: int, raw: dict, missing: list[str]) -> dict:
     row = {
         "natural_key": f"{rec.get('year')}:{kind}:{area}:{item_en}".rstrip(":"),
         "name_zh": f"{rec.get('year')}年{rec.get('area_zh') or ''}{rec.get('item_zh') or ''}"
-                   + ("电力碳足迹因子" if life_cycle else "电力二氧化碳排放因子"),
-        "name_en": " ".join(x for x in (rec.get("area_en"), item_en) if x) + " electricity "
-                   + ("carbon-footprint factor" if life_cycle else "CO2 emission factor") + f" {rec.get('year')}",
-        "classification_scheme": "CN-MEE", "classification_code": kind,
+        + ("电力碳足迹因子" if life_cycle else "电力二氧化碳排放因子"),
+        "name_en": " ".join(x for x in (rec.get("area_en"), item_en) if x)
+        + " electricity "
+        + ("carbon-footprint factor" if life_cycle else "CO2 emission factor")
+        + f" {rec.get('year')}",
+        "classification_scheme": "CN-MEE",
+        "classification_code": kind,
         "activity_category": "electricity",
         "factor_purpose": "life_cycle" if life_cycle else "scope2_location",
         "gas_basis": "co2e_only" if life_cycle else "co2_only",
@@ -97,9 +123,12 @@ def _row(rec: dict, i: int, raw: dict, missing: list[str]) -> dict:
         "removal_declared": False,
         "dq_reliability": 1 if kind in CROSS_CHECKED else 2,
         "dq_completeness": 1,
-        "dq_technological": 1 if kind in ("national_average", "regional_average", "provincial_average",
-                                          "electricity_cf_national_average") else 2,
-        "raw_file": raw["raw_file"], "raw_sha256": raw["raw_sha256"], "raw_row": i,
+        "dq_technological": 1
+        if kind in ("national_average", "regional_average", "provincial_average", "electricity_cf_national_average")
+        else 2,
+        "raw_file": raw["raw_file"],
+        "raw_sha256": raw["raw_sha256"],
+        "raw_row": i,
         "lineage": lineage(raw["raw_file"], raw["raw_sha256"], i),
     }
     if kind in ("national_average", "regional_average", "provincial_average", "electricity_cf_national_average"):
@@ -108,8 +137,11 @@ def _row(rec: dict, i: int, raw: dict, missing: list[str]) -> dict:
         key = next((v for k, v in GENERATION_KEYS.items() if item_en.lower().startswith(k)), "other")
         row["activity_key"] = f"electricity.generation.{key}"
     if missing:
-        row.update(error_rule="file.missing_columns", error_column=",".join(missing),
-                   error_message=f"missing column(s) {', '.join(missing)}; expected {', '.join(REQUIRED)}")
+        row.update(
+            error_rule="file.missing_columns",
+            error_column=",".join(missing),
+            error_message=f"missing column(s) {', '.join(missing)}; expected {', '.join(REQUIRED)}",
+        )
         return row
     try:
         year = int(rec["year"])

@@ -39,13 +39,19 @@ SPEC = SourceSpec(
 )
 FILES = ("cpcd_core_snapshot.csv", "cpcd_emission_factors_snapshot.csv")  # order = preference
 REQUIRED = ["产品ID", "产品名称", "核算边界", "碳足迹", "数据年份", "数据类型"]
-BOUNDARY = {"摇篮到大门": "cradle_to_gate", "大门到大门": "gate_to_gate", "摇篮到坟墓": "cradle_to_grave",
-            "大门到坟墓": "gate_to_grave"}
+BOUNDARY = {
+    "摇篮到大门": "cradle_to_gate",
+    "大门到大门": "gate_to_gate",
+    "摇篮到坟墓": "cradle_to_grave",
+    "大门到坟墓": "gate_to_grave",
+}
 VALUE = re.compile(r"^\s*(?P<num>[-+]?[0-9.]+(?:[eE][-+]?\d+)?)\s*(?P<mass>kg|t|g)CO2e\s*/\s*(?P<den>.+?)\s*$")
-_PROVINCE_NAMES = sorted(((full, gb) for gb, _i, _z, full, _e in geography.PROVINCES), key=lambda x: -len(x[0])) + \
-    sorted(((zh, gb) for gb, _i, zh, _f, _e in geography.PROVINCES), key=lambda x: -len(x[0]))
-_GRID_NAMES = [(zh + "区域", code) for code, (zh, _en) in geography.GRID_REGIONS.items()] + \
-    [("-" + zh, code) for code, (zh, _en) in geography.GRID_REGIONS.items()]
+_PROVINCE_NAMES = sorted(
+    ((full, gb) for gb, _i, _z, full, _e in geography.PROVINCES), key=lambda x: -len(x[0])
+) + sorted(((zh, gb) for gb, _i, zh, _f, _e in geography.PROVINCES), key=lambda x: -len(x[0]))
+_GRID_NAMES = [(zh + "区域", code) for code, (zh, _en) in geography.GRID_REGIONS.items()] + [
+    ("-" + zh, code) for code, (zh, _en) in geography.GRID_REGIONS.items()
+]
 
 
 def infer_geography(name: str) -> tuple[str, bool]:
@@ -110,23 +116,36 @@ def _row(rec: dict, i: int, raw: dict, missing: list[str], core: bool) -> dict:
     name = (rec.get("产品名称") or "").strip()
     geo, inferred = infer_geography(name)
     row = {
-        "natural_key": pid, "name_zh": name, "name_en": None,
-        "classification_scheme": "CPC (CPCD 产品ID)", "classification_code": pid[:5] or None,
-        "geography_raw": geo, "data_type": "secondary",
+        "natural_key": pid,
+        "name_zh": name,
+        "name_en": None,
+        "classification_scheme": "CPC (CPCD 产品ID)",
+        "classification_code": pid[:5] or None,
+        "geography_raw": geo,
+        "data_type": "secondary",
         "document": "中国产品全生命周期温室气体排放系数库 (CPCD)" + (" 核心数据库" if core else " 扩展库"),
-        "locator": f"产品ID {pid}", "url": None,
+        "locator": f"产品ID {pid}",
+        "url": None,
         "system_boundary": BOUNDARY.get((rec.get("核算边界") or "").strip(), rec.get("核算边界")),
-        "gas_basis": "co2e_only", "published_gwp_set": "unknown", "removal_declared": False,
+        "gas_basis": "co2e_only",
+        "published_gwp_set": "unknown",
+        "removal_declared": False,
         # Literature rows carry no reference: reliability 4 (non-verified, partly estimated), core 3.
         "dq_reliability": 3 if rec.get("数据类型") == "核心数据库" else 4,
-        "dq_completeness": 3, "dq_technological": 2,
+        "dq_completeness": 3,
+        "dq_technological": 2,
         "qa_flags": "geography.inferred_from_name" if inferred else "geography.assumed_china",
-        "raw_file": raw["raw_file"], "raw_sha256": raw["raw_sha256"], "raw_row": i,
+        "raw_file": raw["raw_file"],
+        "raw_sha256": raw["raw_sha256"],
+        "raw_row": i,
         "lineage": lineage(raw["raw_file"], raw["raw_sha256"], i),
     }
     if missing:
-        row.update(error_rule="file.missing_columns", error_column=",".join(missing),
-                   error_message=f"missing column(s) {', '.join(missing)}; expected {', '.join(REQUIRED)}")
+        row.update(
+            error_rule="file.missing_columns",
+            error_column=",".join(missing),
+            error_message=f"missing column(s) {', '.join(missing)}; expected {', '.join(REQUIRED)}",
+        )
         return row
     try:
         year = int(parse_number(rec["数据年份"], "数据年份") or 0) or None

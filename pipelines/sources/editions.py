@@ -35,7 +35,7 @@ FIELDS = ("version", "gwp_set", "data_year", "publication_date", "document", "do
 class EditionMeta:
     directory: str
     values: dict = field(default_factory=dict)
-    basis: dict = field(default_factory=dict)   # field -> where the value came from
+    basis: dict = field(default_factory=dict)  # field -> where the value came from
 
     def get(self, key: str, default=None):
         return self.values.get(key, default)
@@ -47,8 +47,11 @@ class EditionMeta:
         self.basis[key] = basis
 
     def record(self) -> dict:
-        return {"directory": self.directory, **{k: self.values.get(k) for k in FIELDS},
-                "basis": {k: self.basis[k] for k in FIELDS if k in self.basis}}
+        return {
+            "directory": self.directory,
+            **{k: self.values.get(k) for k in FIELDS},
+            "basis": {k: self.basis[k] for k in FIELDS if k in self.basis},
+        }
 
 
 def pinned_editions() -> dict[str, str]:
@@ -108,7 +111,9 @@ def _from_dcat(meta: EditionMeta, record: dict, name: str) -> None:
     urls = [u for u in urls if u]
     if urls:
         meta.set("url", urls[0].rsplit("/", 1)[0] + "/", f"{name}: distribution")
-    year = re.search(r"(?:data|GHG data)\s+(?:representing|for|from)\s+(\d{4})", str(record.get("description") or ""), re.I)
+    year = re.search(
+        r"(?:data|GHG data)\s+(?:representing|for|from)\s+(\d{4})", str(record.get("description") or ""), re.I
+    )
     if year:
         meta.set("data_year", int(year.group(1)), f"{name}: description")
     match = re.search(r"\bv(\d+(?:\.\d+)+)", str(record.get("title") or ""))
@@ -125,7 +130,9 @@ def from_file_name(meta: EditionMeta, file_name: str) -> None:
         meta.set("currency_year", int(currency.group(1)), f"file name {file_name}")
 
 
-def fit_gwp_set(rows: list[tuple[float, list[tuple[str, float, bool]]]], abs_tol: float, rel_tol: float) -> tuple[str | None, str]:
+def fit_gwp_set(
+    rows: list[tuple[float, list[tuple[str, float, bool]]]], abs_tol: float, rel_tol: float
+) -> tuple[str | None, str]:
     """The GWP100 set whose values reproduce the published CO2e from the published gases.
 
     rows: (published CO2e, [(gas, amount, already_co2e)]). -> (set or None, how it was decided). A set is

@@ -34,10 +34,18 @@ SPEC = SourceSpec(
     expected_refresh_days=400,
     url="https://www.epa.gov/climateleadership/ghg-emission-factors-hub",
 )
-FUEL_KEYS = {"Natural Gas": "fuel.natural_gas", "Distillate Fuel Oil No. 2": "fuel.diesel",
-             "Motor Gasoline": "fuel.gasoline", "Liquefied Petroleum Gases (LPG)": "fuel.lpg",
-             "Kerosene": "fuel.kerosene", "Anthracite": "fuel.coal_anthracite", "Bituminous": "fuel.coal_bituminous",
-             "Lignite": "fuel.coal_lignite", "Coal Coke": "fuel.coke", "Residual Fuel Oil No. 6": "fuel.fuel_oil"}
+FUEL_KEYS = {
+    "Natural Gas": "fuel.natural_gas",
+    "Distillate Fuel Oil No. 2": "fuel.diesel",
+    "Motor Gasoline": "fuel.gasoline",
+    "Liquefied Petroleum Gases (LPG)": "fuel.lpg",
+    "Kerosene": "fuel.kerosene",
+    "Anthracite": "fuel.coal_anthracite",
+    "Bituminous": "fuel.coal_bituminous",
+    "Lignite": "fuel.coal_lignite",
+    "Coal Coke": "fuel.coke",
+    "Residual Fuel Oil No. 6": "fuel.fuel_oil",
+}
 
 
 def load(root: Path) -> SourceBatch:
@@ -70,16 +78,33 @@ def _row(rec: dict, i: int, raw: dict, per_unit: bool) -> dict:
     fuel = rec.get("fuel_type") or ""
     row = {
         "natural_key": f"table1:{fuel}:{'unit' if per_unit else 'mmBtu'}",
-        "name_en": f"Stationary combustion of {fuel} ({rec.get('fuel_group')}), per {unit}" + ("" if per_unit else " (HHV)"),
-        "classification_scheme": "EPA-HUB-T1", "classification_code": f"{rec.get('fuel_group')} > {fuel}",
-        "activity_category": "fuel", "activity_key": FUEL_KEYS.get(fuel), "factor_purpose": "combustion",
-        "unit_raw": unit, "value_scale": 1.0, "published_gwp_set": "AR5", "gas_basis": "per_gas",
-        "geography_raw": "US", "reference_year": 2025, "valid_from": year_start(2025),
-        "technology": "stationary combustion", "system_boundary": "combustion_only", "data_type": "secondary",
+        "name_en": f"Stationary combustion of {fuel} ({rec.get('fuel_group')}), per {unit}"
+        + ("" if per_unit else " (HHV)"),
+        "classification_scheme": "EPA-HUB-T1",
+        "classification_code": f"{rec.get('fuel_group')} > {fuel}",
+        "activity_category": "fuel",
+        "activity_key": FUEL_KEYS.get(fuel),
+        "factor_purpose": "combustion",
+        "unit_raw": unit,
+        "value_scale": 1.0,
+        "published_gwp_set": "AR5",
+        "gas_basis": "per_gas",
+        "geography_raw": "US",
+        "reference_year": 2025,
+        "valid_from": year_start(2025),
+        "technology": "stationary combustion",
+        "system_boundary": "combustion_only",
+        "data_type": "secondary",
         "document": "GHG Emission Factors Hub 2025, Table 1 Stationary Combustion (40 CFR Part 98 Tables C-1, C-2, AA-1)",
-        "locator": f"sheet 'Emission Factors Hub' row {rec.get('source_sheet_row')}", "publication_date": "2025-01-15",
-        "removal_declared": False, "dq_reliability": 1, "dq_completeness": 2, "dq_technological": 2,
-        "raw_file": raw["raw_file"], "raw_sha256": raw["raw_sha256"], "raw_row": i,
+        "locator": f"sheet 'Emission Factors Hub' row {rec.get('source_sheet_row')}",
+        "publication_date": "2025-01-15",
+        "removal_declared": False,
+        "dq_reliability": 1,
+        "dq_completeness": 2,
+        "dq_technological": 2,
+        "raw_file": raw["raw_file"],
+        "raw_sha256": raw["raw_sha256"],
+        "raw_row": i,
         "lineage": lineage(raw["raw_file"], raw["raw_sha256"], i),
     }
     try:

@@ -62,8 +62,11 @@ def _column(columns: list[str], *words: str) -> str | None:
 def load(root: Path) -> SourceBatch:
     directory, why = editions.choose(SPEC.source_id, edition_dirs(root, SPEC.dir_glob))
     if directory is None:
-        return missing_batch(SPEC, root / SPEC.dir_glob) if why == "no edition found" else \
-            SourceBatch(SPEC, "absent", staged_frame([]), raw_files_frame([]), "error", why)
+        return (
+            missing_batch(SPEC, root / SPEC.dir_glob)
+            if why == "no edition found"
+            else SourceBatch(SPEC, "absent", staged_frame([]), raw_files_frame([]), "error", why)
+        )
     co2e_files = sorted(directory.glob("SupplyChainGHGEmissionFactors_*_CO2e_*.csv"))
     ghg_files = sorted(directory.glob("SupplyChainGHGEmissionFactors_*_byGHG_*.csv"))
     if not co2e_files:
@@ -90,7 +93,11 @@ def load(root: Path) -> SourceBatch:
                     col = _variant_column(frame.columns, variant)
                     gases[rec[code]][variant].append((rec[gas_col], rec.get(col), i, raw_g))
         except (InputError, KeyError) as exc:
-            exc = exc if isinstance(exc, InputError) else InputError(f"byGHG file: no column {exc}", "columns", "file.missing_columns")
+            exc = (
+                exc
+                if isinstance(exc, InputError)
+                else InputError(f"byGHG file: no column {exc}", "columns", "file.missing_columns")
+            )
             raw_g = raw_file_record(SPEC, path, root, 0, error=str(exc))
             raws.append(raw_g)
             rows += file_error_rows(SPEC, raw_g, exc, 0)
@@ -106,17 +113,26 @@ def load(root: Path) -> SourceBatch:
     columns = {v: _variant_column(frame.columns, v) for v in VARIANTS}
     missing = [n for n, c in (("NAICS code", code), ("NAICS title", title), *columns.items()) if c is None]
     if missing:
-        exc = InputError(f"{path.name}: no column for {', '.join(missing)} (headers: {', '.join(frame.columns)})",
-                         ",".join(missing), "file.missing_columns")
+        exc = InputError(
+            f"{path.name}: no column for {', '.join(missing)} (headers: {', '.join(frame.columns)})",
+            ",".join(missing),
+            "file.missing_columns",
+        )
         return finish(SPEC, meta.get("version"), rows + file_error_rows(SPEC, raw, exc, frame.height), raws)
     _edition_gwp_basis(meta, frame, code, columns["without_margins"], gases)
     if meta.get("data_year") is None and meta.get("currency_year"):
-        meta.set("data_year", meta.get("currency_year"), "assumed: the currency year (no data year in the edition's files; "
-                                                         "state it in edition.json)")
+        meta.set(
+            "data_year",
+            meta.get("currency_year"),
+            "assumed: the currency year (no data year in the edition's files; state it in edition.json)",
+        )
     for i, rec in enumerate(frame.iter_rows(named=True), start=1):
         for variant in VARIANTS:
-            rows.append(_row(rec, i, raw, variant, gases.get(rec[code], {}).get(variant, []), meta, code, title,
-                             columns[variant]))
+            rows.append(
+                _row(
+                    rec, i, raw, variant, gases.get(rec[code], {}).get(variant, []), meta, code, title, columns[variant]
+                )
+            )
     batch = finish(SPEC, meta.get("version"), rows, raws)
     batch.edition_meta = {**meta.record(), "choice": why}
     return batch
@@ -136,8 +152,10 @@ def _edition_gwp_basis(meta, frame, code: str, column: str, gases: dict) -> None
     for rec in frame.iter_rows(named=True):
         try:
             total = parse_number(rec[column], column)
-            parts = [(GAS_MAP.get(g, g), parse_number(v, "gas"), g == UNSPECIFIED)
-                     for g, v, _i, _r in gases.get(rec[code], {}).get("without_margins", [])]
+            parts = [
+                (GAS_MAP.get(g, g), parse_number(v, "gas"), g == UNSPECIFIED)
+                for g, v, _i, _r in gases.get(rec[code], {}).get("without_margins", [])
+            ]
         except InputError:
             continue
         parts = [(g, a, c) for g, a, c in parts if a is not None]
@@ -152,8 +170,9 @@ def _edition_gwp_basis(meta, frame, code: str, column: str, gases: dict) -> None
         meta.basis["gwp_set"] = how
 
 
-def _row(rec: dict, i: int, raw: dict, variant: str, gas_rows: list, meta, code_col: str, title_col: str,
-         column: str) -> dict:
+def _row(
+    rec: dict, i: int, raw: dict, variant: str, gas_rows: list, meta, code_col: str, title_col: str, column: str
+) -> dict:
     _column_name, note = VARIANTS[variant]
     code = rec[code_col]
     version, currency = meta.get("version"), meta.get("currency_year")
@@ -162,23 +181,38 @@ def _row(rec: dict, i: int, raw: dict, variant: str, gas_rows: list, meta, code_
         "natural_key": f"{code}:{variant}",
         "name_zh": None,
         "name_en": f"{rec[title_col]} ({note})",
-        "classification_scheme": "NAICS2017", "classification_code": code,
-        "activity_category": "spend", "factor_purpose": "spend_eeio",
-        "unit_raw": f"{currency} USD" if currency else "USD", "value_scale": 1.0,
-        "published_gwp_set": meta.get("gwp_set") or "unknown", "gas_basis": "per_gas" if gas_rows else "co2e_only",
-        "geography_raw": "US", "reference_year": year, "valid_from": year_start(year),
-        "technology": f"USEEIO commodity {rec.get('Reference USEEIO Code')}" if rec.get("Reference USEEIO Code") else None,
-        "system_boundary": "cradle_to_gate", "data_type": "secondary",
-        "document": meta.get("document") or f"Supply Chain GHG Emission Factors {version} by NAICS-6"
-                    + (f" (USD{currency})" if currency else ""),
+        "classification_scheme": "NAICS2017",
+        "classification_code": code,
+        "activity_category": "spend",
+        "factor_purpose": "spend_eeio",
+        "unit_raw": f"{currency} USD" if currency else "USD",
+        "value_scale": 1.0,
+        "published_gwp_set": meta.get("gwp_set") or "unknown",
+        "gas_basis": "per_gas" if gas_rows else "co2e_only",
+        "geography_raw": "US",
+        "reference_year": year,
+        "valid_from": year_start(year),
+        "technology": f"USEEIO commodity {rec.get('Reference USEEIO Code')}"
+        if rec.get("Reference USEEIO Code")
+        else None,
+        "system_boundary": "cradle_to_gate",
+        "data_type": "secondary",
+        "document": meta.get("document")
+        or f"Supply Chain GHG Emission Factors {version} by NAICS-6" + (f" (USD{currency})" if currency else ""),
         "locator": f"{raw['raw_file'].split('/')[-1]} NAICS {code}, column '{column}'",
-        "publication_date": meta.get("publication_date"), "removal_declared": False,
-        "url": meta.get("url"), "doi": meta.get("doi"),
+        "publication_date": meta.get("publication_date"),
+        "removal_declared": False,
+        "url": meta.get("url"),
+        "doi": meta.get("doi"),
         "qa_flags": "edition.data_year_assumed" if str(meta.basis.get("data_year", "")).startswith("assumed") else None,
-        "dq_reliability": 2, "dq_completeness": 2, "dq_technological": 4,
-        "raw_file": raw["raw_file"], "raw_sha256": raw["raw_sha256"], "raw_row": i,
+        "dq_reliability": 2,
+        "dq_completeness": 2,
+        "dq_technological": 4,
+        "raw_file": raw["raw_file"],
+        "raw_sha256": raw["raw_sha256"],
+        "raw_row": i,
         "lineage": lineage(raw["raw_file"], raw["raw_sha256"], i)
-                   + [{"raw_file": g[3]["raw_file"], "raw_sha256": g[3]["raw_sha256"], "raw_row": g[2]} for g in gas_rows],
+        + [{"raw_file": g[3]["raw_file"], "raw_sha256": g[3]["raw_sha256"], "raw_row": g[2]} for g in gas_rows],
     }
     try:
         row["co2e_published"] = parse_number(rec[column], column)

@@ -60,20 +60,39 @@ def load(root: Path) -> SourceBatch:
             "natural_key": f"release:{species}",
             "name_en": f"Release of {species} to air (1 kg), GWP100",
             "name_zh": f"{species} 排放到大气 (1 kg)",
-            "classification_scheme": "IPCC-GWP", "classification_code": species,
-            "activity_category": "refrigerant", "activity_key": f"release.{species}", "factor_purpose": "fugitive",
-            "unit_raw": "kg", "value_scale": 1.0, "gas_basis": "per_gas", "published_gwp_set": None,
-            "geography_raw": "GLO", "reference_year": 2021, "technology": None, "system_boundary": "gate_to_gate", "data_type": "secondary",
+            "classification_scheme": "IPCC-GWP",
+            "classification_code": species,
+            "activity_category": "refrigerant",
+            "activity_key": f"release.{species}",
+            "factor_purpose": "fugitive",
+            "unit_raw": "kg",
+            "value_scale": 1.0,
+            "gas_basis": "per_gas",
+            "published_gwp_set": None,
+            "geography_raw": "GLO",
+            "reference_year": 2021,
+            "technology": None,
+            "system_boundary": "gate_to_gate",
+            "data_type": "secondary",
             "document": "IPCC assessment reports: GWP100 (see package comment lines for tables)",
-            "locator": f"globalwarmingpotentials.csv species {species}", "publication_date": "2021",
-            "removal_declared": False, "dq_reliability": 1, "dq_completeness": 1, "dq_technological": 1,
-            "raw_file": raw["raw_file"], "raw_sha256": raw["raw_sha256"], "raw_row": i,
+            "locator": f"globalwarmingpotentials.csv species {species}",
+            "publication_date": "2021",
+            "removal_declared": False,
+            "dq_reliability": 1,
+            "dq_completeness": 1,
+            "dq_technological": 1,
+            "raw_file": raw["raw_file"],
+            "raw_sha256": raw["raw_sha256"],
+            "raw_row": i,
             "lineage": lineage(raw["raw_file"], raw["raw_sha256"], i),
         }
         try:
             # The file must agree with the package the warehouse computes with.
-            differs = [c for c in sets if (v := parse_number(rec.get(c), c)) is not None
-                       and abs(v - gwp_table(c[:-6]).get(species, v)) > 1e-9]
+            differs = [
+                c
+                for c in sets
+                if (v := parse_number(rec.get(c), c)) is not None and abs(v - gwp_table(c[:-6]).get(species, v)) > 1e-9
+            ]
             if differs:
                 row["qa_flags"] = "gwp.file_differs_from_package:" + "/".join(differs)
             row["gases"] = [{"gas": species, "amount": 1.0, "as_co2e": False}]

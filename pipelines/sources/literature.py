@@ -37,15 +37,49 @@ SPEC = SourceSpec(
     authority="literature",
 )
 
-REQUIRED = ["record_id", "name_zh", "name_en", "activity_category", "unit", "geography", "reference_year",
-            "system_boundary", "data_type", "publisher", "document", "locator", "doi_or_url", "publication_date",
-            "licence"]
-GAS_INPUTS = {"co2_fossil_kg": "CO2_fossil", "co2_biogenic_kg": "CO2_biogenic", "ch4_fossil_kg": "CH4_fossil",
-              "ch4_biogenic_kg": "CH4_biogenic", "n2o_kg": "N2O"}
+REQUIRED = [
+    "record_id",
+    "name_zh",
+    "name_en",
+    "activity_category",
+    "unit",
+    "geography",
+    "reference_year",
+    "system_boundary",
+    "data_type",
+    "publisher",
+    "document",
+    "locator",
+    "doi_or_url",
+    "publication_date",
+    "licence",
+]
+GAS_INPUTS = {
+    "co2_fossil_kg": "CO2_fossil",
+    "co2_biogenic_kg": "CO2_biogenic",
+    "ch4_fossil_kg": "CH4_fossil",
+    "ch4_biogenic_kg": "CH4_biogenic",
+    "n2o_kg": "N2O",
+}
 NUMERIC = ["co2e_kg", *GAS_INPUTS, "gsd2", "reference_year", "dq_reliability", "dq_completeness", "dq_technological"]
-OPTIONAL = ["classification_scheme", "classification_code", "activity_key", "factor_purpose", "published_gwp_set",
-            "co2e_kg", *GAS_INPUTS, "valid_from", "valid_to", "technology", "gsd2", "removal", "redistributable",
-            "dq_reliability", "dq_completeness", "dq_technological"]
+OPTIONAL = [
+    "classification_scheme",
+    "classification_code",
+    "activity_key",
+    "factor_purpose",
+    "published_gwp_set",
+    "co2e_kg",
+    *GAS_INPUTS,
+    "valid_from",
+    "valid_to",
+    "technology",
+    "gsd2",
+    "removal",
+    "redistributable",
+    "dq_reliability",
+    "dq_completeness",
+    "dq_technological",
+]
 ALL_COLUMNS = REQUIRED + OPTIONAL
 
 
@@ -54,8 +88,9 @@ def _read(path: Path) -> pl.DataFrame:
         try:
             frame = pl.read_excel(path, engine="calamine", infer_schema_length=0)
         except Exception as exc:
-            raise InputError(f"{path.name}: cannot read as an Excel workbook ({type(exc).__name__}: {exc})",
-                             None, "file.unreadable") from None
+            raise InputError(
+                f"{path.name}: cannot read as an Excel workbook ({type(exc).__name__}: {exc})", None, "file.unreadable"
+            ) from None
         return frame.select(pl.all().cast(pl.String))
     try:
         # Polars maps the file and validates UTF-8 itself (and skips a BOM): no copy, no decode pass. Its
@@ -74,9 +109,11 @@ def _date_expr(col: str) -> pl.Expr:
     text = pl.col(col).str.strip_chars()
     serial = number_expr(col)
     as_serial = pl.when(serial.is_between(20000, 80000)).then(
-        pl.date(1899, 12, 30) + pl.duration(days=serial.cast(pl.Int64)))
-    return pl.coalesce(text.str.to_date("%Y-%m-%d", strict=False), text.str.to_date("%Y/%m/%d", strict=False),
-                       as_serial.cast(pl.Date))
+        pl.date(1899, 12, 30) + pl.duration(days=serial.cast(pl.Int64))
+    )
+    return pl.coalesce(
+        text.str.to_date("%Y-%m-%d", strict=False), text.str.to_date("%Y/%m/%d", strict=False), as_serial.cast(pl.Date)
+    )
 
 
 def _identity(path: Path) -> tuple[int, int, int]:
@@ -95,11 +132,20 @@ def stage_file(path: Path, raw_root: Path, spec: SourceSpec = SPEC) -> tuple[pl.
         try:
             frame = _read(path)
             if _identity(path) != before:
-                raise InputError(f"{path.name}: the file changed while it was being read; run again once it is "
-                                 "complete", None, "file.unreadable")
+                raise InputError(
+                    f"{path.name}: the file changed while it was being read; run again once it is complete",
+                    None,
+                    "file.unreadable",
+                )
         except InputError as exc:
-            raw = raw_file_record(spec, path, raw_root, count_data_lines(path) if path.suffix == ".csv" else 0,
-                                  error=str(exc), sha256=digest.result())
+            raw = raw_file_record(
+                spec,
+                path,
+                raw_root,
+                count_data_lines(path) if path.suffix == ".csv" else 0,
+                error=str(exc),
+                sha256=digest.result(),
+            )
             return staged_frame(file_error_rows(spec, raw, exc, raw["rows"])), raw
         raw = raw_file_record(spec, path, raw_root, frame.height, "utf-8", sha256=digest.result())
     frame = frame.rename({c: c.strip() for c in frame.columns})
@@ -110,28 +156,51 @@ def stage_file(path: Path, raw_root: Path, spec: SourceSpec = SPEC) -> tuple[pl.
     # Trim text cells and read empty ones as null; only columns that have such cells pay for it (numbers
     # are cleaned while parsed, on the few cells the plain cast cannot read).
     text_columns = [c for c in ALL_COLUMNS if c not in NUMERIC]
-    untidy = frame.select((pl.col(c).str.starts_with(" ") | pl.col(c).str.ends_with(" ") | (pl.col(c) == "")).any()
-                          for c in text_columns).row(0, named=True)
+    untidy = frame.select(
+        (pl.col(c).str.starts_with(" ") | pl.col(c).str.ends_with(" ") | (pl.col(c) == "")).any() for c in text_columns
+    ).row(0, named=True)
     frame = frame.with_columns(pl.col(c).str.strip_chars().replace("", None) for c in text_columns if untidy[c])
     parsed = parse_number_columns(frame, NUMERIC)
     # Dates parsed once, and only in columns that hold any (validity dates are usually left empty).
     parsed = parsed.with_columns(
         (_date_expr(c) if parsed[c].null_count() < parsed.height else pl.lit(None, dtype=pl.Date)).alias(f"_d_{c}")
-        for c in ("valid_from", "valid_to"))
+        for c in ("valid_from", "valid_to")
+    )
     # Errors, first failing check wins (the validation step adds the rule checks on readable rows).
     checks: list[tuple[pl.Expr, str, str, pl.Expr]] = []
     for c in NUMERIC:
-        checks.append((pl.col(c).is_not_null() & pl.col(f"_n_{c}").is_null(), "value.not_number", c,
-                       pl.format("{}: expected a number, got '{}'", pl.lit(c), pl.col(c))))
-    checks.append((pl.col("_n_reference_year").is_between(20000, 80000), "year.excel_serial", "reference_year",
-                   pl.format("reference_year: '{}' looks like an Excel serial date; enter the year as YYYY",
-                             pl.col("reference_year"))))
+        checks.append(
+            (
+                pl.col(c).is_not_null() & pl.col(f"_n_{c}").is_null(),
+                "value.not_number",
+                c,
+                pl.format("{}: expected a number, got '{}'", pl.lit(c), pl.col(c)),
+            )
+        )
+    checks.append(
+        (
+            pl.col("_n_reference_year").is_between(20000, 80000),
+            "year.excel_serial",
+            "reference_year",
+            pl.format(
+                "reference_year: '{}' looks like an Excel serial date; enter the year as YYYY", pl.col("reference_year")
+            ),
+        )
+    )
     for c in ("valid_from", "valid_to"):
-        checks.append((pl.col(c).is_not_null() & pl.col(f"_d_{c}").is_null(), "date.invalid", c,
-                       pl.format("{}: expected a date YYYY-MM-DD, got '{}'", pl.lit(c), pl.col(c))))
+        checks.append(
+            (
+                pl.col(c).is_not_null() & pl.col(f"_d_{c}").is_null(),
+                "date.invalid",
+                c,
+                pl.format("{}: expected a date YYYY-MM-DD, got '{}'", pl.lit(c), pl.col(c)),
+            )
+        )
     if missing:
-        file_message = (f"{path.name}: missing column(s) {', '.join(missing)}; template columns are "
-                        f"{', '.join(REQUIRED)} (+ optional {', '.join(OPTIONAL)})")
+        file_message = (
+            f"{path.name}: missing column(s) {', '.join(missing)}; template columns are "
+            f"{', '.join(REQUIRED)} (+ optional {', '.join(OPTIONAL)})"
+        )
         checks = [(pl.lit(True), "file.missing_columns", ",".join(missing), pl.lit(file_message))]
     parsed = first_failure(parsed.with_row_index("_r"), [(c, pl.lit(r), pl.lit(k), m) for c, r, k, m in checks], "_r")
     doi_url = pl.col("doi_or_url")
@@ -141,45 +210,81 @@ def stage_file(path: Path, raw_root: Path, spec: SourceSpec = SPEC) -> tuple[pl.
         pl.lit(spec.source_id).alias("source_id"),
         pl.lit(None, dtype=pl.String).alias("source_version"),
         pl.col("record_id").alias("natural_key"),
-        "name_zh", "name_en",
-        pl.col("classification_scheme").fill_null("LIT"), "classification_code", "activity_category", "activity_key",
+        "name_zh",
+        "name_en",
+        pl.col("classification_scheme").fill_null("LIT"),
+        "classification_code",
+        "activity_category",
+        "activity_key",
         pl.col("factor_purpose").fill_null("life_cycle"),
         pl.col("unit").alias("unit_raw"),
         pl.lit(1.0).alias("value_scale"),
         pl.col("_n_co2e_kg").alias("co2e_published"),
         pl.col("published_gwp_set").fill_null("unknown"),
         *[pl.col(f"_n_{c}").alias(STAGED_GAS_COLUMNS[g]) for c, g in GAS_INPUTS.items()],
-        *[pl.lit(None, dtype=pl.Float64).alias(col) for g, col in STAGED_GAS_COLUMNS.items() if g not in GAS_INPUTS.values()],
+        *[
+            pl.lit(None, dtype=pl.Float64).alias(col)
+            for g, col in STAGED_GAS_COLUMNS.items()
+            if g not in GAS_INPUTS.values()
+        ],
         pl.lit(None, dtype=pl.List(GAS_STRUCT)).alias("gases"),
         pl.when(pl.any_horizontal([pl.col(f"_n_{c}").is_not_null() for c in GAS_INPUTS]))
-        .then(pl.lit("per_gas")).otherwise(pl.lit("co2e_only")).alias("gas_basis"),
+        .then(pl.lit("per_gas"))
+        .otherwise(pl.lit("co2e_only"))
+        .alias("gas_basis"),
         pl.col("geography").alias("geography_raw"),
         pl.col("_n_reference_year").cast(pl.Int32, strict=False).alias("reference_year"),
-        pl.col("_d_valid_from").alias("valid_from"), pl.col("_d_valid_to").alias("valid_to"),
-        "technology", "system_boundary", "data_type", "publisher", "document", "locator",
+        pl.col("_d_valid_from").alias("valid_from"),
+        pl.col("_d_valid_to").alias("valid_to"),
+        "technology",
+        "system_boundary",
+        "data_type",
+        "publisher",
+        "document",
+        "locator",
         pl.when(~is_doi).then(doi_url).alias("url"),
         pl.when(is_doi).then(doi_url.str.replace(r"^https?://(?:dx\.)?doi\.org/", "")).alias("doi"),
-        "publication_date", "licence",
-        (pl.col("redistributable").str.to_lowercase().is_in(["false", "no", "0", "否"]).not_()).alias("redistributable"),
-        pl.col("removal").str.to_lowercase().is_in(["true", "yes", "1", "是"]).fill_null(False).alias("removal_declared"),
-        *(pl.col(f"_n_{c}").cast(pl.Int8, strict=False).alias(c) for c in ("dq_reliability", "dq_completeness", "dq_technological")),
+        "publication_date",
+        "licence",
+        (pl.col("redistributable").str.to_lowercase().is_in(["false", "no", "0", "否"]).not_()).alias(
+            "redistributable"
+        ),
+        pl.col("removal")
+        .str.to_lowercase()
+        .is_in(["true", "yes", "1", "是"])
+        .fill_null(False)
+        .alias("removal_declared"),
+        *(
+            pl.col(f"_n_{c}").cast(pl.Int8, strict=False).alias(c)
+            for c in ("dq_reliability", "dq_completeness", "dq_technological")
+        ),
         pl.col("_n_gsd2").alias("gsd2_published"),
         pl.lit(spec.steward_default).alias("steward_default"),
         pl.lit(spec.authority).alias("authority"),
         pl.lit(None, dtype=pl.String).alias("qa_flags"),
-        pl.lit(raw["raw_file"]).alias("raw_file"), pl.lit(raw["raw_sha256"]).alias("raw_sha256"),
+        pl.lit(raw["raw_file"]).alias("raw_file"),
+        pl.lit(raw["raw_sha256"]).alias("raw_sha256"),
         row_no.alias("raw_row"),
-        pl.concat_list(pl.struct(pl.lit(raw["raw_file"]).alias("raw_file"), pl.lit(raw["raw_sha256"]).alias("raw_sha256"),
-                                 row_no.alias("raw_row"))).alias("lineage"),
+        pl.concat_list(
+            pl.struct(
+                pl.lit(raw["raw_file"]).alias("raw_file"),
+                pl.lit(raw["raw_sha256"]).alias("raw_sha256"),
+                row_no.alias("raw_row"),
+            )
+        ).alias("lineage"),
         pl.lit(None, dtype=pl.String).alias("raw_sheet"),
-        pl.col("_rule").alias("error_rule"), pl.col("_col").alias("error_column"), pl.col("_msg").alias("error_message"),
+        pl.col("_rule").alias("error_rule"),
+        pl.col("_col").alias("error_column"),
+        pl.col("_msg").alias("error_message"),
     )
     return staged.select(list(STAGED_SCHEMA)).cast(STAGED_SCHEMA), raw  # type: ignore[arg-type]
 
 
 def load(raw_root: Path, spec: SourceSpec = SPEC) -> SourceBatch:
     directory = raw_root / spec.dir_glob
-    files = sorted(p for p in directory.glob("*") if p.suffix.lower() in (".csv", ".xlsx")) if directory.is_dir() else []
+    files = (
+        sorted(p for p in directory.glob("*") if p.suffix.lower() in (".csv", ".xlsx")) if directory.is_dir() else []
+    )
     frames, raws = [], []
     for path in files:
         frame, raw = stage_file(path, raw_root, spec)

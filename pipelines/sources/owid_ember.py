@@ -70,14 +70,29 @@ def load(root: Path) -> SourceBatch:
         row = {
             "natural_key": f"{code or entity}:{rec.get('Year')}",
             "name_en": f"Electricity generation carbon intensity, {entity}, {rec.get('Year')}",
-            "classification_scheme": "OWID", "classification_code": "carbon-intensity-electricity",
-            "activity_category": "electricity", "activity_key": "electricity.generation_intensity",
-            "factor_purpose": "generation_intensity", "unit_raw": "kWh", "value_scale": 0.001,
-            "published_gwp_set": "unknown", "gas_basis": "co2e_only", "geography_raw": _geography(entity, code),
-            "technology": "national generation mix", "system_boundary": "cradle_to_gate", "data_type": "secondary",
-            "document": SPEC.title, "locator": f"Entity {entity!r}, Year {rec.get('Year')}", "publication_date": "2025",
-            "removal_declared": False, "dq_reliability": 2, "dq_completeness": 1, "dq_technological": 3,
-            "raw_file": raw["raw_file"], "raw_sha256": raw["raw_sha256"], "raw_row": i,
+            "classification_scheme": "OWID",
+            "classification_code": "carbon-intensity-electricity",
+            "activity_category": "electricity",
+            "activity_key": "electricity.generation_intensity",
+            "factor_purpose": "generation_intensity",
+            "unit_raw": "kWh",
+            "value_scale": 0.001,
+            "published_gwp_set": "unknown",
+            "gas_basis": "co2e_only",
+            "geography_raw": _geography(entity, code),
+            "technology": "national generation mix",
+            "system_boundary": "cradle_to_gate",
+            "data_type": "secondary",
+            "document": SPEC.title,
+            "locator": f"Entity {entity!r}, Year {rec.get('Year')}",
+            "publication_date": "2025",
+            "removal_declared": False,
+            "dq_reliability": 2,
+            "dq_completeness": 1,
+            "dq_technological": 3,
+            "raw_file": raw["raw_file"],
+            "raw_sha256": raw["raw_sha256"],
+            "raw_row": i,
             "lineage": lineage(raw["raw_file"], raw["raw_sha256"], i),
         }
         try:
@@ -85,7 +100,10 @@ def load(root: Path) -> SourceBatch:
             row["reference_year"], row["valid_from"] = year, year_start(year)
             row["co2e_published"] = parse_number(rec.get(VALUE), VALUE)
         except (InputError, TypeError) as exc:
-            row.update(error_rule=getattr(exc, "rule", "value.not_number"), error_column=getattr(exc, "column", "Year"),
-                       error_message=str(exc))
+            row.update(
+                error_rule=getattr(exc, "rule", "value.not_number"),
+                error_column=getattr(exc, "column", "Year"),
+                error_message=str(exc),
+            )
         rows.append(row)
     return finish(SPEC, "2025", rows, [raw])

@@ -53,9 +53,16 @@ CATEGORY = {
     "Hotel stay": ("service", "life_cycle", "cradle_to_gate"),
     "Homeworking": ("service", "life_cycle", "gate_to_gate"),
 }
-FUEL_KEYS = {"Natural gas": "fuel.natural_gas", "LPG": "fuel.lpg", "Diesel (100% mineral diesel)": "fuel.diesel",
-             "Petrol (100% mineral petrol)": "fuel.gasoline", "Fuel oil": "fuel.fuel_oil", "Burning oil": "fuel.kerosene",
-             "Coal (industrial)": "fuel.coal_bituminous", "Coking coal": "fuel.coal_coking"}
+FUEL_KEYS = {
+    "Natural gas": "fuel.natural_gas",
+    "LPG": "fuel.lpg",
+    "Diesel (100% mineral diesel)": "fuel.diesel",
+    "Petrol (100% mineral petrol)": "fuel.gasoline",
+    "Fuel oil": "fuel.fuel_oil",
+    "Burning oil": "fuel.kerosene",
+    "Coal (industrial)": "fuel.coal_bituminous",
+    "Coking coal": "fuel.coal_coking",
+}
 
 
 def _category(level1: str) -> tuple[str, str, str]:
@@ -101,23 +108,40 @@ def _factor(stem: str, members: list[tuple[int, dict]], raw: dict) -> dict:
     row = {
         "natural_key": stem,
         "name_en": f"{path}{' (' + variant + ')' if variant else ''}, per {uom}",
-        "classification_scheme": "DESNZ2024", "classification_code": path,
-        "activity_category": cat, "factor_purpose": purpose, "system_boundary": boundary,
+        "classification_scheme": "DESNZ2024",
+        "classification_code": path,
+        "activity_category": cat,
+        "factor_purpose": purpose,
+        "system_boundary": boundary,
         "activity_key": FUEL_KEYS.get(first["Level 3"]) if first["Level 1"] == "Fuels" else None,
-        "unit_raw": uom, "value_scale": 1.0, "published_gwp_set": "AR5",
-        "geography_raw": "GB", "reference_year": 2024, "valid_from": year_start(2024),
-        "technology": variant or None, "data_type": "secondary",
-        "document": SPEC.title, "locator": f"sheet 'Factors by Category', ID {stem}_*, {first['Scope']}",
-        "publication_date": "2024-10-30", "removal_declared": False,
-        "dq_reliability": 2, "dq_completeness": 1, "dq_technological": 2,
-        "raw_file": raw["raw_file"], "raw_sha256": raw["raw_sha256"], "raw_row": first_i,
+        "unit_raw": uom,
+        "value_scale": 1.0,
+        "published_gwp_set": "AR5",
+        "geography_raw": "GB",
+        "reference_year": 2024,
+        "valid_from": year_start(2024),
+        "technology": variant or None,
+        "data_type": "secondary",
+        "document": SPEC.title,
+        "locator": f"sheet 'Factors by Category', ID {stem}_*, {first['Scope']}",
+        "publication_date": "2024-10-30",
+        "removal_declared": False,
+        "dq_reliability": 2,
+        "dq_completeness": 1,
+        "dq_technological": 2,
+        "raw_file": raw["raw_file"],
+        "raw_sha256": raw["raw_sha256"],
+        "raw_row": first_i,
         "lineage": lineage(raw["raw_file"], raw["raw_sha256"], *(i for i, _ in members)),
     }
     units = {m["GHG/Unit"] for _, m in members}
     if units & {"kWh (Net CV)", "kWh (net)"}:
-        row.update(error_rule="record.not_emission_factor", error_column="GHG/Unit",
-                   error_message="DESNZ SECR row gives energy (kWh) per activity unit, not an emission factor; "
-                                 "kept out of the factor table")
+        row.update(
+            error_rule="record.not_emission_factor",
+            error_column="GHG/Unit",
+            error_message="DESNZ SECR row gives energy (kWh) per activity unit, not an emission factor; "
+            "kept out of the factor table",
+        )
         return row
     biogenic = first["Level 1"] in ("Outside of scopes",)
     try:
@@ -129,12 +153,17 @@ def _factor(stem: str, members: list[tuple[int, dict]], raw: dict) -> dict:
             elif m["GHG/Unit"] in PARTS and value is not None:
                 gas = PARTS[m["GHG/Unit"]]
                 mass = value / gwp(gas, "AR5")
-                code = {"CO2": "CO2_biogenic" if biogenic else "CO2_fossil",
-                        "CH4": "CH4_fossil" if cat == "fuel" and first["Level 1"] == "Fuels" else "CH4"}.get(gas, gas)
+                code = {
+                    "CO2": "CO2_biogenic" if biogenic else "CO2_fossil",
+                    "CH4": "CH4_fossil" if cat == "fuel" and first["Level 1"] == "Fuels" else "CH4",
+                }.get(gas, gas)
                 gases.append({"gas": code, "amount": mass, "as_co2e": False})
         if total is None and not gases:
-            raise InputError("GHG Conversion Factor 2024: DESNZ publishes no value for this combination",
-                             "GHG Conversion Factor 2024", "value.missing")
+            raise InputError(
+                "GHG Conversion Factor 2024: DESNZ publishes no value for this combination",
+                "GHG Conversion Factor 2024",
+                "value.missing",
+            )
         if cat == "refrigerant":
             # Refrigerant rows are GWPs per kg released: keep the published CO2e (the blend is not split).
             gases = []
