@@ -2,25 +2,42 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | sha256sum | cut -c1-12)
 export GX_ANALYTICS_ENABLED := False
 
-.PHONY: run test bench dev venv clean
+.PHONY: run test lint bench dev venv clean lock wheel
 
-$(STAMP): pyproject.toml
+# Installed from the lockfile: every package at the version and with the SHA-256 hashes recorded there
+# (requirements.lock, pip-tools; `make lock` regenerates it after a change of pins in pyproject.toml).
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
+
+lock:
+	$(PYTHON) -m venv /tmp/pcf-lock && /tmp/pcf-lock/bin/pip install --quiet pip-tools==7.6.2
+	/tmp/pcf-lock/bin/pip-compile --quiet --generate-hashes --extra test --strip-extras --allow-unsafe \
+		--no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml
 
 venv: $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/pcf build
 
-test: $(STAMP)
+# lint (ruff), format check and types (mypy) first, then the tests
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: lint
 	$(BIN)/python -m pytest -q
+
+wheel: $(STAMP)
+	rm -rf dist build && $(BIN)/python -m pip wheel --quiet --no-deps -w dist .
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_ingest.py

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import dagster as dg
 from pydantic import create_model
@@ -23,7 +23,7 @@ from pipelines.config import _RUN_SETTINGS, GWP_SETS, Settings
 class _WarehouseSettings(dg.ConfigurableResource):
     def settings(self) -> Settings:
         s = Settings()
-        changes = {}
+        changes: dict[str, Any] = {}
         for f in dataclasses.fields(Settings):
             raw = getattr(self, f.name)
             if raw is None or raw == "":
@@ -45,7 +45,8 @@ class _WarehouseSettings(dg.ConfigurableResource):
 
 
 # one optional text field per setting (values arrive as text from EnvVar or run config; converted above)
-WarehouseResource = create_model(
+# fields built from the one list: mypy cannot see their names
+WarehouseResource = create_model(  # type: ignore[call-overload]
     "WarehouseResource",
     __base__=_WarehouseSettings,
     **{f.name: (Optional[str], None) for f in dataclasses.fields(Settings)},

@@ -55,7 +55,7 @@ def summarise(instance: dg.DagsterInstance, record) -> dict:
     started, finished = record.start_time, record.end_time
     out["started_at"], out["finished_at"] = _iso(started), _iso(finished)
     out["duration_seconds"] = int(finished - started) if started and finished else None
-    failed_steps = []
+    failed_steps: list[str] = []
     for entry in instance.all_logs(
         run.run_id,
         of_type={
@@ -64,9 +64,9 @@ def summarise(instance: dg.DagsterInstance, record) -> dict:
             dg.DagsterEventType.STEP_FAILURE,
         },
     ):
-        event = entry.dagster_event
+        event: Any = entry.dagster_event  # typed as a union of every event's data; each branch knows which
         if event.event_type == dg.DagsterEventType.STEP_FAILURE:
-            failed_steps.append(event.step_key)
+            failed_steps.append(str(event.step_key))
             continue
         if event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
             ev = event.event_specific_data

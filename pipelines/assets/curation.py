@@ -1,6 +1,8 @@
 """Harmonised -> curated factors: the stewards' decision log applied, the review queue written, and the
 licence gate (a steward can approve a factor for use, never a non-redistributable one for export)."""
 
+from typing import Any
+
 import dagster as dg
 import polars as pl
 
@@ -69,7 +71,7 @@ def release_guard(
     guard: pl.DataFrame = curated_factors.get("release_guard", pl.DataFrame(schema=GUARD_SCHEMA))
     held = guard.filter(pl.col("held"))
     summaries = held["summary"].to_list()
-    meta = {"held": held.height, "changes": dg.MetadataValue.json(guard.drop("signature").to_dicts())}
+    meta: dict[str, Any] = {"held": held.height, "changes": dg.MetadataValue.json(guard.drop("signature").to_dicts())}
     return dg.AssetCheckResult(
         passed=held.height == 0,
         metadata=meta,

@@ -29,7 +29,8 @@ def visible(text: str) -> str:
 
 def plain(text: str) -> Text:
     """Our style tags become styles; everything else is literal, made visible."""
-    out, stack, pos = Text(), [], 0
+    out, pos = Text(), 0
+    stack: list[str] = []
     for m in _STYLE.finditer(text):
         out.append(visible(text[pos : m.start()]), style=" ".join(stack) or None)
         if m.group(1):
@@ -43,7 +44,7 @@ def plain(text: str) -> Text:
 
 
 class PlainConsole(Console):
-    def print(self, *objects, **kwargs):  # type: ignore[override]
+    def print(self, *objects, **kwargs):
         kwargs.pop("markup", None)
         super().print(*[plain(o) if isinstance(o, str) else o for o in objects], markup=False, **kwargs)
 
@@ -54,10 +55,10 @@ class Table(_RichTable):
     def __init__(self, *headers, **kwargs):
         super().__init__(*[Column(header=Text(visible(h))) if isinstance(h, str) else h for h in headers], **kwargs)
 
-    def add_column(self, header="", *args, **kwargs):  # type: ignore[override]
+    def add_column(self, header="", *args, **kwargs):
         super().add_column(Text(visible(header)) if isinstance(header, str) else header, *args, **kwargs)
 
-    def add_row(self, *cells, **kwargs):  # type: ignore[override]
+    def add_row(self, *cells, **kwargs):
         super().add_row(*[Text(visible(c)) if isinstance(c, str) else c for c in cells], **kwargs)
 
 

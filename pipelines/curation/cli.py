@@ -124,6 +124,7 @@ def register(app: typer.Typer, console: Console, materialise_after_decision) -> 
             if action == "override" and unit and unit != units[fid]:
                 from pipelines.common import units as unit_module
 
+                assert value is not None  # an override carries a value (checked above)
                 try:  # a value per MWh is 1/1000 of it per kWh: convert one unit of the factor's into the given one
                     v = value * unit_module.convert(1.0, units[fid], unit)
                 except Exception as exc:

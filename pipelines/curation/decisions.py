@@ -19,8 +19,10 @@ import getpass
 import hashlib
 import json
 import os
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import polars as pl
@@ -65,7 +67,7 @@ CONTENT_COLUMNS = (
     "doi",
 )
 
-DECISION_SCHEMA = {
+DECISION_SCHEMA: dict[str, Any] = {
     "decision_id": pl.String,
     "action": pl.String,
     "factor_id": pl.String,
@@ -280,8 +282,8 @@ def _read_log_fast(path: Path) -> pl.DataFrame | None:
                 [pl.lit(None, dtype=t).alias(c) for c, t in DECISION_SCHEMA.items() if c not in frame.columns]
             )
             .select(list(DECISION_SCHEMA))
-            .cast(DECISION_SCHEMA)
-        )  # type: ignore[arg-type]
+            .cast(DECISION_SCHEMA)  # type: ignore[arg-type]
+        )
     except Exception:
         return None
     override = pl.col("action") == "override"
@@ -300,7 +302,7 @@ def _read_log_fast(path: Path) -> pl.DataFrame | None:
     return frame.with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("log_line"))
 
 
-def _read_log_lines(path: Path, acknowledged: set[tuple[int, str]] = frozenset()) -> pl.DataFrame:
+def _read_log_lines(path: Path, acknowledged: Collection[tuple[int, str]] = frozenset()) -> pl.DataFrame:
     """Line by line: a bad line is an error naming it (the log is hand-reviewable), unless a steward
     acknowledged skipping exactly that line; a cut last line (no newline: a write that was killed) and the
     lines of an incomplete batch are never applied (log_problems names them)."""
@@ -340,11 +342,11 @@ def log_problems(settings: Settings) -> list[str]:
     data = path.read_bytes()
     out = []
     if data and not data.endswith(b"\n"):
-        last = data.count(b"\n") + 1
-        out.append(f"{path}: line {last} is cut (a write that was killed): not applied")
+        cut = data.count(b"\n") + 1
+        out.append(f"{path}: line {cut} is cut (a write that was killed): not applied")
     sizes: dict[str, list[int]] = {}
-    expected: dict[str, int] = {}
-    last = None  # the batch of the last readable line: only it can be cut short by a killed write
+    expected: dict[str, int | None] = {}
+    last: str | None = None  # the batch of the last readable line: only it can be cut short by a killed write
     for n, line in enumerate(data.split(b"\n"), start=1):
         try:
             rec = json.loads(line)

@@ -124,7 +124,7 @@ def assess(
 
 def _decide(frame: pl.DataFrame, decisions: pl.DataFrame) -> pl.DataFrame:
     """The last steward decision on each change whose signature matches this change."""
-    verdicts: dict[str, tuple[str, str]] = {}
+    verdicts: dict[tuple[str, str], tuple[str, str]] = {}
     if decisions.height:
         for d in (
             decisions.filter(pl.col("factor_id").str.starts_with(CHANGE_PREFIX)).sort("log_line").iter_rows(named=True)
@@ -133,9 +133,10 @@ def _decide(frame: pl.DataFrame, decisions: pl.DataFrame) -> pl.DataFrame:
                 d["action"],
                 f"{d['action']} by {d['steward']} at {d['at']}: {d['reason']}",
             )
-    decision, held = [], []
+    decision: list[str | None] = []
+    held: list[bool] = []
     for r in frame.iter_rows(named=True):
-        action, text = verdicts.get((r["change_id"], r["signature"]), (None, None))
+        action, text = verdicts.get((r["change_id"], r["signature"])) or (None, None)
         decision.append(text)
         held.append(action != "approve")
     return frame.with_columns(

@@ -94,13 +94,14 @@ def merge_with_previous(
 ) -> tuple[dict[str, pl.DataFrame], dict]:
     """-> the marts to publish, and the change report."""
     fp_new = new["product_footprint"]
-    prev_fp = previous.get("product_footprint") if previous else None
+    previous = previous or {}
+    prev_fp = previous.get("product_footprint")
     usable = (
         prev_fp is not None
         and "inputs_sha256" in prev_fp.columns
         and all(previous.get(m) is not None and previous[m].schema == new[m].schema for m in PER_PRODUCT_MARTS)
     )
-    old_sha = dict(prev_fp.select("product_key", "inputs_sha256").rows()) if usable else {}
+    old_sha = dict(prev_fp.select("product_key", "inputs_sha256").rows()) if usable and prev_fp is not None else {}
     old_co2e = dict(prev_fp.select("product_key", "co2e_kg").rows()) if prev_fp is not None and prev_fp.height else {}
     new_sha = dict(fp_new.select("product_key", "inputs_sha256").rows())
     keep = sorted(k for k, sha in new_sha.items() if old_sha.get(k) == sha)

@@ -15,6 +15,7 @@ Loops are exact (a linear system, not a tree walk); inputs with no producer are 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -127,8 +128,8 @@ class Solver:
         A = network.A.tocsr()
         self.d = A.diagonal()
         self.ZT = (sp.diags(self.d) - A).T.tocsr()  # Z: inputs between processes (>= 0 when all are inputs)
-        self.lu = None
-        self.used = None  # "jacobi" or "lu", for the record
+        self.lu: Any = None  # scipy's SuperLU once factorised
+        self.used: str | None = None  # "jacobi" or "lu", for the record
         self.iterations = 0
         if method == "lu":
             self._factorise()
@@ -176,7 +177,7 @@ class Solver:
     def solve_adjoint(self, rhs: np.ndarray) -> np.ndarray:
         """x with A^T x = rhs (rhs n, or n x k): per-unit footprints of every product at once."""
         rhs = np.asarray(rhs, dtype=float)
-        x = None
+        x: np.ndarray | None = None
         if self.method in ("auto", "jacobi") and self.lu is None:
             x = self._jacobi(rhs)
             if x is not None and self._residual_ok(x, rhs):

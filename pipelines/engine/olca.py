@@ -131,7 +131,11 @@ def load_olca_zip(path: Path) -> OlcaTables:
             key = ref["flow"]["@id"]
             producers.setdefault(key, []).append(pid)
 
-    process_rows, tech_rows, bio_rows, cut_rows, unmapped = [], [], [], [], {}
+    process_rows: list[dict] = []
+    tech_rows: list[dict] = []
+    bio_rows: list[dict] = []
+    cut_rows: list[dict] = []
+    unmapped: dict[tuple[str, str], int] = {}
     location = {cid: (p.get("location") or {}).get("name") for cid, p, _, _ in columns}
     for cid, p, ref, alloc in columns:
         ref_amount = normalised(ref)

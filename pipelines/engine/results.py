@@ -166,7 +166,7 @@ def compute(
         "engine_contributions": contrib,
         "engine_gases": gases,
         # the restricted inventory with linked lines resolved (not a mart: it stays in the restricted zone)
-        "inventory": {"line_emissions": lines, "product_summary": summary},
+        "inventory": {"line_emissions": lines, "product_summary": summary},  # type: ignore[dict-item]
     }
 
 

@@ -73,7 +73,8 @@ def allocate(line: dict, products: list[dict]) -> list[Allocated]:
             f"按{basis}分配需要产品 {', '.join(missing)} 的 {need}",
             f"allocation by {basis} needs {need} for product(s) {', '.join(missing)}",
         )
-    total = sum(values.values())
+    amounts = {pid: float(v) for pid, v in values.items() if v is not None}  # none missing (checked above)
+    total = sum(amounts.values())
     if basis == "declared_physical" and abs(total - 1.0) > 1e-6:
         raise AllocationError(
             "allocation.shares_not_one",
@@ -83,4 +84,6 @@ def allocate(line: dict, products: list[dict]) -> list[Allocated]:
     if total <= 0:
         raise AllocationError("allocation.zero_total", "分配基础合计为 0", f"allocation basis {basis} sums to 0")
     rank = ALLOCATION_PREFERENCE.index(basis)
-    return [Allocated(line["line_id"], pid, basis, value, value / total, rank) for pid, value in sorted(values.items())]
+    return [
+        Allocated(line["line_id"], pid, basis, value, value / total, rank) for pid, value in sorted(amounts.items())
+    ]

@@ -10,6 +10,7 @@ import datetime as dt
 import math
 import unicodedata
 from dataclasses import dataclass, field
+from typing import Literal, overload
 
 from pipelines.common import geography, units
 from pipelines.common.parsing import InputError, excel_serial_to_date, parse_date, parse_number
@@ -35,6 +36,12 @@ class Checked:
     rows_read: int = 0
 
 
+@overload
+def _number(values: dict, key: str, required: Literal[True], positive: bool = False, share: bool = False) -> float: ...
+@overload
+def _number(
+    values: dict, key: str, required: bool = False, positive: bool = False, share: bool = False
+) -> float | None: ...
 def _number(
     values: dict, key: str, required: bool = False, positive: bool = False, share: bool = False
 ) -> float | None:
@@ -73,6 +80,10 @@ def _number(
     return number
 
 
+@overload
+def _text(values: dict, key: str, required: Literal[True]) -> str: ...
+@overload
+def _text(values: dict, key: str, required: bool = False) -> str | None: ...
 def _text(values: dict, key: str, required: bool = False) -> str | None:
     raw = values.get(key)
     text = None if raw is None else str(raw).strip() or None

@@ -190,7 +190,7 @@ def _write(settings: Settings, path: Path, digest: str, result: UploadResult) ->
     checked: Checked | None = getattr(result, "_checked", None)
     if checked is not None and result.status != "rejected":
         tables = {
-            "enterprise": _frame([checked.enterprise], ident),
+            "enterprise": _frame([checked.enterprise], ident),  # type: ignore[list-item]
             "facility": _frame(checked.facilities, ident),
             "product": _frame(checked.products, ident),
             "activity": _frame(checked.activities, ident),

@@ -103,7 +103,7 @@ def with_period(frame: pl.DataFrame, latest: pl.DataFrame | None) -> pl.DataFram
 def build_inventory(
     settings: Settings,
     factors: pl.DataFrame,
-    release_version: str,
+    release_version: str | None,
     gwp_set: str,
     fuel_property: pl.DataFrame | None = None,
 ) -> dict[str, pl.DataFrame]:

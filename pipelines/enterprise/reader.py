@@ -17,6 +17,7 @@ import io
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pipelines.common.parsing import InputError, decode_bytes
 from pipelines.enterprise.codes import CODES_SHEET, HEADER_ROWS, INSTRUCTIONS_SHEET, SHEETS, Sheet
@@ -43,7 +44,7 @@ class RawRecord:
     sheet: str  # sheet key: enterprise | facility | product | activity
     sheet_name: str  # as named in the file
     row: int  # 1-based row in Excel, or line in the CSV
-    values: dict[str, object]
+    values: dict[str, Any]
     issues: list[Issue] = field(default_factory=list)
 
 
@@ -334,7 +335,7 @@ def _read_sheet(
                 severity="notice",
             )
         )
-    merged_data = {}
+    merged_data: dict[int, str] = {}
     for m in ws_values.merged_cells.ranges:
         if m.max_row > header_row:
             for r in range(max(m.min_row, header_row + 1), m.max_row + 1):

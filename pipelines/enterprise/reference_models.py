@@ -90,7 +90,7 @@ def read_model_file(path: Path) -> tuple[list[dict], list[dict]]:
         missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
         if missing:
             raise ModelFileError(path, 1, None, f"missing columns {missing}; expected {', '.join(REQUIRED + OPTIONAL)}")
-        unknown = [c for c in reader.fieldnames if c not in REQUIRED + OPTIONAL]
+        unknown = [c for c in (reader.fieldnames or []) if c not in REQUIRED + OPTIONAL]
         if unknown:
             raise ModelFileError(path, 1, None, f"unknown columns {unknown}")
         rows = list(reader)
@@ -173,7 +173,13 @@ def read_model_file(path: Path) -> tuple[list[dict], list[dict]]:
 
 
 def load_models(models_dir: Path) -> ModelSet:
-    products, activity, allocation, facility, enterprise, files, errors = [], [], [], [], [], [], []
+    products: list[dict] = []
+    activity: list[dict] = []
+    allocation: list[dict] = []
+    facility: list[dict] = []
+    enterprise: list[dict] = []
+    files: list[dict] = []
+    errors: list[ModelFileError] = []
     for path in sorted(models_dir.glob("*.csv")) if models_dir.exists() else []:
         try:
             product_rows, line_rows = read_model_file(path)

@@ -23,6 +23,7 @@ import math
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -259,7 +260,7 @@ def validate(table: pl.DataFrame, restricted: RestrictedValues | None = None) ->
 
 def schema_document(version: str) -> dict:
     docs = {c.name: c for c in FACTOR_COLUMNS}
-    kinds = {
+    kinds: dict[Any, str] = {
         pl.String: "string",
         pl.Float64: "number",
         pl.Int32: "integer",
@@ -269,6 +270,7 @@ def schema_document(version: str) -> dict:
         pl.Date: "date",
     }
     fields = []
+    zh: str | None
     for name in NATIONAL_FIELDS:
         if name in EXTRA_FIELDS:
             kind, en, zh = EXTRA_FIELDS[name]

@@ -132,7 +132,7 @@ def build_entities(
     for code, name in sorted(factor.select("geography_code", "geography_name").unique("geography_code").rows()):
         locations[code] = o.Location(id=_id("location", code), name=name or code, code=code)
         entities.append(locations[code])
-    by_factor = {}
+    by_factor: dict[str, list[tuple[str, float]]] = {}
     for fid, gas, amount in gas_rows.sort("factor_id", "gas").select("factor_id", "gas", "amount_kg").rows():
         by_factor.setdefault(fid, []).append((gas, amount))
     for r in factor.sort("factor_id").iter_rows(named=True):

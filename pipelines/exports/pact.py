@@ -27,6 +27,7 @@ import json
 import uuid
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import polars as pl
@@ -76,7 +77,7 @@ def validate(document: dict) -> None:
         )
 
 
-def _dec(x: float, digits: int = 6) -> str:
+def _dec(x: Any, digits: int = 6) -> str:
     value = round(float(x), digits)
     if value == 0:
         return "0"

@@ -73,7 +73,7 @@ def compare(old: pl.DataFrame, new: pl.DataFrame) -> dict[str, pl.DataFrame]:
         [pl.when(cond).then(pl.lit(name)) for cond, name in reasons], separator=",", ignore_nulls=True
     )
     both = both.with_columns(fields.alias("changed_fields"))
-    shared = [
+    shared: list[pl.Expr | str] = [
         "factor_id",
         "source_id",
         "natural_key",

@@ -102,8 +102,8 @@ def harmonise(passed: pl.DataFrame, gwp_set: str, assessment_year: int) -> Harmo
             "biogenic",
         )
         .collect()
-        .cast(FACTOR_GAS_SCHEMA)
-    )  # type: ignore[arg-type]
+        .cast(FACTOR_GAS_SCHEMA)  # type: ignore[arg-type]
+    )
 
     # Per factor, vectorised over the gas columns; only the few rows with other gases are grouped.
     other_co2e = (
@@ -211,6 +211,6 @@ def harmonise(passed: pl.DataFrame, gwp_set: str, assessment_year: int) -> Harmo
         .explode("lineage")
         .unnest("lineage")
         .select(list(LINEAGE_SCHEMA))
-        .cast(LINEAGE_SCHEMA)
-    )  # type: ignore[arg-type]
+        .cast(LINEAGE_SCHEMA)  # type: ignore[arg-type]
+    )
     return Harmonised(factor, factor_gas, lineage)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import polars as pl
+from polars._typing import PolarsDataType
 
 # Gases the record carries. Amounts are kg of the gas per reference unit, except the ``*_CO2E``
 # pseudo-gases, which publishers give only as CO2e (e.g. EPA's "HFCs and PFCs, unspecified").
@@ -75,7 +76,7 @@ ACTIVITY_CATEGORIES = {
 @dataclass(frozen=True)
 class Column:
     name: str
-    dtype: pl.DataType
+    dtype: PolarsDataType
     doc: str
     group: str
 
@@ -319,7 +320,7 @@ FACTOR_SCHEMA = {c.name: c.dtype for c in FACTOR_COLUMNS}
 
 # The staged record: what every source adapter produces, before validation and harmonisation.
 GAS_STRUCT = pl.Struct({"gas": pl.String, "amount": pl.Float64, "as_co2e": pl.Boolean})
-STAGED_SCHEMA: dict[str, pl.DataType] = {
+STAGED_SCHEMA: dict[str, PolarsDataType] = {
     "source_id": pl.String,
     "source_version": pl.String,
     "natural_key": pl.String,
@@ -371,7 +372,7 @@ STAGED_SCHEMA: dict[str, pl.DataType] = {
     "error_message": pl.String,
 }
 
-QUARANTINE_SCHEMA: dict[str, pl.DataType] = {
+QUARANTINE_SCHEMA: dict[str, PolarsDataType] = {
     "source_id": pl.String,
     "source_version": pl.String,
     "raw_file": pl.String,
@@ -386,7 +387,7 @@ QUARANTINE_SCHEMA: dict[str, pl.DataType] = {
     "record": pl.String,  # the staged record as JSON, so a steward sees what was read
 }
 
-FACTOR_GAS_SCHEMA: dict[str, pl.DataType] = {
+FACTOR_GAS_SCHEMA: dict[str, PolarsDataType] = {
     "factor_id": pl.String,
     "gas": pl.String,
     "amount_kg": pl.Float64,
@@ -396,7 +397,7 @@ FACTOR_GAS_SCHEMA: dict[str, pl.DataType] = {
     "biogenic": pl.Boolean,
 }
 
-LINEAGE_SCHEMA: dict[str, pl.DataType] = {
+LINEAGE_SCHEMA: dict[str, PolarsDataType] = {
     "factor_id": pl.String,
     "raw_file": pl.String,
     "raw_sha256": pl.String,

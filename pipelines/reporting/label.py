@@ -108,7 +108,7 @@ def render_png(d: ProductData, zoom: int = 4) -> Image.Image:
     buf = io.BytesIO()
     modules = code.symbol_size(scale=1, border=2)[0]
     code.save(buf, kind="png", scale=max(1, round(size * z / modules)), border=2)
-    q = Image.open(buf).convert("RGB").resize((size * z, size * z), Image.NEAREST)
+    q = Image.open(buf).convert("RGB").resize((size * z, size * z), Image.Resampling.NEAREST)
     img.paste(q, (int((W - size) / 2 * z), int((H - size - 12) * z)))
     return img
 

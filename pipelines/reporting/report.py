@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -56,7 +57,7 @@ SUGGESTIONS = {
 @dataclass
 class Block:
     kind: str  # h1 | h2 | h3 | p | kv | table | image | boundary
-    content: object
+    content: Any  # text, a table (head, rows), an image (png, caption) or a list, by kind
 
 
 def _f(x, digits: int = 4) -> str:

@@ -53,7 +53,8 @@ def load(raw_root: Path) -> SourceBatch:
         raw = raw_file_record(SPEC, path, raw_root, 0, error=str(exc))
         return finish(SPEC, "2015", file_error_rows(SPEC, raw, exc, 0), [raw])
     raw = raw_file_record(SPEC, path, raw_root, frame.height, enc)
-    rows, props = [], []
+    rows: list[dict] = []
+    props: list[dict] = []
     for i, rec in enumerate(frame.iter_rows(named=True), start=1):
         for basis in ("GJ", "physical"):
             rows.append(_row(rec, i, raw, basis, props))
@@ -99,7 +100,7 @@ def _row(rec: dict, i: int, raw: dict, basis: str, props: list) -> dict:
         ncv = parse_number(rec["ncv"], "ncv")
         cc = parse_number(rec["carbon_content_tc_per_gj"], "carbon_content_tc_per_gj")
         of = parse_number(rec["oxidation_rate"], "oxidation_rate")
-        if None in (ncv, cc, of):
+        if ncv is None or cc is None or of is None:
             raise InputError(
                 "ncv, carbon_content_tc_per_gj and oxidation_rate are all required", "ncv", "value.missing"
             )

@@ -107,8 +107,10 @@ def _from_dcat(meta: EditionMeta, record: dict, name: str) -> None:
     doi = re.search(r"10\.\d{4,9}/[^\s\"'<>]+", ident)
     if doi:
         meta.set("doi", doi.group(0).rstrip("/."), f"{name}: identifier")
-    urls = [d.get("downloadURL") or d.get("accessURL") for d in record.get("distribution") or [] if isinstance(d, dict)]
-    urls = [u for u in urls if u]
+    links = [
+        d.get("downloadURL") or d.get("accessURL") for d in record.get("distribution") or [] if isinstance(d, dict)
+    ]
+    urls = [str(u) for u in links if u]
     if urls:
         meta.set("url", urls[0].rsplit("/", 1)[0] + "/", f"{name}: distribution")
     year = re.search(

@@ -85,13 +85,13 @@ def load(root: Path) -> SourceBatch:
             frame, enc = read_csv_strings(path)
             raw_g = raw_file_record(SPEC, path, root, frame.height, enc)
             raws.append(raw_g)
-            code = _column(frame.columns, "naics", "code")
+            gcode = _column(frame.columns, "naics", "code") or "NAICS Code"  # a missing column: KeyError below
             gas_col = _column(frame.columns, "ghg") or "GHG"
             for i, rec in enumerate(frame.iter_rows(named=True), start=1):
-                gases.setdefault(rec[code], {k: [] for k in VARIANTS})
+                gases.setdefault(rec[gcode], {k: [] for k in VARIANTS})
                 for variant in VARIANTS:
-                    col = _variant_column(frame.columns, variant)
-                    gases[rec[code]][variant].append((rec[gas_col], rec.get(col), i, raw_g))
+                    col = _variant_column(frame.columns, variant) or variant
+                    gases[rec[gcode]][variant].append((rec[gas_col], rec.get(col), i, raw_g))
         except (InputError, KeyError) as exc:
             exc = (
                 exc
@@ -113,13 +113,15 @@ def load(root: Path) -> SourceBatch:
     columns = {v: _variant_column(frame.columns, v) for v in VARIANTS}
     missing = [n for n, c in (("NAICS code", code), ("NAICS title", title), *columns.items()) if c is None]
     if missing:
-        exc = InputError(
+        problem = InputError(
             f"{path.name}: no column for {', '.join(missing)} (headers: {', '.join(frame.columns)})",
             ",".join(missing),
             "file.missing_columns",
         )
-        return finish(SPEC, meta.get("version"), rows + file_error_rows(SPEC, raw, exc, frame.height), raws)
-    _edition_gwp_basis(meta, frame, code, columns["without_margins"], gases)
+        return finish(SPEC, meta.get("version"), rows + file_error_rows(SPEC, raw, problem, frame.height), raws)
+    assert code is not None and title is not None  # missing columns returned above
+    found_columns = {v: c for v, c in columns.items() if c is not None}  # all of them (checked above)
+    _edition_gwp_basis(meta, frame, code, found_columns["without_margins"], gases)
     if meta.get("data_year") is None and meta.get("currency_year"):
         meta.set(
             "data_year",
@@ -130,7 +132,15 @@ def load(root: Path) -> SourceBatch:
         for variant in VARIANTS:
             rows.append(
                 _row(
-                    rec, i, raw, variant, gases.get(rec[code], {}).get(variant, []), meta, code, title, columns[variant]
+                    rec,
+                    i,
+                    raw,
+                    variant,
+                    gases.get(rec[code], {}).get(variant, []),
+                    meta,
+                    code,
+                    title,
+                    found_columns[variant],
                 )
             )
     batch = finish(SPEC, meta.get("version"), rows, raws)
@@ -163,7 +173,8 @@ def _edition_gwp_basis(meta, frame, code: str, column: str, gases: dict) -> None
             sample.append((total, parts))
     from pipelines.factors.validation import GWP_SUM_ABS_TOL, GWP_SUM_REL_TOL
 
-    found, how = editions.fit_gwp_set(sample, GWP_SUM_ABS_TOL, GWP_SUM_REL_TOL)
+    # None amounts were filtered out above
+    found, how = editions.fit_gwp_set(sample, GWP_SUM_ABS_TOL, GWP_SUM_REL_TOL)  # type: ignore[arg-type]
     if found:
         meta.set("gwp_set", found, how)
     else:

@@ -96,7 +96,7 @@ def load(root: Path) -> SourceBatch:
             "lineage": lineage(raw["raw_file"], raw["raw_sha256"], i),
         }
         try:
-            year = int(parse_number(rec.get("Year"), "Year"))
+            year = int(parse_number(rec.get("Year"), "Year") or 0)  # 0: no year, rejected by validation
             row["reference_year"], row["valid_from"] = year, year_start(year)
             row["co2e_published"] = parse_number(rec.get(VALUE), VALUE)
         except (InputError, TypeError) as exc:
