@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from pipelines.config import settings  # noqa: E402
 from pipelines.curation.run import curate  # noqa: E402
 from pipelines.factors.warehouse import assemble_tables, validate_batches  # noqa: E402
-from pipelines.release.publish.publish import publish  # noqa: E402
+from pipelines.release.publish import publish  # noqa: E402
 from pipelines.sources import literature  # noqa: E402
 from pipelines.sources.base import SourceBatch, raw_files_frame  # noqa: E402
 
@@ -103,10 +103,44 @@ def generate(path: Path, rows: int, seed: int = 7) -> None:
     frame.write_csv(path)
 
 
+def full_build(work: Path, literature_file: Path, rows: int) -> None:
+    """A whole `pcf build` (one Dagster run: every source in the sources directory, the embedded data with
+    this literature file beside the example, enterprise examples, marts, publish) in its own process: wall
+    time and the process's peak resident memory (the children's maxrss; kB on Linux)."""
+    import os
+    import resource
+    import subprocess
+
+    from pipelines.config import PROJECT_ROOT
+
+    raw = work / "build_raw"
+    shutil.copytree(PROJECT_ROOT / "data" / "raw", raw)
+    shutil.copy(literature_file, raw / "literature" / literature_file.name)
+    env = {
+        **os.environ,
+        "PCF_RAW_DIR": str(raw),
+        "PCF_CURATED_DIR": str(work / "build_curated"),
+        "PCF_RESTRICTED_DIR": str(work / "build_restricted"),
+        "COLUMNS": "200",
+    }
+    env.pop("DAGSTER_HOME", None)
+    pcf = Path(sys.executable).with_name("pcf")
+    t0 = time.perf_counter()
+    done = subprocess.run([str(pcf), "build"], env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - t0
+    if done.returncode != 0:
+        raise SystemExit(f"pcf build failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"build_rows_literature: {rows}")
+    print(f"build_seconds: {seconds:.1f}")
+    print(f"build_peak_rss_mb: {peak_mb:.0f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3, help="runs of each side; best and median are printed")
+    parser.add_argument("--no-build", action="store_true", help="skip the full `pcf build` measurement")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="pcf-bench-"))
     try:
@@ -143,6 +177,8 @@ def main() -> None:
         print(f"duckdb_read_seconds_median: {statistics.median(duck):.3f}")
         print(f"ingest_overhead_vs_duckdb: {best / min(duck):.2f}")
         print(f"ingest_overhead_vs_duckdb_median: {med / statistics.median(duck):.2f}")
+        if not args.no_build:
+            full_build(work, path, args.rows)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -130,6 +130,12 @@ class Settings:
         2000,
         "rows listed on the review page (flagged first); the whole queue is in queue.parquet",
     )
+    match_threshold: float = _setting(
+        "PCF_MATCH_THRESHOLD",
+        float,
+        0.6,
+        "matcher score from which a line without factor_ref is matched automatically; below it the line waits for a steward's mapping",
+    )
     max_kgco2e_per_declared_unit: float = _setting(
         "PCF_MAX_KGCO2E_PER_DECLARED_UNIT",
         float,

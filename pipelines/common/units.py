@@ -118,6 +118,7 @@ UNIT_WORDS: dict[str, str] = {
     "万千瓦时": "wan_kWh",
     "万度": "wan_kWh",
     "万吨": "wan_t",
+    "万t": "wan_t",
     "万吨标准煤": "wan_tce",
     "万tce": "wan_tce",
     # English labels used by DESNZ, EPA and OWID
