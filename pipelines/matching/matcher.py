@@ -137,11 +137,30 @@ class Matcher:
             if c not in usable.columns:
                 usable = usable.with_columns(pl.lit(None).alias(c))
         usable = usable.select(COLUMNS).sort("factor_id")
-        self.rows = usable.to_dicts()
-        self.n = len(self.rows)
-        self._names = [normalise(f"{r['name_zh'] or ''} {r['name_en'] or ''}") for r in self.rows]
-        self._members = self._concept_members(usable)
-        self._build_tfidf(usable)
+        self._frame = usable
+        self.n = usable.height
+        # Text and concepts are judged per distinct description (name, English name, textual classification,
+        # activity key): a 1,000,000-row literature upload of one product type is one document, not a million.
+        textual_code = (
+            pl.when(pl.col("classification_code").str.contains("[A-Za-z]"))
+            .then(pl.col("classification_code"))
+            .otherwise(None)
+        )
+        keyed = usable.select(
+            pl.col("name_zh").fill_null(""),
+            pl.col("name_en").fill_null(""),
+            textual_code.fill_null("").alias("classification_code"),
+            pl.col("activity_key").fill_null(""),
+        )
+        docs = keyed.unique(maintain_order=True).with_row_index("doc")
+        self._doc_of = (
+            keyed.join(docs, on=keyed.columns, how="left", maintain_order="left")["doc"].to_numpy().astype(np.intp)
+        )
+        self._docs = docs
+        self.n_docs = docs.height
+        self._names = [normalise(f"{a} {b}") for a, b in zip(docs["name_zh"].to_list(), docs["name_en"].to_list())]
+        self._members = self._concept_members(docs)
+        self._build_tfidf(docs)
         unit_of = usable["unit"].to_list()
         self._unit_dims: dict[str, str | None] = {}
         for u in set(unit_of):
@@ -149,28 +168,52 @@ class Matcher:
                 self._unit_dims[u] = _dimension(u)
             except units.UnitError:
                 self._unit_dims[u] = None
-        self._dims = np.array([self._unit_dims.get(u) or "" for u in unit_of], dtype=object)
+        dims = {u: d or "" for u, d in self._unit_dims.items()}
+        self._dims = np.array([dims[u] for u in unit_of], dtype=object)
+        self._units = np.array(unit_of, dtype=object)
         self._compat_cache: dict[tuple[str, bool], np.ndarray] = {}
-        self._fuel_rows = [i for i, r in enumerate(self.rows) if r["activity_key"] in self.fuels]
+        keys = usable["activity_key"].to_list()
+        self._keys = np.array([k or "" for k in keys], dtype=object)
+        self._fuel_rows = [i for i, k in enumerate(keys) if k in self.fuels]
         self._fuel_path_cache: dict[tuple[str, str, str], bool] = {}
         # the parts of the selection precedence that do not depend on the line (selection.key): arrays
-        self._co2_only = np.array([r["factor_purpose"] in selection.CO2_ONLY_PURPOSES for r in self.rows])
-        self._regional = np.array([r["source_id"] == selection.REGIONAL_SOURCE for r in self.rows])
-        self._authority = np.array([selection.AUTHORITY_RANK.get(r["authority"] or "", 5) for r in self.rows])
-        self._year = np.array([r["reference_year"] if r["reference_year"] is not None else -9999 for r in self.rows])
-        self._dqr = np.array([r["dqr"] if r["dqr"] is not None else 5.0 for r in self.rows], dtype=float)
-        self._geo = np.array([r["geography_code"] or "" for r in self.rows], dtype=object)
-        self._ids = np.array([r["factor_id"] for r in self.rows])
+        col = usable.get_column
+        self._co2_only = col("factor_purpose").is_in(list(selection.CO2_ONLY_PURPOSES)).fill_null(False).to_numpy()
+        self._regional = (col("source_id") == selection.REGIONAL_SOURCE).fill_null(False).to_numpy()
+        self._authority = (
+            col("authority").replace_strict(selection.AUTHORITY_RANK, default=5, return_dtype=pl.Int64).to_numpy()
+        )
+        self._year = col("reference_year").fill_null(-9999).cast(pl.Int64).to_numpy()
+        self._dqr = col("dqr").cast(pl.Float64).fill_null(5.0).to_numpy()
+        self._geo = np.array(col("geography_code").fill_null("").to_list(), dtype=object)
         self._step_cache: dict[str | None, np.ndarray] = {}
         self._steps_cache: dict[str | None, dict[str, str]] = {}
         self._cache: dict[tuple, MatchResult] = {}
+        self._member_rows_cache: dict[str, np.ndarray] = {}
+        self._row_cache: dict[int, dict] = {}
+
+    def _member_rows(self, concept: str) -> np.ndarray:
+        """The factor rows of a concept (from its documents; computed once per concept)."""
+        got = self._member_rows_cache.get(concept)
+        if got is None:
+            docs = self._members.get(concept)
+            got = np.flatnonzero(np.isin(self._doc_of, docs)) if docs is not None and docs.size else np.empty(0, int)
+            self._member_rows_cache[concept] = got
+        return got
+
+    def row(self, i: int) -> dict:
+        """One factor's columns (built on demand: only candidates are ever turned into dicts)."""
+        got = self._row_cache.get(int(i))
+        if got is None:
+            got = self._row_cache[int(i)] = self._frame.row(int(i), named=True)
+        return got
 
     # ---------------------------------------------------------------------------------------- index
     def _concept_members(self, frame: pl.DataFrame) -> dict[str, np.ndarray]:
-        """Concept -> indices of its factors (the classification the lexicon gives every factor it reaches)."""
-        zh = pl.col("name_zh").fill_null("")
-        en = pl.col("name_en").fill_null("").str.to_lowercase()
-        code = pl.col("classification_code").fill_null("")
+        """Concept -> indices of its documents (the classification the lexicon gives every factor it reaches)."""
+        zh = pl.col("name_zh")
+        en = pl.col("name_en").str.to_lowercase()
+        code = pl.col("classification_code")
         out = {}
         for c in self.lexicon.concepts:
             conds = []
@@ -194,13 +237,11 @@ class Matcher:
             out[c.concept] = np.flatnonzero(mask)
         return out
 
-    def _build_tfidf(self, frame: pl.DataFrame) -> None:
-        docs = []
-        for r in self.rows:
-            key = (r["activity_key"] or "").replace(".", " ").replace("_", " ")
-            docs.append(
-                features(normalise(f"{r['name_zh'] or ''} {r['name_en'] or ''} {r['classification_code'] or ''} {key}"))
-            )
+    def _build_tfidf(self, docs_frame: pl.DataFrame) -> None:
+        docs = [
+            features(normalise(f"{a} {b} {c} {k.replace('.', ' ').replace('_', ' ')}"))
+            for a, b, c, k in docs_frame.select("name_zh", "name_en", "classification_code", "activity_key").iter_rows()
+        ]
         vocab: dict[str, int] = {}
         df: dict[int, int] = {}
         rows, cols, vals = [], [], []
@@ -211,13 +252,14 @@ class Matcher:
                 rows.append(i)
                 cols.append(j)
                 vals.append(1.0 + math.log(tf))
+        n = len(docs)
         self.vocab = vocab
         self.idf = np.ones(len(vocab))
         self._stop = np.zeros(len(vocab), dtype=bool)
         for j, k in df.items():
-            self.idf[j] = math.log((self.n + 1) / (k + 1)) + 1.0
-            self._stop[j] = k > STOP_SHARE * self.n
-        m = sparse.csr_matrix((vals, (rows, cols)), shape=(self.n, len(vocab)))
+            self.idf[j] = math.log((n + 1) / (k + 1)) + 1.0
+            self._stop[j] = k > STOP_SHARE * n and n > 200
+        m = sparse.csr_matrix((vals, (rows, cols)), shape=(n, len(vocab)))
         m = m.multiply(self.idf).tocsr()
         norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
         norms[norms == 0] = 1.0
@@ -240,8 +282,7 @@ class Matcher:
             if declared_mass and dim == "[count]":
                 ok |= self._dims == "[mass]"
             for i in self._fuel_rows:  # a fuel in another dimension, through its NCV (and density)
-                r = self.rows[i]
-                if not ok[i] and self._fuel_path(r["activity_key"], unit, r["unit"]):
+                if not ok[i] and self._fuel_path(self._keys[i], unit, self._units[i]):
                     ok[i] = True
             self._compat_cache[key] = ok
         return self._compat_cache[key], _dimension(unit)
@@ -294,7 +335,7 @@ class Matcher:
         except units.UnitError as exc:
             raise MatchUnitError(f"unit '{unit}' is not known: {exc}") from None
         # text: cosine of the description against every factor (only its features' rows are touched)
-        cos = np.zeros(self.n)
+        cos_doc = np.zeros(self.n_docs)
         q = features(norm)
         # features in more than STOP_SHARE of all names ("of", "per", 因子) separate nothing and cost most
         idx = [(j, w) for f, w in q.items() if (j := self.vocab.get(f)) is not None and not self._stop[j]]
@@ -303,56 +344,55 @@ class Matcher:
             w /= np.linalg.norm(w)
             for (j, _), wj in zip(idx, w):
                 docs, vals = self._postings[j]
-                cos[docs] += wj * vals
+                cos_doc[docs] += wj * vals
 
         # the hit that leads: one whose factors the unit reaches, not inside a longer term, the longest
         def reach(h: Hit) -> bool:
-            ids = self._members.get(h.concept.concept)
-            return ids is not None and ids.size > 0 and (compat is None or bool(compat[ids].any()))
+            rows = self._member_rows(h.concept.concept)
+            return rows.size > 0 and (compat is None or bool(compat[rows].any()))
 
         hits = sorted(hits, key=lambda h: (not reach(h), h.shadowed, -len(h.term)))
         if hits and not hits[0].shadowed:  # the longer term leads: the words inside it are not evidence
             hits = [h for h in hits if not h.shadowed]
-        # concept: which hit (if any) each factor belongs to
-        member = np.full(self.n, -1)
+        # concept: which hit (if any) each document belongs to
+        member_doc = np.full(self.n_docs, -1)
         for k, h in enumerate(hits):
             ids = self._members.get(h.concept.concept)
             if ids is not None and ids.size:
-                free = ids[member[ids] < 0]
-                member[free] = k
-        is_member = member >= 0
-        # candidates: the concept's factors and the factors closest in wording (a common character such as
-        # 油 touches thousands of names; the few hundred closest are all that can win on text)
-        near_text = np.flatnonzero(cos > 0)
+                free = ids[member_doc[ids] < 0]
+                member_doc[free] = k
+        # candidates: the concept's documents and the documents closest in wording (a common character such
+        # as 油 touches thousands of names; the few hundred closest are all that can win on text)
+        near_text = np.flatnonzero(cos_doc > 0)
         if near_text.size > TEXT_POOL:
-            near_text = near_text[np.argpartition(-cos[near_text], TEXT_POOL)[:TEXT_POOL]]
-        if hits:
-            mask = is_member.copy()
-            mask[near_text] = True
-            pool = np.flatnonzero(mask)
-        else:
-            pool = np.sort(near_text)
+            near_text = near_text[np.argpartition(-cos_doc[near_text], TEXT_POOL)[:TEXT_POOL]]
+        doc_pick = member_doc >= 0
+        doc_pick[near_text] = True
+        pick = doc_pick[self._doc_of]
+        pool = np.flatnonzero(pick)
         kept = pool[compat[pool]] if compat is not None else pool
         if kept.size == 0:
             return MatchResult(
                 text, unit, [], False, [h.concept.concept for h in hits], self._why_none(pool, unit, dim)
             )
+        kept_doc = self._doc_of[kept]
+        cos_k = cos_doc[kept_doc]
+        member_k = member_doc[kept_doc]
         base = CONCEPT_BASE - (FUZZY_PENALTY if fuzzy else 0.0)
         # a description that names a concept is about that concept: other factors count for less
         cap = NON_CONCEPT_CAP * (NAMED_OTHER if hits else 1.0)
         # the leading hit's factors start at `base`, a further concept's a step lower
-        base_of = np.where(member[kept] > 0, base - SECONDARY, base)
-        final = np.where(is_member[kept], base_of + (1 - base_of) * cos[kept], cap * cos[kept])
+        base_of = np.where(member_k > 0, base - SECONDARY, base)
+        final = np.where(member_k >= 0, base_of + (1 - base_of) * cos_k, cap * cos_k)
         # rapidfuzz on the best few: typos and word order
         head = kept.size if kept.size <= FUZZ_TOP else None
         order = np.arange(kept.size) if head else np.argpartition(-final, FUZZ_TOP)[:FUZZ_TOP]
         for o in order:
-            i = kept[o]
-            t_ = 0.75 * cos[i] + 0.25 * fuzz.token_set_ratio(norm, self._names[i]) / 100.0
-            final[o] = base_of[o] + (1 - base_of[o]) * t_ if is_member[i] else cap * t_
+            t_ = 0.75 * cos_k[o] + 0.25 * fuzz.token_set_ratio(norm, self._names[kept_doc[o]]) / 100.0
+            final[o] = base_of[o] + (1 - base_of[o]) * t_ if member_k[o] >= 0 else cap * t_
         for k, h in enumerate(hits):  # every member of a homogeneous concept scores as its best-worded member
             if h.concept.kind in HOMOGENEOUS:
-                same = member[kept] == k
+                same = member_k == k
                 if same.any():
                     final[same] = final[same].max()
         best = float(final.max())
@@ -367,8 +407,8 @@ class Matcher:
         out = []
         for o in ranked[:top]:
             i = int(kept[o])
-            r = self.rows[i]
-            hit = hits[member[i]] if member[i] >= 0 else None
+            r = self.row(i)
+            hit = hits[member_k[o]] if member_k[o] >= 0 else None
             out.append(
                 Candidate(
                     r["factor_id"],
@@ -380,7 +420,7 @@ class Matcher:
                     r["geography_code"],
                     r["reference_year"],
                     round(float(final[o]), 3),
-                    (hit, fuzzy, float(cos[i]), unit, dim, steps),
+                    (hit, fuzzy, float(cos_k[o]), unit, dim, steps),
                     r,
                     self,
                 )
@@ -474,10 +514,8 @@ class Matcher:
     def _why_none(self, cand: np.ndarray, unit: str | None, dim: str | None) -> str:
         if cand.size == 0:
             return "no factor shares a word or a concept with the description"
-        units_seen = sorted({self.rows[int(i)]["unit"] for i in cand[:200]})
-        fuel = next(
-            (self.rows[int(i)]["activity_key"] for i in cand if self.rows[int(i)]["activity_key"] in self.fuels), None
-        )
+        units_seen = sorted({str(self._units[int(i)]) for i in cand[:200]})
+        fuel = next((self._keys[int(i)] for i in cand if self._keys[int(i)] in self.fuels), None)
         if dim in ("[currency_cny]",) or (dim or "").startswith("[currency"):
             return (
                 f"candidates are in {', '.join(units_seen[:5])}; a spend in {unit} needs an exchange rate and price "
@@ -511,9 +549,10 @@ class Matcher:
 def concept_table(matcher: Matcher) -> pl.DataFrame:
     """Every factor with the concepts the lexicon gives it (the classification used for matching)."""
     rows = []
+    ids = matcher._frame["factor_id"].to_numpy()
     for concept, members in matcher._members.items():
-        for i in members:
-            rows.append({"factor_id": matcher.rows[int(i)]["factor_id"], "concept": concept})
+        for i in np.flatnonzero(np.isin(matcher._doc_of, members)):
+            rows.append({"factor_id": ids[i], "concept": concept})
     return pl.DataFrame(rows, schema={"factor_id": pl.String, "concept": pl.String})
 
 

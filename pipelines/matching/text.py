@@ -25,6 +25,7 @@ LEXICON_FILE = Path(__file__).parent.parent / "reference" / "activity_lexicon.cs
 
 _CJK = r"\u3400-\u9fff\uf900-\ufaff"
 _SPLIT = re.compile(rf"([{_CJK}]+)|([a-z][a-z0-9\-\.#+]*|[0-9][0-9a-z\.\-#+]*)")
+_WORD = re.compile(r"[a-z0-9][a-z0-9\-\.#+&]*")
 _CJK_SPACE = re.compile(rf"(?<=[{_CJK}]) (?=[{_CJK}])")
 _SEPARATORS = str.maketrans({"、": " ", "，": " ", ",": " ", "；": " ", ";": " ", "／": "/", "·": "*", "_": " "})
 
@@ -107,9 +108,13 @@ class Lexicon:
         )
         # terms by their first character, longest first: a description is checked only against the terms
         # that can start at one of its characters
-        self._by_first: dict[str, list] = {}
+        self._by_first: dict[str, list] = {}  # terms with Chinese characters, by their first character
+        self._by_word: dict[str, list] = {}  # Latin terms, by their first word
         for rank, (term, c, pattern) in enumerate(self._all):
-            self._by_first.setdefault(term[0], []).append((rank, term, c, pattern))
+            if pattern is None:
+                self._by_first.setdefault(term[0], []).append((rank, term, c, pattern))
+            else:
+                self._by_word.setdefault(_WORD.match(term).group(0), []).append((rank, term, c, pattern))
 
     def find(self, text: str) -> list[Hit]:
         """Concepts named in a normalised description: longest terms first, no two hits overlapping."""
@@ -118,7 +123,12 @@ class Lexicon:
             return [Hit(self._exact[bare], bare, 0, len(text))]
         taken: list[tuple[int, int]] = []
         hits: list[Hit] = []
-        entries = sorted(e for ch in set(text) for e in self._by_first.get(ch, ()) if e[1] in text)
+        words = set(_WORD.findall(text))
+        words |= {w[:-1] for w in words if w.endswith("s")}
+        entries = sorted(
+            [e for ch in set(text) for e in self._by_first.get(ch, ()) if e[1] in text]
+            + [e for w in words for e in self._by_word.get(w, ()) if e[1] in text]
+        )
         for _, term, c, pattern in entries:
             if pattern is None:
                 start = text.find(term)
