@@ -528,6 +528,10 @@ from pipelines.reporting.cli import register as _register_reporting  # noqa: E40
 
 _register_reporting(app, console)
 
+from pipelines.matching.cli import register as _register_matching  # noqa: E402
+
+_register_matching(app, console, _after_decision)
+
 ingest_app = typer.Typer(no_args_is_help=True, help="Ingest uploads")
 app.add_typer(ingest_app, name="ingest")
 

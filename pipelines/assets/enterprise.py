@@ -113,6 +113,10 @@ def enterprise_inventory(context: dg.AssetExecutionContext, curated_factors: dic
             "products": summary.height,
             "lines": tables["line_emissions"].height,
             "lines_unmatched": int(summary["lines_unmatched"].sum()) if summary.height else 0,
+            "lines_text_matched": int((tables["line_emissions"]["match_method"] == "text_match").sum())
+            if tables["line_emissions"].height
+            else 0,
+            "mapping_queue": tables["mapping_queue"].height,
         }
     )
 

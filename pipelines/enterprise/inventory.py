@@ -111,12 +111,14 @@ def build_inventory(
     products, activities, allocation = scope["product"], scope["activity"], scope["allocation"]
     facilities, enterprises = scope["facility"], scope["enterprise"]
     if products.is_empty() or activities.is_empty():
-        return {"line_emissions": pl.DataFrame(), "product_summary": pl.DataFrame()}
+        return {"line_emissions": pl.DataFrame(), "product_summary": pl.DataFrame(), "mapping_queue": pl.DataFrame()}
     lookups = [
         *activities["item"].to_list(),
         *(activities["factor_ref"].to_list() if "factor_ref" in activities.columns else []),
     ]
-    index = FactorIndex(factors, products, lookups, fuel_property)
+    from pipelines.matching import mappings
+
+    index = FactorIndex(factors, products, lookups, fuel_property, mappings.read(settings))
     facility_geo = {(r["upload_id"], r["facility_id"]): r["geography_code"] for r in facilities.iter_rows(named=True)}
     years = {r["upload_id"]: r["reporting_year"] for r in enterprises.iter_rows(named=True)}
     product_by = {(r["upload_id"], r["product_id"]): r for r in products.iter_rows(named=True)}
@@ -199,7 +201,29 @@ def build_inventory(
     lines = pl.DataFrame(rows, infer_schema_length=None).with_columns(
         quality.dqr_expr().alias("dqr"), pl.col("match_precedence").cast(pl.String)
     )
-    return {"line_emissions": lines, "product_summary": summarise(lines, release_version, gwp_set)}
+    queue = pl.DataFrame(
+        [{**e, "line_ids": ",".join(e["line_ids"])} for e in index.pending.values()],
+        schema=MAPPING_QUEUE_SCHEMA,
+    )
+    return {
+        "line_emissions": lines,
+        "product_summary": summarise(lines, release_version, gwp_set),
+        "mapping_queue": queue,
+    }
+
+
+# lines the matcher could not place with confidence, one row per enterprise, text and unit (restricted zone)
+MAPPING_QUEUE_SCHEMA = {
+    "uscc": pl.String,
+    "text": pl.String,
+    "unit": pl.String,
+    "geography": pl.String,
+    "year": pl.Int64,
+    "line_ids": pl.String,
+    "best_score": pl.Float64,
+    "candidates": pl.String,
+    "note": pl.String,
+}
 
 
 def summarise(lines: pl.DataFrame, release_version: str | None, gwp_set: str) -> pl.DataFrame:

@@ -8,7 +8,12 @@ Order of evidence (most specific first):
      cell's footprint feeds a pack's and a pack's a car's (match_method 'supplier_product');
   3. an explicit factor_id on the line (factor_ref);
   4. an activity key on the line (factor_ref, e.g. electricity.grid_average, fuel.natural_gas);
-  5. the item's name equal to a factor's Chinese or English name.
+  5. the item's name equal to a factor's Chinese or English name;
+  6. a steward's confirmed mapping of this enterprise's text and unit (pipelines/matching/mappings.py);
+  7. the text matcher (pipelines/matching/matcher.py): used when its score reaches PCF_MATCH_THRESHOLD
+     (match_method 'text_match', score and reason in the note); below it the line is set aside for a
+     steward's mapping (match_method 'unmatched', 'awaiting mapping' and the best candidates in the note, a
+     row in the mapping queue), never guessed.
 Among the candidates of 3-5 only factors whose unit has the line's dimension qualify (after turning a
 transport mass into t·km with the distance); they are ranked by the one precedence of
 pipelines/matching/selection.py (purpose, place, steward regional factor, authority, reference year, geography
@@ -18,6 +23,7 @@ and why it won (selection_rule); a steward's regional factor is marked (preceden
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -86,10 +92,16 @@ class FactorIndex:
         products: pl.DataFrame | None = None,
         lookups: Iterable[str] | None = None,
         fuel_property: pl.DataFrame | None = None,
+        mappings: dict | None = None,
     ):
         from pipelines.common.fuels import fuels_from
 
         self.fuels = fuels_from(fuel_property)  # activity_key -> NCV (and density): fuels in any sensible unit
+        self._all_factors = factors
+        self._fuel_property = fuel_property
+        self._matcher = None
+        self.mappings: dict = dict(mappings or {})
+        self.pending: dict[tuple, dict] = {}  # mapping queue: (uscc, text, unit) -> the line ids and candidates
         usable = (
             factors.filter(~pl.col("steward_status").is_in(["rejected", "deprecated"]))
             if "steward_status" in factors.columns
@@ -122,6 +134,25 @@ class FactorIndex:
         if products is not None and products.height:
             for r in products.iter_rows(named=True):
                 self.products[f"{PRODUCT_REF_PREFIX}{r['uscc']}/{r['product_id']}"] = r
+
+    @property
+    def matcher(self):
+        """The text matcher over every factor of the release (built on first need: most lines name a factor)."""
+        if self._matcher is None:
+            from pipelines.matching.matcher import Matcher
+
+            self._matcher = Matcher(self._all_factors, self._fuel_property)
+        return self._matcher
+
+    def factor_row(self, factor_id: str) -> dict | None:
+        if factor_id in self.by_id:
+            return self.by_id[factor_id]
+        hit = self._all_factors.filter(pl.col("factor_id") == factor_id)
+        if hit.is_empty():
+            return None
+        row = hit.select([c for c in MATCH_COLUMNS if c in hit.columns]).row(0, named=True)
+        self.by_id[factor_id] = row
+        return row
 
 
 PRODUCT_REF_PREFIX = "product:"
@@ -173,7 +204,13 @@ def match_line(line: dict, index: FactorIndex, geography_code: str | None, repor
     if ref and ref.startswith(PRODUCT_REF_PREFIX):
         return _match_product(line, ref, index, geography_code, reporting_year)
     candidates, method, ref = candidates_for(line, index)
+    text_note = ""
+    if not candidates and method == "name" and not ref:
+        candidates, method, text_note = _by_mapping_or_text(line, index, unit, geography_code, reporting_year)
+        if not candidates:
+            return _unmatched(geography_code, text_note)
     ordered, dim, boundary_note = rank_candidates(candidates, unit, geography_code, reporting_year, index.fuels)
+    boundary_note = text_note + boundary_note
     if not ordered:
         why = (
             f"no factor for {method} '{ref or line['item']}'"
@@ -214,7 +251,7 @@ def match_line(line: dict, index: FactorIndex, geography_code: str | None, repor
         boundary_note += f"; unit path {amount:g} {unit} -> {converted:.6g} {best['unit']} via {how or 'energy units'}"
     else:
         converted = units.convert(amount, unit, best["unit"])
-    tech = 2 if method in ("factor_id", "activity_key") else 3
+    tech = 2 if method in ("factor_id", "activity_key", "steward_mapping") else 3
     return Match(
         method,
         best["factor_id"],
@@ -294,6 +331,71 @@ def _fuel_converts(fuel, unit: str, target: str) -> bool:
         return True
     except (FuelConversionError, units.UnitError, ValueError):
         return False
+
+
+def _by_mapping_or_text(
+    line: dict, index: FactorIndex, unit: str, geography_code: str | None, year: int
+) -> tuple[list[dict], str, str]:
+    """No factor by reference or exact name: a steward's confirmed mapping, else the text matcher when it is
+    confident, else the line waits in the mapping queue (-> no candidates and why)."""
+    from pipelines.matching.mappings import mapping_key
+    from pipelines.matching.matcher import MatchUnitError
+
+    key = mapping_key(line.get("uscc") or "", line["item"], line["unit"])
+    confirmed = index.mappings.get(key)
+    if confirmed is not None:
+        row = index.factor_row(confirmed.factor_id)
+        if row is not None:
+            return (
+                [row],
+                "steward_mapping",
+                (f"steward mapping by {confirmed.steward} at {confirmed.at}: {confirmed.reason}; "),
+            )
+        why = f"steward mapping to {confirmed.factor_id}, which is not in this release"
+    else:
+        why = ""
+    try:
+        result = index.matcher.match(line["item"], unit, geography_code, year, top=3)
+    except MatchUnitError as exc:
+        return [], "unmatched", f"no factor for '{line['item']}': {exc}"
+    if result.confident and not why:
+        best = result.best
+        return [best.row], "text_match", f"text match score {best.score:.2f} ({best.reason}); "
+    shown = "; ".join(f"{c.factor_id} {c.name_zh or c.name_en} [{c.unit}] {c.score:.2f}" for c in result.candidates)
+    entry = index.pending.setdefault(
+        key,
+        {
+            "uscc": key[0],
+            "text": line["item"],
+            "unit": line["unit"],
+            "geography": geography_code,
+            "year": year,
+            "line_ids": [],
+            "best_score": result.best.score if result.best else None,
+            "candidates": json.dumps(
+                [
+                    {
+                        "factor_id": c.factor_id,
+                        "name": c.name_zh or c.name_en,
+                        "unit": c.unit,
+                        "score": c.score,
+                        "reason": c.reason,
+                    }
+                    for c in result.candidates
+                ],
+                ensure_ascii=False,
+            ),
+            "note": why or result.note,
+        },
+    )
+    line_id = str(line.get("line_id") or "")
+    if line_id and line_id not in entry["line_ids"]:
+        entry["line_ids"].append(line_id)
+    return (
+        [],
+        "unmatched",
+        (f"awaiting a steward's mapping ({why or 'no confident match'}; best: {shown or result.note})"),
+    )
 
 
 def candidates_for(line: dict, index: FactorIndex) -> tuple[list[dict], str, str | None]:

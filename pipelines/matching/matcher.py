@@ -136,7 +136,8 @@ class Matcher:
         for c in COLUMNS:
             if c not in usable.columns:
                 usable = usable.with_columns(pl.lit(None).alias(c))
-        usable = usable.select(COLUMNS).sort("factor_id")
+        numeric = {"reference_year": pl.Int64, "dqr": pl.Float64, "co2e_kg": pl.Float64}
+        usable = usable.select([pl.col(c).cast(numeric.get(c, pl.String)) for c in COLUMNS]).sort("factor_id")
         self._frame = usable
         self.n = usable.height
         # Text and concepts are judged per distinct description (name, English name, textual classification,

@@ -114,7 +114,8 @@ class Lexicon:
             if pattern is None:
                 self._by_first.setdefault(term[0], []).append((rank, term, c, pattern))
             else:
-                self._by_word.setdefault(_WORD.match(term).group(0), []).append((rank, term, c, pattern))
+                first = _WORD.match(term)
+                self._by_word.setdefault(first.group(0) if first else term, []).append((rank, term, c, pattern))
 
     def find(self, text: str) -> list[Hit]:
         """Concepts named in a normalised description: longest terms first, no two hits overlapping."""
