@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | sha256sum | cut -c1-12)
 export GX_ANALYTICS_ENABLED := False
 
-.PHONY: run test lint bench dev venv clean lock wheel
+.PHONY: run test lint bench dev serve venv clean lock wheel
 
 # Installed from the lockfile: every package at the version and with the SHA-256 hashes recorded there
 # (requirements.lock, pip-tools; `make lock` regenerates it after a change of pins in pyproject.toml).
@@ -48,6 +48,10 @@ bench: $(STAMP)
 dev: $(STAMP)
 	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/data/curated/dagster} $(BIN)/python -c 'from pipelines.runs import instance; from pipelines.config import settings; instance(settings())'
 	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/data/curated/dagster} $(BIN)/dagster dev -m pipelines.definitions
+
+# the PACT host on localhost:8000 (put a TLS proxy in front in production: docs/pact.md)
+serve: $(STAMP)
+	$(BIN)/pcf serve --port 8000
 
 clean:
 	rm -rf data/curated/releases data/curated/objects data/curated/_assets data/curated/warehouse.duckdb data/curated/dagster

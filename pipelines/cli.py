@@ -532,6 +532,10 @@ from pipelines.matching.cli import register as _register_matching  # noqa: E402
 
 _register_matching(app, console, _after_decision)
 
+from pipelines.pact.cli import register as _register_pact  # noqa: E402
+
+_register_pact(app, console)
+
 ingest_app = typer.Typer(no_args_is_help=True, help="Ingest uploads")
 app.add_typer(ingest_app, name="ingest")
 
@@ -676,3 +680,7 @@ def withdraw(
 
 def main() -> None:  # pragma: no cover
     sys.exit(app())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -40,6 +40,16 @@ def _path(env: str, default: Path) -> Path:
     return path if path.is_absolute() else (PROJECT_ROOT / path).resolve()
 
 
+def flag(raw: str) -> bool:
+    """A yes/no setting: 1, true, yes, on (any case) are yes; 0, false, no, off are no."""
+    text = str(raw).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{raw!r} is not yes/no")
+
+
 def _setting(env: str, kind, default, doc: str, shown: str | None = None):
     """A setting: its environment variable, type, default and meaning, in one place (the README's settings
     table is generated from these: `python -m pipelines.config`, checked by tests/test_docs.py)."""
@@ -130,6 +140,20 @@ class Settings:
         2000,
         "rows listed on the review page (flagged first); the whole queue is in queue.parquet",
     )
+    pact_spec_dir: Path = _setting(
+        "PCF_PACT_SPEC_DIR",
+        Path,
+        lambda: PROJECT_ROOT.parent / "shared" / "reference" / "pact",
+        "the official PACT OpenAPI files and examples (read in place, never copied)",
+        shown="../shared/reference/pact",
+    )
+    pact_require_https: bool = _setting(
+        "PCF_PACT_REQUIRE_HTTPS",
+        flag,
+        True,
+        "the PACT host refuses plain HTTP (set 0 only for local tests or behind a TLS proxy that sets X-Forwarded-Proto)",
+    )
+    pact_token_seconds: int = _setting("PCF_PACT_TOKEN_SECONDS", int, 3600, "lifetime of a PACT access token")
     match_threshold: float = _setting(
         "PCF_MATCH_THRESHOLD",
         float,

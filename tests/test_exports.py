@@ -170,32 +170,38 @@ def test_olca_export_reimports_with_the_same_values(warehouse, tmp_path):
 
 
 def test_pact_documents_validate_and_carry_the_marts(warehouse, tmp_path):
-    import jsonschema
+    """Issue 16: v2.3 documents validate against the official 2.3.2 OpenAPI schema and the spec's own rules."""
+    import uuid
 
-    from pipelines.exports.pact import SCHEMA_FILE, PactExportError
+    from pipelines.exports.pact import PactExportError
     from pipelines.exports.pact import export as export_pact
     from pipelines.exports.pact import validate as validate_pact
+    from pipelines.pact.spec import schema_problems
     from pipelines.release.publish import read_table
 
     s, result = warehouse
-    schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
     marts = read_table(s, result.version, "product_footprint")
     markers = [m for m in restricted_markers(s) if "示例" not in m or "有限公司" not in m]  # its own name may appear
     for p in marts.iter_rows(named=True):
+        if not p["declared_unit"].endswith(("kg", "kWh", "MJ", "m3", "L", "t*km", "m2")):
+            with pytest.raises(PactExportError, match="use --spec-version 3.0"):
+                export_pact(s, p["product_key"], tmp_path / "pact")
+            continue
         path = export_pact(s, p["product_key"], tmp_path / "pact")
         doc = json.loads(path.read_text(encoding="utf-8"))
-        jsonschema.Draft7Validator(schema, format_checker=jsonschema.FormatChecker()).validate(doc)
-        assert doc["specVersion"] == "2.3.0" and "v2.3.0" in doc["comment"]
+        assert schema_problems(doc, "2.3") == []  # the official file, read from ../shared at test time
+        assert doc["specVersion"] == "2.3.0" and uuid.UUID(doc["id"]).version == 4
         pcf = doc["pcf"]
         assert float(pcf["pCfIncludingBiogenic"]) == pytest.approx(p["co2e_kg"], abs=1e-6)
         assert float(pcf["pCfExcludingBiogenic"]) == pytest.approx(p["co2e_kg"] - p["co2e_biogenic_kg"], abs=1e-6)
         assert pcf["primaryDataShare"] == pytest.approx(100 * p["primary_data_share"], abs=0.01)
-        assert pcf["dqi"]["reliabilityDQR"] == pytest.approx(1 + (p["dq_reliability"] - 1) / 2, abs=1e-3)
         assert all(1 <= pcf["dqi"][k] <= 3 for k in pcf["dqi"] if k.endswith("DQR"))
+        assert doc["productCategoryCpc"].isdigit()  # a UN CPC code from reference/cpc_mapping.csv
         text = path.read_text(encoding="utf-8")
         for marker in markers:  # suppliers, evidence, contacts, addresses never travel
             if marker not in (doc["companyName"], p["uscc"], p["product_name"]):
                 assert marker not in text, marker
+        # the same footprint keeps its id: the same bytes again
         assert export_pact(s, p["product_key"], tmp_path / "again").read_bytes() == path.read_bytes()
     good = json.loads(next((tmp_path / "pact").glob("*.json")).read_text(encoding="utf-8"))
     for broken, words in (
@@ -203,6 +209,8 @@ def test_pact_documents_validate_and_carry_the_marts(warehouse, tmp_path):
         (dict(good, pcf=dict(good["pcf"], pCfExcludingBiogenic="-1")), "pCfExcludingBiogenic"),
         (dict(good, pcf=dict(good["pcf"], declaredUnit="piece")), "declaredUnit"),
         (dict(good, pcf=dict(good["pcf"], dqi=dict(good["pcf"]["dqi"], temporalDQR=4))), "temporalDQR"),
+        (dict(good, id=str(uuid.uuid5(uuid.NAMESPACE_URL, "x"))), "UUID v4"),
+        (dict(good, created="2025-01-01T08:00:00+08:00"), "UTC timestamp"),
     ):
         with pytest.raises(PactExportError, match=words):
             validate_pact(broken)

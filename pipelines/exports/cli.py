@@ -50,10 +50,14 @@ def register(app: typer.Typer, console: Console) -> None:
         product_id: str = typer.Argument(..., help="product_id (or product_key) as in latest.product_footprint"),
         out: Path = typer.Option(..., help="directory for the JSON document"),
         release: Optional[str] = typer.Option(None, help="release version (default: latest)"),
+        spec_version: str = typer.Option("2.3", "--spec-version", help="2.3 (spec 2.3.0) or 3.0 (spec 3.0.0)"),
     ) -> None:
-        """A PACT v2.3.0 ProductFootprint for one product, validated against the schema before writing."""
+        """A PACT ProductFootprint for one product, validated against the official schema before writing."""
         from pipelines.exports.pact import PactExportError, export
 
+        if spec_version not in ("2.3", "3.0"):
+            console.print(f"[red]--spec-version {spec_version!r}: expected 2.3 or 3.0[/red]")
+            raise typer.Exit(2)
         with exit_on(console, PactExportError):
-            path = export(settings(), product_id, out, release)
+            path = export(settings(), product_id, out, release, spec_version)
         console.print(f"wrote {path}")
