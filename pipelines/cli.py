@@ -536,6 +536,10 @@ from pipelines.pact.cli import register as _register_pact  # noqa: E402
 
 _register_pact(app, console)
 
+from pipelines.certification.cli import register as _register_cert  # noqa: E402
+
+_register_cert(app, console)
+
 ingest_app = typer.Typer(no_args_is_help=True, help="Ingest uploads")
 app.add_typer(ingest_app, name="ingest")
 

@@ -154,6 +154,12 @@ class Settings:
         "the PACT host refuses plain HTTP (set 0 only for local tests or behind a TLS proxy that sets X-Forwarded-Proto)",
     )
     pact_token_seconds: int = _setting("PCF_PACT_TOKEN_SECONDS", int, 3600, "lifetime of a PACT access token")
+    cert_review_share: float = _setting(
+        "PCF_CERT_REVIEW_SHARE",
+        float,
+        0.05,
+        "relative change of a certified product's footprint in a later release that flags its certificate for review",
+    )
     match_threshold: float = _setting(
         "PCF_MATCH_THRESHOLD",
         float,

@@ -74,6 +74,7 @@ class ProductData:
     sources: pl.DataFrame
     enterprise: dict = field(default_factory=dict)
     lines: pl.DataFrame | None = None
+    certification: dict | None = None  # pipelines/certification: status, certificate (label and QR page)
 
     @property
     def key(self) -> str:

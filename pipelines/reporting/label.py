@@ -55,6 +55,36 @@ def _standard_line(d: ProductData) -> str:
     return f"GB/T 24067-2024 · {year}年度" if year else "GB/T 24067-2024"
 
 
+def mark(d: ProductData) -> str:
+    """What the label says of itself: certified (with the certificate number) only for a valid certificate,
+    else self-declared (docs/certification.md)."""
+    c = d.certification
+    if c and c["status"] == "certified" and c.get("certificate"):
+        return f"已认证 CERTIFIED {c['certificate']['number']}"
+    return "自我声明 SELF-DECLARED"
+
+
+def labelled(settings: Settings, d: ProductData) -> ProductData:
+    """The product as its label shows it: a valid certificate's frozen value and number; a product whose
+    certification was refused, suspended, withdrawn or has expired gets no label (ReportError saying why);
+    one that never applied (or is still in the process) is labelled self-declared with the release's value."""
+    import dataclasses
+
+    from pipelines.certification.certificates import status_for
+
+    c = status_for(settings, d.key)
+    if c is None or c["status"] in ("submitted", "accepted", "document_review", "onsite_verification", "renewed"):
+        return dataclasses.replace(d, certification=c if c and c["status"] != "renewed" else None)
+    if c["status"] != "certified":
+        number = (c.get("certificate") or {}).get("number", c["app_id"])
+        raise ReportError(
+            f"no label for {d.key}: its certification is {c['status']} ({number}); the body decides "
+            f"before a label is printed again"
+        )
+    cert = c["certificate"]
+    return dataclasses.replace(d, certification=c, footprint={**d.footprint, "co2e_kg": cert["value_kgco2e"]})
+
+
 def render_svg(d: ProductData) -> str:
     shown, unit = _figure(d)
     code = qr(d)
@@ -73,6 +103,7 @@ def render_svg(d: ProductData) -> str:
 {"".join(_foot(x, y, s, m) for x, y, s, m in FEET)}
 <text x="{W - 20}" y="50" text-anchor="end" font-size="26" fill="{WHITE}" font-weight="bold">碳足迹</text>
 <text x="{W - 20}" y="72" text-anchor="end" font-size="11" fill="{WHITE}" letter-spacing="1">CARBON FOOTPRINT</text>
+<text x="{W - 20}" y="90" text-anchor="end" font-size="8" fill="{WHITE}">{html.escape(mark(d))}</text>
 <text x="{W / 2}" y="108" text-anchor="middle" font-size="10" fill="{LIGHT}">{html.escape(_standard_line(d))}</text>
 <text x="{W / 2}" y="152" text-anchor="middle" font-size="34" fill="{GREEN}" font-weight="bold">{shown}</text>
 <text x="{W / 2}" y="172" text-anchor="middle" font-size="12" fill="#333">{html.escape(unit)}</text>
@@ -100,6 +131,7 @@ def render_png(d: ProductData, zoom: int = 4) -> Image.Image:
     font = lambda px: ImageFont.truetype(str(cjk_font()), px * z)  # noqa: E731
     dr.text(((W - 20) * z, 50 * z), "碳足迹", font=font(26), fill=WHITE, anchor="rs")
     dr.text(((W - 20) * z, 72 * z), "CARBON FOOTPRINT", font=font(11), fill=WHITE, anchor="rs")
+    dr.text(((W - 20) * z, 90 * z), mark(d), font=font(8), fill=WHITE, anchor="rs")
     dr.text((W / 2 * z, 108 * z), _standard_line(d), font=font(10), fill=LIGHT, anchor="ms")
     dr.text((W / 2 * z, 152 * z), shown, font=font(34), fill=GREEN, anchor="ms")
     dr.text((W / 2 * z, 172 * z), unit, font=font(12), fill="#333333", anchor="ms")
@@ -115,11 +147,11 @@ def render_png(d: ProductData, zoom: int = 4) -> Image.Image:
 
 def write_label(settings: Settings, product: str, out: Path, version: str | None = None) -> dict:
     version = resolve_version(settings, version)
-    d = public_part(settings, version, product)  # public data only: the label is printed on the product
+    d = labelled(settings, public_part(settings, version, product))  # public data only: printed on the product
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     svg = output_file(out, d.footprint["product_id"], ".label.svg")
     svg.write_text(render_svg(d), encoding="utf-8")
     png = output_file(out, d.footprint["product_id"], ".label.png")
     render_png(d).save(png, format="PNG", optimize=False)
-    return {"svg": svg, "png": png, "url": d.url, "version": version}
+    return {"svg": svg, "png": png, "url": d.url, "version": version, "mark": mark(d)}

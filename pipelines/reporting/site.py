@@ -15,6 +15,7 @@ name or contact: those stay in the restricted zone) and the approved factors. De
 from __future__ import annotations
 
 import base64
+import dataclasses
 from pathlib import Path
 
 import polars as pl
@@ -23,9 +24,17 @@ from pipelines.common.templating import Markup, render
 from pipelines.config import Settings
 from pipelines.exports.national import approved_factors
 from pipelines.reporting.chart import stage_chart
-from pipelines.reporting.data import STAGES, ProductData, product_keys, public_part, resolve_version, slug
+from pipelines.reporting.data import (
+    STAGES,
+    ProductData,
+    ReportError,
+    product_keys,
+    public_part,
+    resolve_version,
+    slug,
+)
 from pipelines.reporting.fonts import cjk_font, font_face_css, subset_font
-from pipelines.reporting.label import render_png, render_svg
+from pipelines.reporting.label import labelled, render_png, render_svg
 from pipelines.reporting.labels import STAGE_NAMES
 
 FONT_FILE = "assets/NotoSansCJKsc-subset.otf"
@@ -42,7 +51,7 @@ def _style(depth: int) -> Markup:
     return Markup(font_face_css("../" * depth + FONT_FILE) + CSS)
 
 
-def product_page(d: ProductData, label_png: bytes) -> str:
+def product_page(d: ProductData, label_png: bytes | None) -> str:
     fp = d.footprint
     names = STAGE_NAMES["zh"]
     present = d.stages["stage"].to_list()
@@ -63,7 +72,8 @@ def product_page(d: ProductData, label_png: bytes) -> str:
         bench=d.benchmark or {},
         version=d.version,
         created_at=d.created_at,
-        label_b64=base64.b64encode(label_png).decode(),
+        label_b64=base64.b64encode(label_png).decode() if label_png else None,
+        cert=d.certification,
         chart_svg=chart,
         stages=[
             {"zh": names.get(s, s), "en": STAGE_NAMES["en"].get(s, s), "co2e": c, "share": sh}
@@ -132,9 +142,18 @@ def write_site(settings: Settings, out: Path, version: str | None = None, progre
         d = public_part(settings, version, key)
         stem = slug(key)
         png = out / "labels" / f"{stem}.label.png"
-        render_png(d).save(png, format="PNG")  # rendered once: the file and the page's embedded copy
-        (out / "labels" / f"{stem}.label.svg").write_text(render_svg(d), encoding="utf-8")
-        (out / "products" / f"{stem}.html").write_text(product_page(d, png.read_bytes()), encoding="utf-8")
+        try:  # the label follows the certificate's status (a lapsed or refused certification: no label)
+            shown = labelled(settings, d)
+            render_png(shown).save(png, format="PNG")  # rendered once: the file and the page's embedded copy
+            (out / "labels" / f"{stem}.label.svg").write_text(render_svg(shown), encoding="utf-8")
+            label = png.read_bytes()
+        except ReportError:
+            from pipelines.certification.certificates import status_for
+
+            shown, label = dataclasses.replace(d, certification=status_for(settings, key)), None
+            png.unlink(missing_ok=True)
+            (out / "labels" / f"{stem}.label.svg").unlink(missing_ok=True)
+        (out / "products" / f"{stem}.html").write_text(product_page(shown, label), encoding="utf-8")
         products.append(d)
         if progress:
             progress()
