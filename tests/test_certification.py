@@ -198,3 +198,49 @@ def test_renewal_starts_a_new_application_and_marks_the_old(zone):
     apps = wf.applications(s)
     assert apps[app_id].status() == "renewed" and apps[new_id].renewal_of == app_id
     assert apps[new_id].status() == "submitted"
+
+
+def test_the_report_of_a_certified_product_states_the_certificate_and_the_same_number(zone):
+    import pypdfium2 as pdfium
+
+    from pipelines.reporting.label import write_label
+    from pipelines.reporting.report import write_report
+
+    s, marts, tmp_path = zone
+    product = marts["product_key"][0]
+    app_id = _certify(s, product, tmp_path)
+    cert = wf.applications(s)[app_id].certificate
+    r = write_report(s, product, "zh", tmp_path / "report")
+    doc = pdfium.PdfDocument(str(r["pdf"]))
+    text = "".join(doc[i].get_textpage().get_text_range() for i in range(len(doc)))
+    assert cert["number"] in text and "CQC Chongqing" in text and r["version"] == cert["release"]
+    label = write_label(s, product, tmp_path / "label")["svg"].read_text(encoding="utf-8")
+    shown = f"{cert['value_kgco2e']:.4g}"
+    assert r["co2e_kg"] == cert["value_kgco2e"] and shown in label and f"{cert['value_kgco2e']:.5g}" in text
+
+
+STATES = (
+    "submitted",
+    "accepted",
+    "document_review",
+    "onsite_verification",
+    "certified",
+    "refused",
+    "suspended",
+    "withdrawn",
+    "expired",
+    "renewed",
+)
+
+
+@pytest.mark.parametrize("action", [a for a in wf.TRANSITIONS if a != "submit"])
+def test_every_illegal_transition_is_refused(action):
+    """Each step from every state it may not start from: refused, naming the state and the allowed ones."""
+    starts, _ = wf.TRANSITIONS[action]
+    for state in STATES:
+        if state in starts:
+            continue
+        app = wf.Application("A1", "P", "v0001", "body", "applicant", state=state)
+        event = {"app_id": "A1", "action": action, "by": "x", "at": "2025-01-01T00:00:00Z", "why": "y", "data": {}}
+        with pytest.raises(wf.CertificationError, match=f"{action}: not allowed while A1 is {state}"):
+            wf._apply({"A1": app}, event, check=True, today=dt.date(2025, 1, 1))

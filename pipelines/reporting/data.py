@@ -145,10 +145,22 @@ def enterprise_part(settings: Settings, data: ProductData) -> ProductData:
     uscc, pid = data.footprint["uscc"], data.footprint["product_id"]
     ent = store.read_current(settings, "enterprise").filter(pl.col("uscc") == uscc)
     prod = store.read_current(settings, "product").filter((pl.col("uscc") == uscc) & (pl.col("product_id") == pid))
+
+    def first(frame: pl.DataFrame, column: str):
+        return frame[column][0] if frame.height and column in frame.columns else None
+
     data.enterprise = {
         "name": ent["enterprise_name"][0] if ent.height else uscc,
         "uscc": uscc,
         "address": ent["address"][0] if ent.height else None,
+        "legal_representative": first(ent, "legal_representative"),
+        "company_profile": first(ent, "company_profile"),
+        "contact_name": first(ent, "contact_name"),
+        "contact_phone": first(ent, "contact_phone"),
+        "model": first(prod, "model"),
+        "product_function": first(prod, "product_function"),
+        "product_introduction": first(prod, "product_introduction"),
+        "product_picture": first(prod, "product_picture"),
         "period_start": prod["period_start"][0] if prod.height else None,
         "period_end": prod["period_end"][0] if prod.height else None,
         "reporting_year": ent["reporting_year"][0] if ent.height else None,

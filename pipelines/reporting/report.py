@@ -73,22 +73,62 @@ def build_blocks(d: ProductData, lang: str) -> list[Block]:
     fp, ent = d.footprint, d.enterprise
     unit = fp["declared_unit"]
     total = fp["co2e_kg"]
+    na = t["not_given"]
+    cert = (d.certification or {}).get("certificate") if (d.certification or {}).get("status") == "certified" else None
+    # cover (the template's 封面): product, model, producer, report number, issuing body with its seal, date
     b: list[Block] = [Block("h1", f"{t['title']} — {fp['product_name']}")]
+    b.append(
+        Block(
+            "kv",
+            [
+                (t["cover_product"], fp["product_name"]),
+                (t["cover_model"], ent.get("model") or fp["product_id"]),
+                (t["cover_producer"], ent.get("name", fp["uscc"])),
+                (t["cover_number"], cert["number"] if cert else f"PCF-{d.version}-{fp['product_id']}"),
+                (
+                    t["cover_issuer"],
+                    f"{cert['body']} {t['cover_seal']}"
+                    if cert
+                    else f"PCF Factor Warehouse (self-declared) {t['cover_seal']}",
+                ),
+                (t["cover_date"], d.created_at[:10]),
+            ],
+        )
+    )
     b.append(Block("p", f"{_f(total, 5)} kg CO2e / {unit}   ({t['release']} {d.version}, {fp['gwp_set']})"))
-    # 1 overview
+    # 1 overview: producer, product, method
     b.append(Block("h2", t["s1"]))
+    b.append(Block("h3", t["producer_info"]))
     b.append(
         Block(
             "kv",
             [
                 (t["producer"], ent.get("name", fp["uscc"])),
                 (t["credit_code"], fp["uscc"]),
-                (t["product"], f"{fp['product_name']} ({fp['product_id']})"),
-                (t["declared_unit"], unit),
-                (t["method"], t["method_text"]),
+                (t["address"], ent.get("address") or na),
+                (t["legal_rep"], ent.get("legal_representative") or na),
+                (t["contact"], ent.get("contact_name") or na),
+                (t["phone"], ent.get("contact_phone") or na),
+                (t["profile"], ent.get("company_profile") or na),
             ],
         )
     )
+    b.append(Block("h3", t["product_info"]))
+    b.append(
+        Block(
+            "kv",
+            [
+                (t["product_name"], f"{fp['product_name']} ({fp['product_id']})"),
+                (t["cover_model"], ent.get("model") or na),
+                (t["function"], ent.get("product_function") or na),
+                (t["introduction"], ent.get("product_introduction") or na),
+                (t["picture"], ent.get("product_picture") or na),
+                (t["declared_unit"], unit),
+            ],
+        )
+    )
+    b.append(Block("h3", t["method_info"]))
+    b.append(Block("kv", [(t["standards"], t["standards_text"]), (t["method"], t["method_text"])]))
     # 2 purpose
     b.append(Block("h2", t["s2"]))
     b.append(Block("p", t["purpose_text"]))
@@ -107,11 +147,12 @@ def build_blocks(d: ProductData, lang: str) -> list[Block]:
                 (t["declared_unit"], unit),
                 (t["stages_included"], ", ".join(stage_name.get(s, s) for s in present)),
                 (t["cutoff"], t["cutoff_text"]),
+                (t["cutoff_basis"], t["cutoff_basis_text"]),
                 (t["period"], period),
             ],
         )
     )
-    b.append(Block("h3", t["boundary"]))
+    b.append(Block("h3", t["boundary_diagram"]))
     b.append(Block("boundary", [(stage_name[s], s in present) for s in STAGES]))
     # 4 inventory analysis
     b.append(Block("h2", t["s4"]))
@@ -132,12 +173,33 @@ def build_blocks(d: ProductData, lang: str) -> list[Block]:
                     else f"初级/现场数据 {primary} 行，共 {lines.height} 行",
                 ),
                 (t["primary_share"], f"{(fp['primary_data_share'] or 0) * 100:.1f} %"),
+                (
+                    t["primary_sources"],
+                    ", ".join(sorted(set(lines["evidence_kind"].drop_nulls().to_list())))
+                    if lines.height and "evidence_kind" in lines.columns
+                    else t["producer"] + ": " + (ent.get("name") or fp["uscc"]),
+                ),
+                (
+                    t["secondary_sources"],
+                    "; ".join(f"{r['source_id']} {r['source_version']}" for r in d.sources.iter_rows(named=True))
+                    or "—",
+                ),
                 (t["allocation"], "GB/T 24067 / ISO 14044 4.3.4"),
-                (t["allocation_applied"], ", ".join(bases) if bases else t["allocation_none"]),
+                (t["allocation_procedure"], ", ".join(bases) if bases else t["allocation_none"]),
             ],
         )
     )
-    b.append(Block("h3", t["inventory_table"]))
+    b.append(Block("h3", t["allocation_details"]))
+    alloc_rows = (
+        [
+            [r["line_id"], r["allocation_basis"] or "—", f"{(r['allocation_share'] or 0) * 100:.2f} %"]
+            for r in lines.iter_rows(named=True)
+        ]
+        if lines.height
+        else []
+    )
+    b.append(Block("table", ([t["line"], t["allocation_basis"], t["allocation_share"]], alloc_rows)))
+    b.append(Block("h3", t["table1"]))
     rows = []
     for r in lines.iter_rows(named=True):
         factor = {"supplier_specific": t["supplier_specific"], "supplier_product": t["supplier_product"]}.get(
@@ -151,18 +213,33 @@ def build_blocks(d: ProductData, lang: str) -> list[Block]:
                 r["item"],
                 f"{_f(r['amount_per_declared_unit'])} {r['factor_unit'] or r['unit']}",
                 factor,
+                f"{_f(r['factor_co2e_per_unit'])} kg CO2e/{r['factor_unit']}" if r["factor_unit"] else "—",
                 r["factor_source_id"] or "—",
                 _f(co2e),
             ]
         )
     b.append(
         Block(
-            "table", ([t["line"], t["stage"], t["activity"], t["amount_du"], t["factor"], t["source"], t["ghg"]], rows)
+            "table",
+            (
+                [
+                    t["line"],
+                    t["stage"],
+                    t["activity"],
+                    t["amount_du"],
+                    t["factor"],
+                    t["factor_value"],
+                    t["source"],
+                    t["ghg"],
+                ],
+                rows,
+            ),
         )
     )
     # 5 impact assessment
     b.append(Block("h2", t["s5"]))
     b.append(Block("p", f"{t['gwp_set']}: IPCC {fp['gwp_set']} GWP100"))
+    b.append(Block("h3", t["results_gas"]))
     gas_rows = [
         [g, _f(a), _f(w), _f(c)]
         for g, a, w, c in d.gases.sort("co2e_kg", descending=True).select("gas", "amount_kg", "gwp", "co2e_kg").rows()
@@ -182,7 +259,24 @@ def build_blocks(d: ProductData, lang: str) -> list[Block]:
     )
     # 6 interpretation
     b.append(Block("h2", t["s6"]))
-    b.append(Block("h3", t["stage_table"]))
+    b.append(Block("h3", t["result_statement"]))
+    present_names = [stage_name.get(s, s) for s in STAGES if s in present]
+    b.append(
+        Block(
+            "p",
+            t["statement"].format(
+                producer=ent.get("name", fp["uscc"]),
+                product=fp["product_name"],
+                model=ent.get("model") or fp["product_id"],
+                first=present_names[0] if present_names else "—",
+                last=present_names[-1] if present_names else "—",
+                value=_f(total, 5),
+                unit=unit,
+                release=d.version,
+            ),
+        )
+    )
+    b.append(Block("h3", t["table2"]))
     st_rows = [
         [stage_name.get(s, s), _f(c), f"{sh * 100:.1f} %"]
         for s, c, sh in d.stages.select("stage", "co2e_kg", "share").rows()
@@ -190,7 +284,7 @@ def build_blocks(d: ProductData, lang: str) -> list[Block]:
     st_rows.append([t["total"], _f(total, 5), "100 %"])
     b.append(Block("table", ([t["stage"], "kg CO2e", t["share"]], st_rows)))
     chart = stage_chart([stage_name.get(s, s) for s in d.stages["stage"]], d.stages["co2e_kg"].to_list(), unit)
-    b.append(Block("image", (chart, t["chart"])))
+    b.append(Block("image", (chart, t["figure2"])))
     b.append(Block("h3", t["significant"]))
     sig = d.contributions.filter(pl.col("significant")).sort("share", "line_id", descending=[True, False])
     # exact CO2e per line from the enterprise's own inventory (restricted); the release holds shares only
@@ -383,8 +477,21 @@ def render_pdf(blocks: list[Block], path: Path, created: str) -> Path:
 def write_report(settings: Settings, product: str, lang: str, out: Path, version: str | None = None) -> dict:
     if lang not in T:
         raise ReportError(f"--lang {lang!r}: expected zh or en")
+    # a certified product's report is of the certified release by default: the report, the certificate and the
+    # label then state the same number from the same release
+    from pipelines.certification.certificates import status_for
+
+    probe = public_part(settings, resolve_version(settings, version), product)
+    cert = status_for(settings, probe.key)
+    certified_release = (
+        cert["certificate"]["release"] if cert and cert["status"] == "certified" and cert.get("certificate") else None
+    )
+    if certified_release and version is None:
+        version = certified_release
     version = resolve_version(settings, version)
     data = enterprise_part(settings, public_part(settings, version, product))
+    if certified_release and version == certified_release:
+        data.certification = cert
     blocks = build_blocks(data, lang)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
