@@ -64,6 +64,10 @@ def mark(d: ProductData) -> str:
     return "自我声明 SELF-DECLARED"
 
 
+class LabelRefused(ReportError):
+    """No label: the product's certification is refused, suspended, withdrawn or expired."""
+
+
 def labelled(settings: Settings, d: ProductData) -> ProductData:
     """The product as its label shows it: a valid certificate's frozen value and number; a product whose
     certification was refused, suspended, withdrawn or has expired gets no label (ReportError saying why);
@@ -77,7 +81,7 @@ def labelled(settings: Settings, d: ProductData) -> ProductData:
         return dataclasses.replace(d, certification=c if c and c["status"] != "renewed" else None)
     if c["status"] != "certified":
         number = (c.get("certificate") or {}).get("number", c["app_id"])
-        raise ReportError(
+        raise LabelRefused(
             f"no label for {d.key}: its certification is {c['status']} ({number}); the body decides "
             f"before a label is printed again"
         )

@@ -27,14 +27,13 @@ from pipelines.reporting.chart import stage_chart
 from pipelines.reporting.data import (
     STAGES,
     ProductData,
-    ReportError,
     product_keys,
     public_part,
     resolve_version,
     slug,
 )
 from pipelines.reporting.fonts import cjk_font, font_face_css, subset_font
-from pipelines.reporting.label import labelled, render_png, render_svg
+from pipelines.reporting.label import LabelRefused, labelled, render_png, render_svg
 from pipelines.reporting.labels import STAGE_NAMES
 
 FONT_FILE = "assets/NotoSansCJKsc-subset.otf"
@@ -144,10 +143,13 @@ def write_site(settings: Settings, out: Path, version: str | None = None, progre
         png = out / "labels" / f"{stem}.label.png"
         try:  # the label follows the certificate's status (a lapsed or refused certification: no label)
             shown = labelled(settings, d)
+        except LabelRefused:
+            shown = None
+        if shown is not None:
             render_png(shown).save(png, format="PNG")  # rendered once: the file and the page's embedded copy
             (out / "labels" / f"{stem}.label.svg").write_text(render_svg(shown), encoding="utf-8")
             label = png.read_bytes()
-        except ReportError:
+        else:
             from pipelines.certification.certificates import status_for
 
             shown, label = dataclasses.replace(d, certification=status_for(settings, key)), None
