@@ -131,6 +131,7 @@ class Solver:
         self.lu: Any = None  # scipy's SuperLU once factorised
         self.used: str | None = None  # "jacobi" or "lu", for the record
         self.iterations = 0
+        self._vouched = False
         if method == "lu":
             self._factorise()
 
@@ -153,10 +154,19 @@ class Solver:
                 raise NetworkError(f"the technology matrix is singular ({exc}); {self._suspects()}") from None
 
     def _suspects(self) -> str:
+        """Which processes make a singular system singular: an empty column, or the loop that carries the
+        solution of a slightly regularised system (A + 1e-9 D) to its largest values."""
         A = self.network.A.tocsc()
         counts = np.diff(A.indptr)
         empty = [self.network.names[j] for j in np.flatnonzero(counts == 0)[:5]]
-        return f"processes with an empty column: {empty}" if empty else "check processes that only feed each other"
+        if empty:
+            return f"processes with an empty column: {empty}"
+        try:
+            nudged = (A + 1e-9 * sp.diags(np.abs(A.diagonal()) + 1.0)).tocsc()
+            v = spla.splu(nudged, permc_spec="COLAMD").solve(np.ones(self.network.size))
+        except RuntimeError:
+            return "check processes that only feed each other"
+        return self._loop_names(v)
 
     def _jacobi(self, rhs: np.ndarray, x0: np.ndarray | None = None, ZT=None, d=None) -> np.ndarray | None:
         ZT = self.ZT if ZT is None else ZT
@@ -175,8 +185,14 @@ class Solver:
         return None
 
     def solve_adjoint(self, rhs: np.ndarray) -> np.ndarray:
-        """x with A^T x = rhs (rhs n, or n x k): per-unit footprints of every product at once."""
+        """x with A^T x = rhs (rhs n, or n x k): per-unit footprints of every product at once.
+
+        Every answer is vouched for before it is returned: its residual is checked, and the supplies the
+        network implies (a unit of every product, inputs only) must be finite, not astronomically large
+        (a loop that is singular up to rounding) and not negative (a loop that needs more than one unit of
+        a product to make one); otherwise NetworkError names the processes involved."""
         rhs = np.asarray(rhs, dtype=float)
+        self.vouch()
         x: np.ndarray | None = None
         if self.method in ("auto", "jacobi") and self.lu is None:
             x = self._jacobi(rhs)
@@ -188,12 +204,116 @@ class Solver:
                     "the Jacobi iteration did not converge: the system may be unproductive; "
                     "use the direct solver (method='lu') to locate the processes"
                 )
+            # slow convergence (strong loops): a Krylov method with the Jacobi preconditioner, checked
+            x = self._krylov(rhs)
+            if x is not None:
+                self.used = "bicgstab"
+                return x
         self._factorise()
         x = self.lu.solve(rhs)
-        if not np.all(np.isfinite(x)):
-            raise NetworkError("the solve produced non-finite values: the system is numerically singular")
+        for _ in range(3):  # iterative refinement: small per-gas entries keep their accuracy
+            if not np.all(np.isfinite(x)) or self._residual_ok(x, rhs, 1e-14):
+                break
+            x = x + self.lu.solve(rhs - self.network.A.T @ x)
+        if not np.all(np.isfinite(x)) or not self._residual_ok(x, rhs, 1e-10):
+            raise NetworkError(
+                f"the direct solve is inaccurate: the system is numerically singular; {self._loop_names(x)}"
+            )
         self.used = "lu"
         return x
+
+    def _krylov(self, rhs: np.ndarray) -> np.ndarray | None:
+        AT = self.network.A.T.tocsr()
+        inv_d = 1.0 / self.d
+        M = spla.LinearOperator(AT.shape, matvec=lambda v: inv_d * v)
+        cols = rhs[:, None] if rhs.ndim == 1 else rhs
+        out = np.empty_like(cols)
+        for k in range(cols.shape[1]):
+            b = cols[:, k]
+            if not np.any(b):
+                out[:, k] = 0.0
+                continue
+            x, info = spla.bicgstab(AT, b, x0=b * inv_d, M=M, rtol=1e-15, atol=0.0, maxiter=20 * self.max_iter)
+            if info != 0 and not self._residual_ok(x, b):
+                return None
+            out[:, k] = x
+        x = out[:, 0] if rhs.ndim == 1 else out
+        return x if np.all(np.isfinite(x)) and self._residual_ok(x, rhs) else None
+
+    def solve_perturbed(self, d: np.ndarray, ZT: sp.csr_matrix, rhs: np.ndarray, x0: np.ndarray) -> np.ndarray:
+        """A Monte Carlo draw: A_i^T x = rhs where A_i is the base matrix with perturbed amounts. Jacobi from
+        the base answer first; else BiCGSTAB preconditioned with the base factorisation (or the diagonal):
+        no factorisation per draw. A direct solve only if neither converges."""
+        x = self._jacobi(rhs, x0=x0, ZT=ZT, d=d) if self.used == "jacobi" else None
+        if x is not None:
+            return x
+        AT = (sp.diags(d) - ZT).tocsr()
+        if self.lu is not None:
+            M = spla.LinearOperator(AT.shape, matvec=self.lu.solve)
+        else:
+            M = spla.LinearOperator(AT.shape, matvec=lambda v: v / d)
+        x, info = spla.bicgstab(AT, rhs, x0=x0, M=M, rtol=1e-13, atol=0.0, maxiter=2000)
+        r = AT @ x - rhs
+        if info == 0 and np.all(np.isfinite(x)) and np.all(np.abs(r) <= 1e-10 * (np.abs(AT) @ np.abs(x) + np.abs(rhs))):
+            return x
+        return spla.spsolve(AT.tocsc(), rhs)
+
+    def _loop_names(self, v: np.ndarray | None = None, k: int = 8) -> str:
+        """The processes that carry the largest values of a solve gone wrong: the loop to look at."""
+        if v is None or not np.all(np.isfinite(v)):
+            return self._suspects()
+        mag = np.abs(v).reshape(self.network.size, -1).max(axis=1)
+        top = [i for i in np.argsort(-mag)[:k] if mag[i] >= 1e-3 * mag.max()]
+        return "processes involved: " + ", ".join(self.network.names[i] for i in top)
+
+    def vouch(self) -> None:
+        """Once per solver: the supplies for a unit of every product, inputs only (credits, i.e. negative
+        inputs for avoided products, do not make a loop productive), must be finite, below 1e12 per unit of
+        demand and not negative."""
+        if getattr(self, "_vouched", False):
+            return
+        A = self.network.A.tocsr()
+        Zp = (sp.diags(self.d) - A).tocsr()
+        Zp.data = np.maximum(Zp.data, 0.0)
+        Ap = (sp.diags(self.d) - Zp).tocsr()
+        ones = np.ones(self.network.size)
+        s = None
+        x = ones / self.d
+        for _ in range(self.max_iter):  # Jacobi on A+ s = 1 (converges for productive, not-too-loopy networks)
+            nx = (ones + Zp @ x) / self.d
+            if not np.all(np.isfinite(nx)) or nx.max() > 1e13:
+                break
+            done = np.all(np.abs(nx - x) <= 1e-13 * np.abs(nx) + 1e-300)
+            x = nx
+            if done:
+                s = x
+                break
+        if s is None:
+            M = spla.LinearOperator(Ap.shape, matvec=lambda v: v / self.d)
+            cand, info = spla.bicgstab(
+                Ap, ones, x0=ones / self.d, M=M, rtol=1e-13, atol=0.0, maxiter=20 * self.max_iter
+            )
+            r = Ap @ cand - ones
+            if info == 0 and np.all(np.isfinite(cand)) and np.abs(r).max() <= 1e-9 * (np.abs(Ap) @ np.abs(cand)).max():
+                s = cand
+        if s is None:
+            try:
+                s = spla.splu(Ap.tocsc(), permc_spec="COLAMD").solve(ones)
+            except RuntimeError as exc:
+                raise NetworkError(f"the technology matrix is singular ({exc}); {self._suspects()}") from None
+        if not np.all(np.isfinite(s)) or np.abs(s).max() > 1e12:
+            raise NetworkError(
+                "the system is numerically singular (a loop that makes exactly, up to rounding, what it needs "
+                f"of itself): supplies of order {np.nanmax(np.abs(s)):.3g} per unit; {self._loop_names(s)}"
+            )
+        if s.min() < -1e-9:
+            bad = np.argsort(s)[:8]
+            names = [self.network.names[i] for i in bad if s[i] < -1e-9]
+            raise NetworkError(
+                f"the system is unproductive (a loop needs more than one unit of a product to make one): "
+                f"negative supply for {names}"
+            )
+        self._vouched = True
 
     def _residual_ok(self, x: np.ndarray, rhs: np.ndarray, tol: float = 1e-12) -> bool:
         r = self.network.A.T @ x - rhs
@@ -201,16 +321,9 @@ class Solver:
         return bool(np.all(np.abs(r) <= tol * scale))
 
     def check_productive(self) -> None:
-        """Every product must need non-negative supplies: one solve of A s = 1 for all demands."""
-        self._factorise()
-        s = self.lu.solve(np.ones(self.network.size), trans="T")  # trans on A^T's factors = solve with A
-        worst = np.argsort(s)[:5]
-        if s[worst[0]] < -1e-9:
-            names = [self.network.names[i] for i in worst if s[i] < -1e-9]
-            raise NetworkError(
-                f"the system is unproductive (a loop needs more than one unit of a product to make "
-                f"one): negative supply for {names}"
-            )
+        """Every product must need non-negative supplies (inputs only): see `vouch`."""
+        self._vouched = False
+        self.vouch()
 
 
 @dataclass
