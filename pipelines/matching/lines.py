@@ -217,26 +217,7 @@ def match_line(line: dict, index: FactorIndex, geography_code: str | None, repor
             if not candidates
             else f"{len(candidates)} candidate(s) for '{ref or line['item']}' but none in a unit of dimension {dim}"
         )
-        return Match(
-            "unmatched",
-            None,
-            None,
-            None,
-            None,
-            None,
-            None,
-            geography_code,
-            None,
-            None,
-            None,
-            None,
-            5,
-            5,
-            5,
-            None,
-            None,
-            why,
-        )
+        return _unmatched(geography_code, why)
     best = ordered[0]
     step = best["_step"]
     if best.get("factor_purpose") in selection.CO2_ONLY_PURPOSES:
@@ -284,20 +265,7 @@ def rank_candidates(
     dimension (per GJ for a line in t, per t for a line in litres) fits through the fuel's NCV and density
     when no factor of the line's own dimension exists (pipelines/common/fuels.py)."""
     dim = _dimension(unit)
-    steps: dict[str, str] = {}
-    for geo, basis in geography.fallback_chain(geography_code) if geography_code else []:
-        steps.setdefault(
-            geo.code,
-            "requested"
-            if basis == "requested"
-            else "grid_region"
-            if geo.level == "grid_region"
-            else "country"
-            if geo.level == "country"
-            else "global"
-            if geo.code == "GLO"
-            else "other",
-        )
+    steps = geography_steps(geography_code)
     fitting, via_fuel = [], []
     for c in candidates:
         try:
@@ -321,6 +289,32 @@ def rank_candidates(
         else ""
     )
     return ordered, dim, note
+
+
+def geography_steps(geography_code: str | None) -> dict[str, str]:
+    """Geography code -> its step in the line's fallback chain: requested, grid_region, country, global (any
+    other place is 'other'). Accepts 'CN-CQ', '重庆' and '500000' alike; an unknown place has no chain."""
+    steps: dict[str, str] = {}
+    if not geography_code:
+        return steps
+    try:
+        chain = geography.fallback_chain(geography.normalise(geography_code).code)
+    except (KeyError, ValueError):
+        return steps
+    for geo, basis in chain:
+        steps.setdefault(
+            geo.code,
+            "requested"
+            if basis == "requested"
+            else "grid_region"
+            if geo.level == "grid_region"
+            else "country"
+            if geo.level == "country"
+            else "global"
+            if geo.code == "GLO"
+            else "other",
+        )
+    return steps
 
 
 def _fuel_converts(fuel, unit: str, target: str) -> bool:

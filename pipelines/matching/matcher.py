@@ -34,7 +34,7 @@ import polars as pl
 from rapidfuzz import fuzz
 from scipy import sparse
 
-from pipelines.common import geography, units
+from pipelines.common import units
 from pipelines.matching import selection
 from pipelines.matching.text import Concept, Hit, Lexicon, features, load_lexicon, normalise
 
@@ -468,27 +468,9 @@ class Matcher:
         return got
 
     def _chain_steps(self, geography_code: str | None) -> dict[str, str]:
-        steps: dict[str, str] = {}
-        if not geography_code:
-            return steps
-        try:  # 'CN-CQ', '重庆', '500000' all name Chongqing
-            chain = geography.fallback_chain(geography.normalise(geography_code).code)
-        except (KeyError, ValueError):
-            return steps
-        for geo, basis in chain:
-            steps.setdefault(
-                geo.code,
-                "requested"
-                if basis == "requested"
-                else "grid_region"
-                if geo.level == "grid_region"
-                else "country"
-                if geo.level == "country"
-                else "global"
-                if geo.code == "GLO"
-                else "other",
-            )
-        return steps
+        from pipelines.matching.lines import geography_steps
+
+        return geography_steps(geography_code)
 
     def _reason(self, r: dict, hit: Hit | None, fuzzy: bool, cos: float, unit, dim, steps) -> str:
         parts = []
