@@ -43,6 +43,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_ingest.py
 	$(BIN)/python benchmarks/bench_engine.py
 	$(BIN)/python benchmarks/bench_matching.py
+	$(BIN)/python benchmarks/bench_ilcd.py
 
 # the Dagster UI on the same instance as `pcf build` and `pcf runs` (data/curated/dagster unless DAGSTER_HOME is set)
 dev: $(STAMP)

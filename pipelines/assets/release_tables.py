@@ -25,6 +25,7 @@ TABLE_DESCRIPTIONS = {
     "gwp": "The GWP100 values applied (IPCC SAR/AR4/AR5/AR6) per gas.",
     "geography": "Geography codes and their fallback parents (province -> grid region -> CN -> GLO).",
     "fuel_property": "Net calorific values and carbon contents of fuels (national defaults), used for unit conversions.",
+    "import_issue": "Exchange-level quarantine of imported archives (ILCD): data set, exchange, flow, rule, message.",
     "steward_decision": "Steward decisions applied to this release (approve, reject, override, deprecate) with reasons.",
     "product_footprint": "Per product: total kg CO2e per declared unit, P5/P50/P95, DQR, primary data share.",
     "product_footprint_stage": "Per product and life-cycle stage: kg CO2e (sums to the product's total).",

@@ -32,6 +32,7 @@ from pipelines.exports.restricted import RestrictedValues
 from pipelines.exports.spreadsheet import neutralise
 from pipelines.factors.schema import FACTOR_COLUMNS, FACTOR_PURPOSES, SYSTEM_BOUNDARIES
 from pipelines.release.publish import read_manifest, read_table, write_parquet
+from pipelines.sources import notices
 
 SCHEMA_VERSION = "1.0.0"
 FACTOR_FIELDS = [
@@ -343,6 +344,11 @@ def export(
     (staging / "schema.json").write_text(
         json.dumps(schema_document(version), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
     )
+    files = ["factors.csv", "factors.parquet", "schema.json"]
+    notice = notices(table["source_id"].to_list(), settings.sources_dir)
+    if notice:  # licences such as MIT ask for their notice in every copy
+        (staging / "NOTICE.txt").write_text(notice, encoding="utf-8")
+        files.append("NOTICE.txt")
     package = {
         "schema_version": SCHEMA_VERSION,
         "release": {
@@ -357,10 +363,7 @@ def export(
         "by_geography_level": dict(sorted(table.group_by("geography_level").len().rows())),
         "by_approval_basis": dict(sorted(table.group_by("approval_basis").len().rows())),
         "left_out": left_out,
-        "files": {
-            name: {"sha256": _sha(staging / name), "bytes": (staging / name).stat().st_size}
-            for name in ("factors.csv", "factors.parquet", "schema.json")
-        },
+        "files": {name: {"sha256": _sha(staging / name), "bytes": (staging / name).stat().st_size} for name in files},
     }
     (staging / "package.json").write_text(
         json.dumps(package, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8"

@@ -229,7 +229,7 @@ _FOLDERS = {
 }
 
 
-def write_zip(entities: list, path: Path) -> Path:
+def write_zip(entities: list, path: Path, notice: str | None = None) -> Path:
     from pipelines.common.atomic import replacing
 
     with replacing(path) as tmp, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
@@ -240,6 +240,8 @@ def write_zip(entities: list, path: Path) -> Path:
             zf.writestr(info, text)
 
         put("olca-schema.json", json.dumps({"version": 2}))
+        if notice:  # licences such as MIT ask for their notice in every copy
+            put("NOTICE.txt", notice)
         for e in sorted(entities, key=lambda e: (_FOLDERS[type(e)], e.id)):
             put(f"{_FOLDERS[type(e)]}/{e.id}.json", e.to_json())
     return path
@@ -257,5 +259,8 @@ def export(settings: Settings, out: Path, version: str | None = None) -> dict:
         version,
         manifest["created_at"],
     )
-    path = write_zip(entities, Path(out) / f"pcf_factors_{version}.zip")
+    from pipelines.sources import notices
+
+    notice = notices(chosen["source_id"].to_list(), settings.sources_dir)
+    path = write_zip(entities, Path(out) / f"pcf_factors_{version}.zip", notice)
     return {"path": str(path), "processes": chosen.height, "release": version}

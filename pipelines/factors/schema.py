@@ -46,6 +46,7 @@ FACTOR_PURPOSES = {
     "spend_eeio": "environmentally extended input-output factor per currency unit",
     "generation_intensity": "grid generation intensity by country (global fallback tier)",
     "fugitive": "release of the gas itself to air (refrigerants, GWP per kg)",
+    "direct": "a process's own emissions, no upstream (partial inventories such as pollution-census coefficients)",
 }
 ACTIVITY_CATEGORIES = {
     # category -> pint dimensionalities a reference unit may have

@@ -54,6 +54,17 @@ def conservation(raw_files: pl.DataFrame, lineage: pl.DataFrame, quarantine_line
     }
 
 
+IMPORT_ISSUE_SCHEMA = {
+    "source_id": pl.String,
+    "dataset_uuid": pl.String,
+    "file": pl.String,
+    "exchange": pl.String,
+    "flow": pl.String,
+    "rule": pl.String,
+    "message": pl.String,
+}
+
+
 @dataclass
 class Validated:
     """Output of the validation step: what passed, what was quarantined, and the raw-file records."""
@@ -65,6 +76,7 @@ class Validated:
     sources: pl.DataFrame
     source_manifest: list[dict]
     fuel_property: pl.DataFrame
+    import_issue: pl.DataFrame  # exchange-level quarantine of imported archives (ILCD)
     staged_rows: int
     gwp_set: str
     assessment_year: int
@@ -79,6 +91,9 @@ def validate_batches(batches: list[SourceBatch], settings: Settings) -> Validate
     fuel = [
         b.extras["fuel_property"] for b in batches if "fuel_property" in b.extras and b.extras["fuel_property"].height
     ]
+    issues = [
+        b.extras["import_issue"] for b in batches if "import_issue" in b.extras and b.extras["import_issue"].height
+    ]
     return Validated(
         passed=checked.passed,
         quarantine=checked.quarantine,
@@ -87,6 +102,7 @@ def validate_batches(batches: list[SourceBatch], settings: Settings) -> Validate
         sources=pl.DataFrame([b.source_record() for b in batches]).sort("source_id"),
         source_manifest=source_manifest(batches),
         fuel_property=pl.concat(fuel) if fuel else pl.DataFrame({"fuel_zh": []}, schema={"fuel_zh": pl.String}),
+        import_issue=pl.concat(issues) if issues else pl.DataFrame(schema=IMPORT_ISSUE_SCHEMA),
         staged_rows=staged.height,
         gwp_set=settings.gwp_set,
         assessment_year=settings.assessment_year,
@@ -108,6 +124,7 @@ def assemble_tables(v: Validated) -> tuple[dict[str, pl.DataFrame], dict]:
         "gwp": pl.DataFrame(gwp.table_rows()),
         "geography": pl.DataFrame(geography.table_rows()),
         "fuel_property": v.fuel_property,
+        "import_issue": v.import_issue,
     }
     summary = {
         "gwp_set": v.gwp_set,

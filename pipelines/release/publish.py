@@ -58,6 +58,7 @@ RELEASE_TABLES = (
     "gwp",
     "geography",
     "fuel_property",
+    "import_issue",
     "steward_decision",
     "product_footprint",
     "product_footprint_stage",

@@ -14,6 +14,7 @@ from pipelines.sources import (
     literature,
     owid_ember,
     regional,
+    tiangong_ilcd,
     uk_desnz,
 )
 
@@ -26,9 +27,22 @@ SOURCES = {
         uk_desnz,
         epa_ghg_hub,
         owid_ember,
+        tiangong_ilcd,
         ipcc_gwp,
         cn_fuel_defaults,
         literature,
         regional,
     )
 }
+
+
+def notices(source_ids, root) -> str | None:
+    """One NOTICE text for the sources whose licence requires their notice in every copy (MIT and the
+    like: a module-level `notice(root)`), for the sources among `source_ids`; None when none needs one."""
+    parts = []
+    for sid in sorted(set(source_ids)):
+        module = SOURCES.get(sid)
+        text = module.notice(root) if module is not None and hasattr(module, "notice") else None
+        if text:
+            parts.append(f"== {sid}: {module.SPEC.title} ==\n{text.rstrip()}\n")
+    return "\n".join(parts) or None
