@@ -42,7 +42,9 @@ def notices(source_ids, root) -> str | None:
     parts = []
     for sid in sorted(set(source_ids)):
         module = SOURCES.get(sid)
-        text = module.notice(root) if module is not None and hasattr(module, "notice") else None
+        if module is None or not hasattr(module, "notice"):
+            continue
+        text = module.notice(root)
         if text:
             parts.append(f"== {sid}: {module.SPEC.title} ==\n{text.rstrip()}\n")
     return "\n".join(parts) or None
