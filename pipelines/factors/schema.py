@@ -428,3 +428,15 @@ def staged_frame(rows: list[dict]) -> pl.DataFrame:
         out["gases"] = others or None
         filled.append(out)
     return pl.DataFrame(filled, schema=STAGED_SCHEMA, strict=False)
+
+
+# exchange-level quarantine of an imported LCI archive (release table import_issue)
+IMPORT_ISSUE_SCHEMA = {
+    "source_id": pl.String,
+    "dataset_uuid": pl.String,
+    "file": pl.String,
+    "exchange": pl.String,
+    "flow": pl.String,
+    "rule": pl.String,
+    "message": pl.String,
+}

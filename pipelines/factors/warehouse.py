@@ -11,7 +11,7 @@ import polars as pl
 from pipelines.common import geography, gwp
 from pipelines.config import Settings
 from pipelines.factors.harmonise import harmonise
-from pipelines.factors.schema import QUARANTINE_SCHEMA, STAGED_SCHEMA
+from pipelines.factors.schema import IMPORT_ISSUE_SCHEMA, QUARANTINE_SCHEMA, STAGED_SCHEMA
 from pipelines.factors.validation import validate
 from pipelines.sources import SOURCES
 from pipelines.sources.base import RAW_FILE_SCHEMA, SourceBatch
@@ -52,17 +52,6 @@ def conservation(raw_files: pl.DataFrame, lineage: pl.DataFrame, quarantine_line
         "quarantined_raw_rows": quarantined.len(),
         "balanced": raw_rows == curated.len() + quarantined.len(),
     }
-
-
-IMPORT_ISSUE_SCHEMA = {
-    "source_id": pl.String,
-    "dataset_uuid": pl.String,
-    "file": pl.String,
-    "exchange": pl.String,
-    "flow": pl.String,
-    "rule": pl.String,
-    "message": pl.String,
-}
 
 
 @dataclass

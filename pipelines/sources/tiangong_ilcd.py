@@ -15,6 +15,7 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.common import gwp as gwp_module
+from pipelines.factors.schema import IMPORT_ISSUE_SCHEMA
 from pipelines.ilcd.archive import ArchiveError, read
 from pipelines.ilcd.importer import geography_of, import_archive
 from pipelines.sources.base import SourceBatch, SourceSpec, finish, lineage, missing_batch, raw_file_record
@@ -32,15 +33,6 @@ SPEC = SourceSpec(
     url="https://github.com/linancn/TianGong-LCA-Data",
     authority="literature",
 )
-ISSUE_SCHEMA = {
-    "source_id": pl.String,
-    "dataset_uuid": pl.String,
-    "file": pl.String,
-    "exchange": pl.String,
-    "flow": pl.String,
-    "rule": pl.String,
-    "message": pl.String,
-}
 GASES = ("CO2_fossil", "CO2_biogenic", "CH4_fossil", "CH4_biogenic", "N2O", "CF4", "C2F6", "NF3", "CHCl3", "CH2Cl2")
 
 
@@ -99,9 +91,9 @@ def load(root: Path) -> SourceBatch:
             }
         )
     issues = (
-        pl.DataFrame([{**i, "source_id": SPEC.source_id} for i in res.issues], schema=ISSUE_SCHEMA)
+        pl.DataFrame([{**i, "source_id": SPEC.source_id} for i in res.issues], schema=IMPORT_ISSUE_SCHEMA)
         if res.issues
-        else pl.DataFrame(schema=ISSUE_SCHEMA)
+        else pl.DataFrame(schema=IMPORT_ISSUE_SCHEMA)
     )
     edition = path.stem
     return finish(
