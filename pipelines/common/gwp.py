@@ -96,6 +96,16 @@ def gwp(gas: str, gwp_set: str) -> float:
     return table[species]
 
 
+def gwp_or_none(gas: str, gwp_set: str) -> float | None:
+    """GWP100 of a gas in a set (CO2 of any origin is 1), or None where the set has none."""
+    if gas in ("CO2", "CO2_fossil", "CO2_biogenic"):
+        return 1.0
+    try:
+        return gwp(gas, gwp_set)
+    except GwpError:
+        return None
+
+
 def canonical_gas(name: str) -> str:
     """Source gas name -> the code used in factor_gas (CO2_fossil, CH4, N2O, SF6, HFC134a ...); a name no
     table entry knows is kept as written (validation quarantines it with advice)."""

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from pipelines.common import quality
-from pipelines.common.gwp import GwpError, gwp
+from pipelines.common.gwp import gwp_or_none
 from pipelines.common.sqlmodels import run_model
 from pipelines.factors.schema import (
     BIOGENIC_GASES,
@@ -28,15 +28,6 @@ class Harmonised:
     factor: pl.DataFrame
     factor_gas: pl.DataFrame
     factor_lineage: pl.DataFrame
-
-
-def _gwp_or_none(gas: str, gwp_set: str) -> float | None:
-    if gas in ("CO2", "CO2_fossil", "CO2_biogenic"):
-        return 1.0
-    try:
-        return gwp(gas, gwp_set)
-    except GwpError:
-        return None
 
 
 def harmonise(passed: pl.DataFrame, gwp_set: str, assessment_year: int) -> Harmonised:
@@ -68,7 +59,7 @@ def harmonise(passed: pl.DataFrame, gwp_set: str, assessment_year: int) -> Harmo
         .unnest("gases")
         .select("factor_id", "_scale", "gas", "amount", "as_co2e")
     )
-    gwps = {g: _gwp_or_none(g, gwp_set) for g in [*GAS_COLUMNS, *others["gas"].unique().to_list()]}
+    gwps = {g: gwp_or_none(g, gwp_set) for g in [*GAS_COLUMNS, *others["gas"].unique().to_list()]}
     lazy = keyed.lazy()
     main = [
         lazy.filter(pl.col(c).is_not_null()).select(

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from pipelines.common import geography
-from pipelines.common.gwp import GwpError, gas_advice, gwp, gwp_table
+from pipelines.common.gwp import gas_advice, gwp_or_none, gwp_table
 from pipelines.common.rules import first_failure
 from pipelines.common.units import UnitError, dimension_allowed, unit_info
 from pipelines.config import GWP_SETS
@@ -133,7 +133,7 @@ def _gas_check(staged: pl.DataFrame, gwp_set: str) -> pl.DataFrame:
     any_main = pl.any_horizontal([pl.col(c).is_not_null() for _, c in main])
     main_sum = pl.lit(None, dtype=pl.Float64)
     for s in GWP_SETS:
-        weighted = pl.sum_horizontal([pl.col(c).fill_null(0.0) * _safe_gwp(g, s) for g, c in main])
+        weighted = pl.sum_horizontal([pl.col(c).fill_null(0.0) * gwp_or_none(g, s) for g, c in main])
         main_sum = pl.when(pl.col("published_gwp_set") == s).then(weighted).otherwise(main_sum)
     frame = staged.select("_row", pl.when(any_main).then(main_sum).alias("_main_sum"), any_main.alias("_any_main"))
     others = (
@@ -147,9 +147,9 @@ def _gas_check(staged: pl.DataFrame, gwp_set: str) -> pl.DataFrame:
             "_row", pl.lit(None, dtype=pl.String).alias("missing_gwp"), pl.col("_main_sum").alias("published_sum")
         )
     names = others["gas"].unique().to_list()
-    sel = {g: _safe_gwp(g, gwp_set) for g in names}
+    sel = {g: gwp_or_none(g, gwp_set) for g in names}
     pub_sets = [s for s in others["published_gwp_set"].unique().to_list() if s in GWP_SETS]
-    pub = [{"gas": g, "published_gwp_set": s, "gwp_pub": _safe_gwp(g, s)} for g in names for s in pub_sets]
+    pub = [{"gas": g, "published_gwp_set": s, "gwp_pub": gwp_or_none(g, s)} for g in names for s in pub_sets]
     pub_frame = pl.DataFrame(pub, schema={"gas": pl.String, "published_gwp_set": pl.String, "gwp_pub": pl.Float64})
     others = others.with_columns(
         pl.col("gas").replace_strict(sel, default=None, return_dtype=pl.Float64).alias("gwp_sel")
@@ -174,15 +174,6 @@ def _gas_check(staged: pl.DataFrame, gwp_set: str) -> pl.DataFrame:
         .then(pl.col("_main_sum").fill_null(0.0) + pl.col("_other_sum"))
         .alias("published_sum"),
     )
-
-
-def _safe_gwp(gas: str, gwp_set: str) -> float | None:
-    if gas in ("CO2", "CO2_fossil", "CO2_biogenic"):
-        return 1.0
-    try:
-        return gwp(gas, gwp_set)
-    except GwpError:
-        return None
 
 
 def validate(staged: pl.DataFrame, gwp_set: str, assessment_year: int) -> ValidationResult:

@@ -38,13 +38,8 @@ GASES = ("CO2_fossil", "CO2_biogenic", "CH4_fossil", "CH4_biogenic", "N2O", "CF4
 
 def gwp_values() -> dict[str, float]:
     """AR6 GWP100 of the gases the importer maps (for its check against the archive's EF 3.1 method)."""
-    out = {}
-    for g in GASES:
-        try:
-            out[g] = gwp_module.gwp(g, "AR6")
-        except (KeyError, ValueError):
-            continue
-    return out
+    values = {g: gwp_module.gwp_or_none(g, "AR6") for g in GASES}
+    return {g: v for g, v in values.items() if v is not None}
 
 
 def notice(root: Path) -> str | None:
