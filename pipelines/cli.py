@@ -37,8 +37,18 @@ def build(
     sources_dir: Optional[Path] = typer.Option(
         None, help="Directory of external sources (default ../shared/data/sources)"
     ),
+    repeat_last: bool = typer.Option(
+        False, "--repeat-last", help="with the sources directory and GWP set of the last build (as a rebuild)"
+    ),
+    build_id: Optional[str] = typer.Option(
+        None, "--build-id", hidden=True, help="tag for the run (the web platform follows its progress by it)"
+    ),
 ) -> None:
     """Materialise every asset: sources -> validated -> harmonised (+ checks) -> release."""
+    if repeat_last:
+        previous = _last_options()
+        gwp_set = gwp_set or previous.get("gwp_set") or _latest_gwp_set()
+        sources_dir = sources_dir or (Path(previous["sources_dir"]) if previous.get("sources_dir") else None)
     if gwp_set and gwp_set.upper() not in GWP_SETS:
         console.print(f"[red]--gwp-set {gwp_set!r}: expected one of {', '.join(GWP_SETS)}[/red]")
         raise typer.Exit(2)
@@ -65,7 +75,7 @@ def build(
         json.dumps({"sources_dir": str(sources_dir.resolve()) if sources_dir else None, "gwp_set": s.gwp_set}),
     )
     _reclaim(instance, s)
-    build_id = f"build-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}-{os.getpid()}"
+    build_id = build_id or f"build-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}-{os.getpid()}"
     tags = {BUILD_TAG: build_id, PID_TAG: str(os.getpid())}
     for path in upload_files():  # each upload is a partition of its own (identical bytes: nothing to do)
         _materialise_upload(path, instance)
@@ -165,35 +175,22 @@ def _print_held_changes() -> None:
 
 
 def _materialise_upload(path: Path, instance) -> dict:
-    """One upload through its Dagster partition (the sensor does the same)."""
-    import dagster as dg
+    from pipelines.enterprise.submit import materialise_upload
 
-    from pipelines.assets.enterprise import enterprise_upload, enterprise_upload_partitions, partition_key_for
+    return materialise_upload(path, instance)
 
-    key = partition_key_for(path)
-    instance.add_dynamic_partitions(enterprise_upload_partitions.name, [key])
-    result = dg.materialize(
-        [enterprise_upload],
-        partition_key=key,
-        instance=instance,
-        raise_on_error=True,
-        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
-    )
-    return {k: v.value for k, v in result.get_asset_materialization_events()[0].materialization.metadata.items()}
+
+def _latest_gwp_set() -> str | None:
+    from pipelines.release.publish import latest_release
+
+    return (latest_release(settings()) or {}).get("gwp_set")
 
 
 def _rebuild() -> None:
     """After a steward decision, a withdrawal or an ingest: the whole build again, with the options of the last
     build (its sources directory and GWP set). Every blocking check runs again: no path publishes from stored
     (possibly check-failed) intermediate data."""
-    from pipelines.release.publish import latest_release
-
-    last = _last_options()
-    sources = last.get("sources_dir")
-    build(
-        gwp_set=last.get("gwp_set") or (latest_release(settings()) or {}).get("gwp_set"),
-        sources_dir=Path(sources) if sources else None,
-    )
+    build(gwp_set=None, sources_dir=None, repeat_last=True, build_id=None)
 
 
 def _options_file() -> Path:
@@ -540,6 +537,10 @@ from pipelines.certification.cli import register as _register_cert  # noqa: E402
 
 _register_cert(app, console)
 
+from pipelines.web.cli import register as _register_web  # noqa: E402
+
+_register_web(app, console)
+
 ingest_app = typer.Typer(no_args_is_help=True, help="Ingest uploads")
 app.add_typer(ingest_app, name="ingest")
 
@@ -549,25 +550,16 @@ def ingest_enterprise(
     file: Path = typer.Argument(..., help="an enterprise upload (.xlsx or .csv, UTF-8 or GBK)"),
 ) -> None:
     """Ingest one enterprise upload through its Dagster partition and print per-line results."""
-    import shutil
-
-    from pipelines.enterprise.intake import ingest_upload, upload_id_for
+    from pipelines.enterprise.intake import ingest_upload
 
     s = settings()
     if not file.is_file():
         console.print(f"[red]{file}: no such file[/red]")
         raise typer.Exit(2)
-    root = s.enterprise_raw_dir
     try:
-        inside = file.resolve().is_relative_to(root.resolve())
-        if not inside:  # raw is immutable: the upload is kept under data/raw/enterprise/ as received
-            root.mkdir(parents=True, exist_ok=True)
-            target = root / file.name
-            if target.exists() and upload_id_for(target)[0] != upload_id_for(file)[0]:
-                target = root / f"{file.stem}.{upload_id_for(file)[0][:12]}{file.suffix}"
-            if not target.exists():
-                shutil.copyfile(file, target)
-            file = target
+        from pipelines.enterprise.submit import keep_raw
+
+        file = keep_raw(s, file)  # raw is immutable: the upload is kept under data/raw/enterprise/ as received
         instance = _instance()
         meta = _materialise_upload(file, instance)
         result = ingest_upload(file, s)  # already ingested by the asset: reads the stored outcome

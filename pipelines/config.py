@@ -154,6 +154,31 @@ class Settings:
         "the PACT host refuses plain HTTP (set 0 only for local tests or behind a TLS proxy that sets X-Forwarded-Proto)",
     )
     pact_token_seconds: int = _setting("PCF_PACT_TOKEN_SECONDS", int, 3600, "lifetime of a PACT access token")
+    web_max_upload_mb: float = _setting(
+        "PCF_WEB_MAX_UPLOAD_MB",
+        float,
+        10.0,
+        "largest workbook the web platform accepts (refused above, nothing stored)",
+    )
+    web_session_idle_minutes: int = _setting(
+        "PCF_WEB_SESSION_IDLE_MINUTES", int, 60, "a web session ends after this long without a request"
+    )
+    web_session_max_hours: int = _setting(
+        "PCF_WEB_SESSION_MAX_HOURS", int, 12, "a web session ends this long after login, used or not"
+    )
+    web_login_attempts: int = _setting(
+        "PCF_WEB_LOGIN_ATTEMPTS",
+        int,
+        5,
+        "failed logins per account and address within 15 minutes; more are refused until the window passes",
+    )
+    web_allow_plain_http: bool = _setting(
+        "PCF_WEB_ALLOW_PLAIN_HTTP",
+        flag,
+        False,
+        "accept logins over plain HTTP from other hosts than localhost (tests only; in production a TLS proxy "
+        "sets X-Forwarded-Proto: https)",
+    )
     cert_review_share: float = _setting(
         "PCF_CERT_REVIEW_SHARE",
         float,

@@ -94,62 +94,16 @@ def register(app: typer.Typer, console: Console, materialise_after_decision) -> 
         unit: str | None = None,
         source_doc: str | None = None,
     ) -> None:
-        from pipelines.curation.decisions import (
-            Decision,
-            DecisionError,
-            append_many,
-            content_hashes,
-            current_steward,
-            now_utc,
-        )
-        from pipelines.release.publish import latest_release, read_table
+        from pipelines.curation.actions import decide
+        from pipelines.curation.decisions import DecisionError, current_steward
 
-        s = settings()
-        latest = latest_release(s)
-        if latest is None:
-            console.print("[red]no release yet: run `pcf build` first[/red]")
-            raise typer.Exit(2)
-        factor = read_table(s, latest["version"], "factor")
-        found = factor.filter(pl.col("factor_id").is_in(factor_ids))
-        missing = sorted(set(factor_ids) - set(found["factor_id"]))
-        if missing:
-            console.print(f"[red]not in release {latest['version']}: {', '.join(missing)}[/red]")
-            raise typer.Exit(2)
-        hashes = dict(content_hashes(found).rows())
-        units = dict(found.select("factor_id", "unit").rows())
-        written = []
-        steward = steward or current_steward()  # once: a login lookup per decision cost 7 s for 1M
-        for fid in factor_ids:
-            v = value
-            if action == "override" and unit and unit != units[fid]:
-                from pipelines.common import units as unit_module
-
-                assert value is not None  # an override carries a value (checked above)
-                try:  # a value per MWh is 1/1000 of it per kWh: convert one unit of the factor's into the given one
-                    v = value * unit_module.convert(1.0, units[fid], unit)
-                except Exception as exc:
-                    console.print(
-                        f"[red]override {fid}: --unit {unit} does not convert to the factor's unit "
-                        f"{units[fid]} ({exc})[/red]"
-                    )
-                    raise typer.Exit(2) from None
-            try:
-                d = Decision(
-                    action,
-                    fid,
-                    hashes[fid],
-                    steward,
-                    now_utc(),
-                    reason,
-                    v,
-                    units[fid] if action == "override" else None,
-                    source_doc,
-                )
-            except DecisionError as exc:
-                console.print(f"[red]{exc}[/red]")
-                raise typer.Exit(2) from None
-            written.append(d)
-        append_many(s, written)  # all or nothing: one locked write after every decision validated
+        try:  # the same function the web platform's steward queue calls
+            written = decide(
+                settings(), action, factor_ids, reason, steward or current_steward(), value, unit, source_doc
+            )
+        except DecisionError as exc:
+            console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from None
         for d in written[:20]:
             console.print(
                 f"{d.action} {d.factor_id} by {d.steward}: recorded ({d.decision_id}, content "
@@ -235,32 +189,17 @@ def register(app: typer.Typer, console: Console, materialise_after_decision) -> 
 
     def _decide_change(action: str, source_id: str, reason: str, steward: Optional[str], apply_now: bool) -> None:
         """Approve or reject a change the release guard holds: bound to that change's signature."""
-        from pipelines.curation.decisions import Decision, DecisionError, append, current_steward, now_utc
-        from pipelines.curation.guard import CHANGE_PREFIX
-        from pipelines.curation.run import read_guard
+        from pipelines.curation.actions import decide_change
+        from pipelines.curation.decisions import DecisionError, current_steward
 
-        if action not in ("approve", "reject"):
-            console.print("[red]--change takes approve or reject[/red]")
-            raise typer.Exit(2)
-        held = read_guard(settings())
-        change_id = source_id if source_id.startswith(CHANGE_PREFIX) else CHANGE_PREFIX + source_id
-        item = next((c for c in held if c["change_id"] == change_id), None)
-        if item is None:
-            console.print(
-                f"no change held for {source_id!r} by the last run; held: "
-                f"{', '.join(c['source_id'] for c in held) or 'none'}",
-                style="red",
-            )
-            raise typer.Exit(2)
         try:
-            d = append(
-                settings(),
-                Decision(action, change_id, item["signature"], steward or current_steward(), now_utc(), reason),
-            )
+            d, item = decide_change(settings(), action, source_id, reason, steward or current_steward())
         except DecisionError as exc:
             console.print(str(exc), style="red")
             raise typer.Exit(2) from None
-        console.print(f"{action} {change_id} by {d.steward}: recorded ({d.decision_id}); the change: {item['summary']}")
+        console.print(
+            f"{action} {d.factor_id} by {d.steward}: recorded ({d.decision_id}); the change: {item['summary']}"
+        )
         if apply_now:
             materialise_after_decision()
         else:

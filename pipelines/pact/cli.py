@@ -1,4 +1,4 @@
-"""pcf serve | pact client add/list | pact grant | pact pull (docs/pact.md)."""
+"""pact client add/list | pact grant | pact notify | pact pull (docs/pact.md); `pcf serve` is in pipelines/web/cli.py."""
 
 from __future__ import annotations
 
@@ -19,18 +19,6 @@ def register(app: typer.Typer, console: Console) -> None:
     client_app = typer.Typer(no_args_is_help=True, help="PACT clients (customers' systems)")
     app.add_typer(pact_app, name="pact")
     pact_app.add_typer(client_app, name="client")
-
-    @app.command()
-    def serve(
-        host: str = typer.Option("127.0.0.1", help="address to listen on (localhost by default)"),
-        port: int = typer.Option(8000, help="port"),
-    ) -> None:
-        """The PACT host (/auth/token, /2/..., /3/...). Behind a TLS reverse proxy in production (docs/pact.md)."""
-        import uvicorn
-
-        from pipelines.pact.host import create_app
-
-        uvicorn.run(create_app(), host=host, port=port, proxy_headers=True, log_level="info")
 
     @client_app.command("add")
     def client_add(

@@ -1,0 +1,1 @@
+"""The web service platform (docs/web.md)."""
