@@ -92,6 +92,7 @@ def create_app(settings_of=settings, post=None, build_worker: bool = True) -> Fa
         key = {403: "forbidden", 404: "not_found", 413: "too_large"}.get(exc.status_code, "not_found")
         if getattr(request.state, "session", None) is None:  # before the session middleware (e.g. a 405)
             return HTMLResponse(f"<h1>{exc.status_code}</h1>", status_code=exc.status_code)
-        return page(request, "error.html", status_code=exc.status_code, message_key=key, code=exc.status_code)
+        # the requested address is not echoed (not even in the language link): an error says nothing of it
+        return page(request, "error.html", status_code=exc.status_code, message_key=key, code=exc.status_code, path="/")
 
     return app

@@ -112,6 +112,7 @@ async def form(request: Request, max_size: int | None = None) -> dict:
 def page(request: Request, template: str, status_code: int = 200, **values) -> HTMLResponse:
     lang = lang_of(request)
     s = getattr(request.state, "session", None)
+    values.setdefault("path", request.url.path)  # where the language switch returns to
     body = (
         platform(request)
         .templates.get_template(template)
@@ -120,7 +121,6 @@ def page(request: Request, template: str, status_code: int = 200, **values) -> H
             lang=lang,
             user=s.user if s else None,
             csrf=s.csrf if s else "",
-            path=request.url.path,
             **values,
         )
     )
