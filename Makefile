@@ -44,13 +44,14 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_engine.py
 	$(BIN)/python benchmarks/bench_matching.py
 	$(BIN)/python benchmarks/bench_ilcd.py
+	$(BIN)/python benchmarks/bench_web.py
 
 # the Dagster UI on the same instance as `pcf build` and `pcf runs` (data/curated/dagster unless DAGSTER_HOME is set)
 dev: $(STAMP)
 	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/data/curated/dagster} $(BIN)/python -c 'from pipelines.runs import instance; from pipelines.config import settings; instance(settings())'
 	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/data/curated/dagster} $(BIN)/dagster dev -m pipelines.definitions
 
-# the PACT host on localhost:8000 (put a TLS proxy in front in production: docs/pact.md)
+# the web platform with the PACT host on localhost:8000 (a TLS proxy in front in production: docs/web.md)
 serve: $(STAMP)
 	$(BIN)/pcf serve --port 8000
 

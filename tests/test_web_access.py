@@ -359,7 +359,7 @@ def test_user_text_is_escaped(web):
     q = pl.read_parquet(s.curated_dir / "review" / "queue.parquet")
     fid = q["factor_id"][0]
     r = st.post("/steward/decide", data={"csrf": token, "action": "approve", "factor_id": fid, "reason": evil})
-    assert r.status_code == 200, r.text[:500]
+    assert r.status_code == 303, r.text[:500]
     audit_page = st.get("/steward/audit").text
     assert evil not in audit_page and "&lt;img" in audit_page
     r = st.get("/login", params={"next": "//evil.example/x"})
@@ -377,7 +377,8 @@ def test_steward_decision_goes_through_the_log_and_queues_a_build(web):
     ids = q["factor_id"].head(3).to_list()
     before = read_log(s).height
     r = st.post("/steward/decide", data={"csrf": token, "action": "reject", "factor_id": ids, "reason": "test: web"})
-    assert r.status_code == 200 and "3 ✓" in r.text
+    assert r.status_code == 303 and r.headers["location"].startswith("/builds/")  # to the build's progress
+    assert "reject 3 factor(s) by steward" in st.get(r.headers["location"]).text
     log = read_log(s)
     assert log.height == before + 3 and set(log.tail(3)["factor_id"]) == set(ids)
     assert set(log.tail(3)["steward"]) == {"steward"}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections import OrderedDict
 from pathlib import Path
 
 import polars as pl
@@ -192,43 +193,16 @@ def product(request: Request, name: str):
     user = require(request, "enterprise")
     s = platform(request).settings()
     version, row = my_product(s, user, name)
-    from pipelines.common.templating import Markup
-    from pipelines.reporting.data import enterprise_part, public_part
-    from pipelines.reporting.labels import STAGE_NAMES
-    from pipelines.reporting.report import build_blocks
 
     lang = lang_of(request)
-    d = enterprise_part(s, public_part(s, version, row["product_key"]))
-    unit = f"kg CO2e/{row['declared_unit']}"
-    names = STAGE_NAMES[lang]
-    stages = svg_bars([(names.get(st, st), v) for st, v in d.stages.select("stage", "co2e_kg").rows()], unit)
-    gases = svg_bars([(str(g), v) for g, v in d.gases.select("gas", "co2e_kg").rows()], unit)
-    total = float(row["co2e_kg"] or 0.0)
-    top = (
-        d.contributions.sort("share", descending=True)
-        .head(10)
-        .select((pl.col("line_id") + " " + pl.col("factor_name").fill_null("")).alias("label"), "share")
-        .rows()
-    )
-    top = [(label, share * total) for label, share in top]
-    contributions = svg_bars([(str(a), b) for a, b in top], unit)
-    from pipelines.common.templating import render
-
-    blocks = build_blocks(d, lang)
-    import base64
-
-    images = [base64.b64encode(b.content[0]).decode() if b.kind == "image" else "" for b in blocks]
-    report_body = Markup(render("report_body.html", blocks=blocks, images=images))  # autoescaped template
+    parts = _product_parts(request, s, version, row, lang)
     return page(
         request,
         "enterprise/product.html",
         fp=row,
         name=name,
         version=version,
-        stages_svg=stages,
-        gases_svg=gases,
-        contributions_svg=contributions,
-        report_body=report_body,
+        **parts,
     )
 
 
@@ -298,12 +272,58 @@ def build_status(request: Request, build_id: str):
         raise HTTPException(404)
     from pipelines.definitions import warehouse_assets
 
+    total = len(warehouse_assets) - 1  # the job's assets (the upload partition asset is not in it), as `pcf build`
     return JSONResponse(
         {
             "state": t.state,
-            "steps_done": t.steps_done,
-            "steps_total": len(warehouse_assets) - 1,
+            "steps_done": total if t.state == "succeeded" else min(t.steps_done, total),
+            "steps_total": total,
             "release_before": t.release_before,
             "release_after": t.release_after,
         }
     )
+
+
+def _product_parts(request: Request, s, version: str, row: dict, lang: str) -> dict:
+    """The charts and report body of one product in one release and language: rendered once, kept in this
+    process (keyed by release, product and language, so a new release renders afresh). Only ever handed out
+    after the tenancy check of the route."""
+    cache = request.app.state.__dict__.setdefault("_product_parts", OrderedDict())
+    key = (version, row["product_key"], lang)
+    if key in cache:
+        cache.move_to_end(key)
+        return cache[key]
+    import base64
+
+    from pipelines.common.templating import Markup, render
+    from pipelines.reporting.data import enterprise_part, public_part
+    from pipelines.reporting.labels import STAGE_NAMES
+    from pipelines.reporting.report import build_blocks
+
+    d = enterprise_part(s, public_part(s, version, row["product_key"]))
+    unit = f"kg CO2e/{row['declared_unit']}"
+    names = STAGE_NAMES[lang]
+    stages = svg_bars([(names.get(st, st), v) for st, v in d.stages.select("stage", "co2e_kg").rows()], unit)
+    gases = svg_bars([(str(g), v) for g, v in d.gases.select("gas", "co2e_kg").rows()], unit)
+    total = float(row["co2e_kg"] or 0.0)
+    top = (
+        d.contributions.sort("share", descending=True)
+        .head(10)
+        .select((pl.col("line_id") + " " + pl.col("factor_name").fill_null("")).alias("label"), "share")
+        .rows()
+    )
+    top = [(label, share * total) for label, share in top]
+    contributions = svg_bars([(str(a), b) for a, b in top], unit)
+    blocks = build_blocks(d, lang)
+    images = [base64.b64encode(b.content[0]).decode() if b.kind == "image" else "" for b in blocks]
+    report_body = Markup(render("report_body.html", blocks=blocks, images=images))  # autoescaped template
+    parts = {
+        "stages_svg": stages,
+        "gases_svg": gases,
+        "contributions_svg": contributions,
+        "report_body": report_body,
+    }
+    cache[key] = parts
+    while len(cache) > 500:
+        cache.popitem(last=False)
+    return parts

@@ -46,13 +46,14 @@ class ReleaseCache:
         self.factors: pl.DataFrame | None = None
         self.pages: OrderedDict[str, str] = OrderedDict()
         self.slugs: dict[str, str] | None = None
+        self.facets: dict[str, list[str]] | None = None
 
     def current(self, s) -> str | None:
         latest = latest_release(s)
         version = latest["version"] if latest else None
         with self._lock:
             if version != self.version:
-                self.version, self.factors, self.slugs = version, None, None
+                self.version, self.factors, self.slugs, self.facets = version, None, None, None
                 self.pages.clear()
         return version
 
@@ -72,6 +73,19 @@ class ReleaseCache:
                     .alias("_text")
                 )
             return self.factors
+
+    def facet_values(self, s) -> dict[str, list[str]]:
+        """The values the catalogue's filters offer (sources, geographies, units), once per release."""
+        factors = self.catalogue(s)
+        with self._lock:
+            if self.facets is None:
+                self.facets = {
+                    c: sorted(str(x) for x in factors[c].drop_nulls().unique().to_list())[:500]
+                    if factors.height
+                    else []
+                    for c in ("source_id", "geography_code", "unit")
+                }
+            return self.facets
 
     def product_slugs(self, s) -> dict[str, str]:
         version = self.current(s)
@@ -143,10 +157,7 @@ def catalogue(
     total, rows = search_factors(
         factors, q[:200], source[:100], geography[:20], year[:8], unit[:40], PAGE_ROWS, page_no * PAGE_ROWS
     )
-    facets = {
-        c: sorted(str(x) for x in factors[c].drop_nulls().unique().to_list())[:500] if factors.height else []
-        for c in ("source_id", "geography_code", "unit")
-    }
+    facets = _cache(request).facet_values(s)
     return page(
         request,
         "catalogue.html",

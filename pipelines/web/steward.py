@@ -139,7 +139,7 @@ async def decide(request: Request):
         reason=reason,
         build=ticket.build_id,
     )
-    return page(request, "steward/result.html", error=None, written=written[:50], count=len(written), ticket=ticket)
+    return redirect(f"/builds/{ticket.build_id}")  # POST-redirect-GET: the progress page can reload itself
 
 
 @router.post("/steward/changes/decide")
@@ -160,7 +160,7 @@ async def decide_change(request: Request):
     audit.record(
         s, user.name, f"change.{d.action}", address(request), change=d.factor_id, reason=d.reason, build=ticket.build_id
     )
-    return page(request, "steward/result.html", error=None, written=[d], count=1, ticket=ticket)
+    return redirect(f"/builds/{ticket.build_id}")
 
 
 @router.get("/steward/mappings", response_class=HTMLResponse)
