@@ -55,6 +55,7 @@ def build(
     import dagster as dg
 
     from pipelines.assets.enterprise import enterprise_upload, upload_files
+    from pipelines.common.dagster_exec import materialize_uncaptured, metadata_of
     from pipelines.definitions import warehouse_assets, warehouse_checks
     from pipelines.resources import WarehouseResource
 
@@ -87,7 +88,8 @@ def build(
 
     def run() -> None:
         try:
-            box["result"] = dg.materialize(
+            # outputs are not kept in memory for the run's length (pipelines/common/dagster_exec.py)
+            box["result"] = materialize_uncaptured(
                 [*warehouse_assets, *warehouse_checks],
                 selection=selection,
                 instance=instance,
@@ -141,7 +143,7 @@ def build(
         console.print("[yellow]The previous release stays current.[/yellow]")
         raise typer.Exit(1)
     _print_product_changes(_product_changes(result))
-    outcome = result.output_for_node("factor_release")
+    outcome = metadata_of(result, "factor_release")
     console.print(f"release {outcome['version']}: {outcome['reason']}")
     if upload_files():
         _print_enterprise_summary()
