@@ -386,3 +386,30 @@ def test_monte_carlo_on_a_strongly_looped_network_does_not_refactorise_per_draw(
     )
     assert calls == [] and np.all(np.isfinite(res.p50)) and np.all(res.p5 <= res.p95)
     assert np.median(np.abs(res.p50 - base) / np.abs(base)) < 0.5
+
+
+def test_a_monte_carlo_draw_is_vouched_for():
+    """Issue 20: a draw whose perturbed amounts make the network unproductive is refused with the loop's
+    processes, not published; an ordinary draw of the same network solves to the direct answer."""
+    import scipy.sparse as sp
+
+    # A and B feed each other (0.5 each way) and A carries a credit (avoided product C): Jacobi cannot vouch
+    net = _net(
+        ["A", "B", "C"],
+        [("A", "B", 0.5), ("B", "A", 0.5), ("A", "C", -0.2)],
+        [("A", "CO2_fossil", 1.0), ("B", "CO2_fossil", 1.0), ("C", "CO2_fossil", 1.0)],
+    )
+    solver = Solver(net)
+    f = solve_footprints(net, "AR6", solver)
+    A = net.A.tocsr()
+    d = A.diagonal()
+    ZT = (sp.diags(d) - A).T.tocsr()
+    rhs = net.B.T.toarray()[:, 0]
+    x = solver.solve_perturbed(d, ZT, rhs, f.per_gas[0])
+    assert x == pytest.approx(sp.linalg.spsolve(A.T.tocsc(), rhs), rel=1e-12)
+    # the draw: A now needs 2.5 B per unit; 2.5 x 0.5 > 1: no finite, non-negative supply exists
+    Z = (sp.diags(d) - A).tolil()
+    Z[net.index["B"], net.index["A"]] = 2.5
+    with pytest.raises(NetworkError, match="unproductive|no accurate solution") as err:
+        solver.solve_perturbed(d, Z.tocsr().T.tocsr(), rhs, f.per_gas[0])
+    assert "A" in str(err.value) and "B" in str(err.value)

@@ -210,3 +210,28 @@ def test_allocation_stored_with_the_upload(tmp_path, zone):
     assert p1["product_id"].to_list() == ["AP-6061", "AP-6063"] and p1["share"].sum() == pytest.approx(1.0)
     assert set(p1["basis"]) == {"mass"}
     assert alloc.filter(pl.col("line_id") == "A1")["share"].to_list() == [1.0]
+
+
+def test_an_upload_with_over_100_own_lines_before_shared_ones(tmp_path, make_settings):
+    """Found by the enterprise-scale benchmark (issue 20): 110 products' own lines (no allocation basis) came
+    before the plant's shared lines (a basis value each); the allocation table's types were guessed from its
+    first 100 rows (all empty) and the upload failed instead of being taken in."""
+    import copy
+    import dataclasses
+
+    from pipelines.enterprise.examples import EXAMPLES
+    from pipelines.enterprise.intake import ingest_upload
+    from pipelines.enterprise.template import write_workbook
+
+    data = copy.deepcopy(EXAMPLES["aluminium_profile"])
+    model = data["product"][0]
+    data["product"] = [{**model, "product_id": f"AP-{i:03d}", "annual_output": 10_000 + i} for i in range(110)]
+    plant = [a for a in data["activity"] if a["product_id"] == "PLANT"]
+    own = [{**data["activity"][0], "line_id": f"A-{i:03d}", "product_id": f"AP-{i:03d}"} for i in range(110)]
+    data["activity"] = own + plant
+    s = dataclasses.replace(make_settings(), restricted_dir=tmp_path / "restricted")
+    result = ingest_upload(write_workbook(tmp_path / "many.xlsx", data), s)
+    assert result.status == "accepted" and result.accepted["product"] == 110, result.quarantine[:3]
+    alloc = pl.read_parquet(s.restricted_dir / "uploads" / result.upload_id / "allocation.parquet")
+    assert alloc.height == 110 + 3 * 110  # one share per own line, the plant's three lines shared by all
+    assert alloc.filter(pl.col("basis_value").is_not_null()).height == 3 * 110

@@ -194,7 +194,8 @@ def _write(settings: Settings, path: Path, digest: str, result: UploadResult) ->
             "facility": _frame(checked.facilities, ident),
             "product": _frame(checked.products, ident),
             "activity": _frame(checked.activities, ident),
-            "allocation": pl.DataFrame(result._allocation).with_columns(  # type: ignore[attr-defined]
+            # every row read for the types (an upload with over 100 shares, ints before floats, broke here)
+            "allocation": pl.DataFrame(result._allocation, infer_schema_length=None).with_columns(  # type: ignore[attr-defined]
                 *(pl.lit(v).alias(k) for k, v in ident.items())
             ),
         }
