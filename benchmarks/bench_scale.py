@@ -82,7 +82,9 @@ def build_curve(sizes: list[int]) -> None:
             slope = np.log(m2 / m1) / np.log(r2 / r1)
             projected = m2 * (rows / r2) ** slope
             if projected > 0.85 * memory_mb():
-                print(f"build_seconds_{name}: not run (projected peak {projected:.0f} MB > 85% of {memory_mb():.0f} MB)")
+                print(
+                    f"build_seconds_{name}: not run (projected peak {projected:.0f} MB > 85% of {memory_mb():.0f} MB)"
+                )
                 print(f"build_peak_rss_mb_{name}_projected: {projected:.0f}")
                 continue
         with tempfile.TemporaryDirectory(prefix="pcf-scale-") as tmp:
@@ -120,8 +122,9 @@ def upload_data(k: int, products: int = 48) -> dict:
     data = copy.deepcopy(base)
     data["enterprise"][0]["uscc"] = _uscc(k)
     data["enterprise"][0]["enterprise_name"] = f"示例铝型材企业 {k}（example）"
-    by_product = {p["product_id"]: [a for a in base["activity"] if a["product_id"] == p["product_id"]]
-                  for p in base["product"]}
+    by_product = {
+        p["product_id"]: [a for a in base["activity"] if a["product_id"] == p["product_id"]] for p in base["product"]
+    }
     plant = [a for a in base["activity"] if a["product_id"] == "PLANT"]
     data["product"], data["activity"] = [], []
     for i in range(products):
@@ -131,8 +134,12 @@ def upload_data(k: int, products: int = 48) -> dict:
         data["product"].append({**model, "product_id": pid, "annual_output": round(model["annual_output"] * scale)})
         for a in by_product[model["product_id"]]:
             data["activity"].append(
-                {**a, "line_id": f"{a['line_id']}-{i:02d}", "product_id": pid,
-                 "amount": round(a["amount"] * scale * rnd.uniform(0.8, 1.2), 3)}
+                {
+                    **a,
+                    "line_id": f"{a['line_id']}-{i:02d}",
+                    "product_id": pid,
+                    "amount": round(a["amount"] * scale * rnd.uniform(0.8, 1.2), 3),
+                }
             )
     for a in plant:
         data["activity"].append({**a, "amount": round(a["amount"] * products * 0.15 * rnd.uniform(0.8, 1.2), 3)})

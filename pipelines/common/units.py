@@ -306,5 +306,13 @@ def _normalise_dimension(text: str) -> str:
 
 
 def convert(value: float, from_unit: str, to_unit: str) -> float:
+    """`value` in `from_unit` expressed in `to_unit`. Every unit here is multiplicative (no offsets such as
+    degrees Celsius), so the factor between two units is parsed once and kept: pint's parsing was half the
+    time of matching 39,000 enterprise lines (issue 20)."""
+    return value * _factor(from_unit, to_unit)
+
+
+@lru_cache(maxsize=65536)
+def _factor(from_unit: str, to_unit: str) -> float:
     ureg = registry()
-    return ureg.Quantity(value, to_pint_expression(from_unit)).to(to_pint_expression(to_unit)).magnitude
+    return float(ureg.Quantity(1.0, to_pint_expression(from_unit)).to(to_pint_expression(to_unit)).magnitude)

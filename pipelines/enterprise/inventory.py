@@ -22,7 +22,7 @@ from pipelines.common import quality
 from pipelines.config import Settings
 from pipelines.enterprise import store
 from pipelines.enterprise.codes import PRIMARY_DATA_TYPES
-from pipelines.matching.lines import FactorIndex, match_line
+from pipelines.matching.lines import FactorIndex, Match, match_line
 
 OWN_SITE_KINDS = ("energy", "fuel", "direct_emission", "refrigerant", "water", "waste")
 MARKET_ZERO_CONTRACTS = ("green_certificate", "direct_supply")
@@ -124,13 +124,17 @@ def build_inventory(
     product_by = {(r["upload_id"], r["product_id"]): r for r in products.iter_rows(named=True)}
     line_by = {(r["upload_id"], r["line_id"]): r for r in activities.iter_rows(named=True)}
     rows = []
+    matched: dict[tuple, Match] = {}
     for share in allocation.sort("upload_id", "line_id", "product_id").iter_rows(named=True):
         line = line_by[(share["upload_id"], share["line_id"])]
         product = product_by[(share["upload_id"], share["product_id"])]
         year = years[share["upload_id"]]
         site = facility_geo.get((share["upload_id"], line["facility_id"]))
         geo = line_geography(line, site)
-        m = match_line(line, index, geo, year)
+        key = (share["upload_id"], share["line_id"], geo, year)
+        m = matched.get(key)
+        if m is None:  # a plant's line shared by many products is matched once
+            m = matched[key] = match_line(line, index, geo, year)
         declared_units = (
             product["annual_output"] * product["declared_units_per_output_unit"] / product["declared_unit_amount"]
         )
