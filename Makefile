@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | sha256sum | cut -c1-12)
 export GX_ANALYTICS_ENABLED := False
 
-.PHONY: run test lint bench dev serve venv clean lock wheel
+.PHONY: run test lint bench bench-scale dev serve venv clean lock wheel
 
 # Installed from the lockfile: every package at the version and with the SHA-256 hashes recorded there
 # (requirements.lock, pip-tools; `make lock` regenerates it after a change of pins in pyproject.toml).
@@ -45,6 +45,11 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_matching.py
 	$(BIN)/python benchmarks/bench_ilcd.py
 	$(BIN)/python benchmarks/bench_web.py
+
+# where one machine stops (issue 20, docs/scale.md): build cost curve, 10,000 uploads, 1,000,000-process solve
+# (tens of minutes; set SCALE_ARGS="--uploads 1000" for a shorter run)
+bench-scale: $(STAMP)
+	$(BIN)/python benchmarks/bench_scale.py $(SCALE_ARGS)
 
 # the Dagster UI on the same instance as `pcf build` and `pcf runs` (data/curated/dagster unless DAGSTER_HOME is set)
 dev: $(STAMP)

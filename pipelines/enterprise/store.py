@@ -5,7 +5,7 @@
     uploads/<upload_id>/<table>.parquet     enterprise, facility, product, activity, allocation, quarantine
     registry.jsonl                          append-only: one line per upload, in the order received
     inventory/<table>.parquet               current product inventories (enterprise_inventory asset)
-    restricted.duckdb                       views for stewards: uploads, current_*, inventory_*
+    restricted.duckdb                       views for stewards: uploads, current_*, inventory_* (refreshed by each build)
 
 A newer upload for the same enterprise (credit code) and reporting year supersedes the older one once it
 has accepted lines; the older one stays in history. An upload that is rejected as a whole never
