@@ -198,3 +198,50 @@ def test_the_warehouse_resource_is_the_one_list_of_settings_and_scopes_them_to_t
     assert not bad.success  # a value of the wrong type stops the run with the setting named
     env_resource = from_environment()
     assert isinstance(env_resource.review_page_rows, dg.EnvVar) and env_resource.release_guard_share is None
+
+
+def test_the_build_path_keeps_no_outputs_and_stores_the_same(tmp_path):
+    """Issue 20: `pcf build` runs its job with output capture off (pipelines/common/dagster_exec.py) so a
+    step's frames are freed when the next starts. Pinned on a small graph: the stored outputs are identical to
+    `dg.materialize`'s, checks and metadata are reported the same, and no output value is held by the result."""
+    import polars as pl
+
+    from pipelines.asset_store import read
+    from pipelines.common.dagster_exec import materialize_uncaptured, metadata_of
+
+    @dg.asset
+    def rows() -> pl.DataFrame:
+        return pl.DataFrame({"k": list(range(1000)), "v": [i * 0.5 for i in range(1000)]})
+
+    @dg.asset
+    def doubled(context: dg.AssetExecutionContext, rows: pl.DataFrame) -> pl.DataFrame:
+        context.add_output_metadata({"rows": rows.height})
+        return rows.with_columns(pl.col("v") * 2)
+
+    @dg.asset_check(asset=doubled, blocking=True)
+    def doubled_positive(doubled: pl.DataFrame) -> dg.AssetCheckResult:
+        return dg.AssetCheckResult(passed=bool((doubled["v"] >= 0).all()))
+
+    outputs = {}
+    for how in ("captured", "uncaptured"):
+        base = tmp_path / how
+        resources = {"io_manager": FrameStoreIOManager(base_dir=str(base))}
+        instance = dg.DagsterInstance.ephemeral()
+        if how == "captured":
+            result = dg.materialize([rows, doubled, doubled_positive], instance=instance, resources=resources)
+            assert result.output_for_node("doubled").height == 1000  # materialize holds every output
+        else:
+            result = materialize_uncaptured(
+                [rows, doubled, doubled_positive],
+                selection=dg.AssetSelection.all(),
+                instance=instance,
+                resources=resources,
+                tags={"pcf/build_id": "t"},
+            )
+            with pytest.raises(Exception):
+                result.output_for_node("doubled")  # nothing held in memory
+            assert instance.get_runs()[0].tags["pcf/build_id"] == "t"
+        assert result.success and metadata_of(result, "doubled") == {"rows": 1000}
+        assert [e.passed for e in result.get_asset_check_evaluations()] == [True]
+        outputs[how] = read(next(base.rglob("doubled*")))
+    assert outputs["captured"].equals(outputs["uncaptured"])
