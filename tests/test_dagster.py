@@ -238,7 +238,7 @@ def test_the_build_path_keeps_no_outputs_and_stores_the_same(tmp_path):
                 resources=resources,
                 tags={"pcf/build_id": "t"},
             )
-            with pytest.raises(Exception):
+            with pytest.raises(dg.DagsterInvariantViolationError):
                 result.output_for_node("doubled")  # nothing held in memory
             assert instance.get_runs()[0].tags["pcf/build_id"] == "t"
         assert result.success and metadata_of(result, "doubled") == {"rows": 1000}
