@@ -4,7 +4,6 @@ nothing confidential in the site. Screenshots are kept in test-artifacts/."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -15,6 +14,7 @@ import pytest
 from pipelines.config import PROJECT_ROOT
 from pipelines.exports.restricted import restricted_markers
 from pipelines.reporting.data import page_url, slug
+from tests.browser import FLAGS, chromium
 
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 PACK = "LFP-PACK-61"
@@ -217,24 +217,8 @@ def test_site_pages_and_nothing_confidential(s, marts_release, site):
     assert "Open Font License" in (out / "assets" / "FONT-LICENSE.txt").read_text(encoding="utf-8")
 
 
-def _chromium() -> str | None:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not found and os.environ.get("PCF_REQUIRE_CHROMIUM") == "1":
-        pytest.fail("Chromium is required here (PCF_REQUIRE_CHROMIUM=1) but not installed")
-    return found
-
-
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--allow-file-access-from-files",
-]
+_chromium = chromium
+CHROMIUM_FLAGS = ["--headless", *FLAGS, "--allow-file-access-from-files"]
 
 
 def test_site_in_headless_chromium(site, marts_release, tmp_path):

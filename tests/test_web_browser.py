@@ -27,28 +27,18 @@ import polars as pl
 import pytest
 
 from pipelines.config import PROJECT_ROOT
+from tests.browser import FLAGS, chromium
 
 ENT_A = "91350900MA8EXAMP2H"
 ENT_B = "91500113MA5UEXAM1C"
 PASSWORD = "correct horse battery staple"
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 BUILD_WAIT_MS = 180_000
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def _chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    found = chromium()
     if not found:
-        if os.environ.get("PCF_REQUIRE_CHROMIUM") == "1":
-            pytest.fail("Chromium is required here (PCF_REQUIRE_CHROMIUM=1) but not installed")
         pytest.skip("Chromium not installed (the CI installs it)")
     return found
 

@@ -50,15 +50,10 @@ def register(app: typer.Typer, console: Console, materialise_after_decision) -> 
         as_json: bool = typer.Option(False, "--json", help="print JSON"),
     ) -> None:
         """The review queue of the last run (also data/curated/review/index.html), filterable."""
+        from pipelines.curation.queue import narrow
+
         path, q = _queue(source, flag)
-        if geography:
-            q = q.filter(pl.col("geography_code") == geography)
-        if status:
-            q = q.filter(pl.col("steward_status") == status)
-        if search:
-            q = q.filter(
-                pl.col("name").str.contains(search, literal=True) | pl.col("reasons").str.contains(search, literal=True)
-            )
+        q = narrow(q, status=status or "", geography=geography or "", text=search or "")  # as the web queue
         if as_json:
             print(json.dumps(q.head(limit).to_dicts(), ensure_ascii=False, indent=1, default=str))
             return

@@ -266,6 +266,30 @@ def _peers(factor: pl.DataFrame, queue: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def narrow(
+    q: pl.DataFrame, source: str = "", flag: str = "", status: str = "", geography: str = "", text: str = ""
+) -> pl.DataFrame:
+    """The review queue narrowed as a steward asks (`pcf review` and the web queue): source, flag, steward
+    status, geography, and text in the name or reasons (or the exact factor id)."""
+    if q.height == 0:
+        return q
+    if source:
+        q = q.filter(pl.col("source_id") == source)
+    if flag:
+        q = q.filter(pl.col("flags").str.contains(flag, literal=True))
+    if status:
+        q = q.filter(pl.col("steward_status") == status)
+    if geography:
+        q = q.filter(pl.col("geography_code") == geography)
+    if text:
+        q = q.filter(
+            pl.col("name").str.contains(text, literal=True)
+            | pl.col("reasons").str.contains(text, literal=True)
+            | (pl.col("factor_id") == text)
+        )
+    return q
+
+
 def baseline_release(settings, factor: pl.DataFrame, loaded: dict[str, pl.DataFrame] | None = None) -> str | None:
     """The newest release whose factor table differs from this run's. `loaded`: factor tables already read,
     by version (the caller's copy of the current release is not read again)."""

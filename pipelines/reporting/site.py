@@ -103,18 +103,22 @@ def index_page(products: list[ProductData]) -> str:
     )
 
 
+# what a public factor catalogue shows of a factor (the site's page and the web platform's search)
+CATALOGUE_COLUMNS = [
+    "factor_id",
+    "name_zh",
+    "name_en",
+    "co2e_kg",
+    "unit",
+    "geography_code",
+    "reference_year",
+    "source_id",
+    "document",
+]
+
+
 def factors_page(factors: pl.DataFrame, version: str) -> str:
-    cols = [
-        "factor_id",
-        "name_zh",
-        "name_en",
-        "co2e_kg",
-        "unit",
-        "geography_code",
-        "reference_year",
-        "source_id",
-        "document",
-    ]
+    cols = CATALOGUE_COLUMNS
     shown = factors.with_columns(
         pl.col("co2e_kg").round_sig_figs(6),  # display: 2390, not 2389.9999999999995
         pl.col("unit").str.replace_all(r"\*\*", "").str.replace_all(r"\*", "·"),

@@ -33,6 +33,20 @@ def _run(request: Request, query: str, dialect: str):
     return run_query(s, query, dialect=dialect)
 
 
+def _refused(request: Request, query: str, dialect: str, exc: AnalystSqlError):
+    """The console again with the guard's or DuckDB's message (400)."""
+    return page(
+        request,
+        "analyst/sql.html",
+        status_code=400,
+        examples=example_queries(),
+        query=query,
+        dialect=dialect,
+        result=None,
+        error=str(exc),
+    )
+
+
 @router.post("/analyst/sql", response_class=HTMLResponse)
 async def run(request: Request):
     user = require(request, *ROLES)
@@ -43,16 +57,7 @@ async def run(request: Request):
     try:
         result = _run(request, query, dialect)
     except AnalystSqlError as exc:
-        return page(
-            request,
-            "analyst/sql.html",
-            status_code=400,
-            examples=example_queries(),
-            query=query,
-            dialect=dialect,
-            result=None,
-            error=str(exc),
-        )
+        return _refused(request, query, dialect, exc)
     frame = result.frame
     return page(
         request,
@@ -81,16 +86,7 @@ async def download(request: Request):
     try:
         frame = _run(request, query, dialect).frame
     except AnalystSqlError as exc:
-        return page(
-            request,
-            "analyst/sql.html",
-            status_code=400,
-            examples=example_queries(),
-            query=query,
-            dialect=dialect,
-            result=None,
-            error=str(exc),
-        )
+        return _refused(request, query, dialect, exc)
     buf = io.BytesIO()
     if fmt == "parquet":
         frame.write_parquet(buf)

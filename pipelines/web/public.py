@@ -17,6 +17,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from pipelines.release.manifests import latest_release
+from pipelines.reporting.site import CATALOGUE_COLUMNS
 from pipelines.web import audit
 from pipelines.web.accounts import authenticate
 from pipelines.web.core import address, form, lang_of, page, platform, redirect, safe_next
@@ -24,17 +25,6 @@ from pipelines.web.security import COOKIE, is_https, is_loopback
 
 router = APIRouter()
 PAGE_ROWS = 100
-CATALOGUE_COLUMNS = [
-    "factor_id",
-    "name_zh",
-    "name_en",
-    "co2e_kg",
-    "unit",
-    "geography_code",
-    "reference_year",
-    "source_id",
-    "document",
-]
 
 
 class ReleaseCache:

@@ -16,6 +16,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
 from pipelines.curation.decisions import DecisionError
+from pipelines.curation.queue import narrow
 from pipelines.web import audit
 from pipelines.web.core import address, form, page, platform, redirect, require
 
@@ -26,28 +27,6 @@ QUEUE_PAGE = 200
 def _queue(s) -> pl.DataFrame:
     path = s.curated_dir / "review" / "queue.parquet"
     return pl.read_parquet(path) if path.exists() else pl.DataFrame()
-
-
-def filter_queue(
-    q: pl.DataFrame, source: str = "", flag: str = "", status: str = "", geography: str = "", text: str = ""
-) -> pl.DataFrame:
-    if q.height == 0:
-        return q
-    if source:
-        q = q.filter(pl.col("source_id") == source)
-    if flag:
-        q = q.filter(pl.col("flags").str.contains(flag, literal=True))
-    if status:
-        q = q.filter(pl.col("steward_status") == status)
-    if geography:
-        q = q.filter(pl.col("geography_code") == geography)
-    if text:
-        q = q.filter(
-            pl.col("name").str.contains(text, literal=True)
-            | pl.col("reasons").str.contains(text, literal=True)
-            | (pl.col("factor_id") == text)
-        )
-    return q
 
 
 @router.get("/steward", response_class=HTMLResponse)
@@ -63,7 +42,7 @@ def queue(
     require(request, "steward")
     s = platform(request).settings()
     full = _queue(s)
-    shown = filter_queue(full, source, flag, status, geography, q[:200])
+    shown = narrow(full, source, flag, status, geography, q[:200])
     page_no = max(0, page_no)
     facets = {
         c: sorted(str(x) for x in full[c].drop_nulls().unique().to_list())[:300] if full.height else []
