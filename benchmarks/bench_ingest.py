@@ -103,11 +103,26 @@ def generate(path: Path, rows: int, seed: int = 7) -> None:
     frame.write_csv(path)
 
 
+def pcf_env(raw: Path, curated: Path, restricted: Path) -> dict:
+    """The environment of a `pcf` child process on a warehouse of its own (and its own Dagster instance,
+    in <curated>/dagster). Used by every benchmark that runs `pcf`."""
+    import os
+
+    env = {
+        **os.environ,
+        "PCF_RAW_DIR": str(raw),
+        "PCF_CURATED_DIR": str(curated),
+        "PCF_RESTRICTED_DIR": str(restricted),
+        "COLUMNS": "200",
+    }
+    env.pop("DAGSTER_HOME", None)
+    return env
+
+
 def full_build(work: Path, literature_file: Path, rows: int) -> None:
     """A whole `pcf build` (one Dagster run: every source in the sources directory, the embedded data with
     this literature file beside the example, enterprise examples, marts, publish) in its own process: wall
     time and the process's peak resident memory (the children's maxrss; kB on Linux)."""
-    import os
     import resource
     import subprocess
 
@@ -116,14 +131,7 @@ def full_build(work: Path, literature_file: Path, rows: int) -> None:
     raw = work / "build_raw"
     shutil.copytree(PROJECT_ROOT / "data" / "raw", raw)
     shutil.copy(literature_file, raw / "literature" / literature_file.name)
-    env = {
-        **os.environ,
-        "PCF_RAW_DIR": str(raw),
-        "PCF_CURATED_DIR": str(work / "build_curated"),
-        "PCF_RESTRICTED_DIR": str(work / "build_restricted"),
-        "COLUMNS": "200",
-    }
-    env.pop("DAGSTER_HOME", None)
+    env = pcf_env(raw, work / "build_curated", work / "build_restricted")
     pcf = Path(sys.executable).with_name("pcf")
     t0 = time.perf_counter()
     done = subprocess.run([str(pcf), "build"], env=env, capture_output=True, text=True)

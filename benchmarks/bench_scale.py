@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import os
 import random
 import shutil
 import subprocess
@@ -37,7 +36,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from bench_ingest import generate  # noqa: E402
+from bench_ingest import generate, pcf_env  # noqa: E402
 
 from pipelines.config import PROJECT_ROOT  # noqa: E402
 
@@ -51,15 +50,7 @@ MEASURE = (
 
 
 def _env(work: Path, raw: Path) -> dict:
-    env = {
-        **os.environ,
-        "PCF_RAW_DIR": str(raw),
-        "PCF_CURATED_DIR": str(work / "curated"),
-        "PCF_RESTRICTED_DIR": str(work / "restricted"),
-        "COLUMNS": "200",
-    }
-    env.pop("DAGSTER_HOME", None)
-    return env
+    return pcf_env(raw, work / "curated", work / "restricted")
 
 
 def measured(cmd: list[str], env: dict) -> tuple[int, float, float]:

@@ -37,7 +37,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_ingest import generate  # noqa: E402
+from bench_ingest import generate, pcf_env  # noqa: E402
 
 from pipelines.config import PROJECT_ROOT  # noqa: E402
 
@@ -56,14 +56,7 @@ def warehouse(work: Path, rows: int) -> dict:
     raw = work / "raw"
     shutil.copytree(PROJECT_ROOT / "data" / "raw", raw)
     generate(raw / "literature" / "bench_web.csv", rows)
-    env = {
-        **os.environ,
-        "PCF_RAW_DIR": str(raw),
-        "PCF_CURATED_DIR": str(work / "curated"),
-        "PCF_RESTRICTED_DIR": str(work / "restricted"),
-        "COLUMNS": "200",
-    }
-    env.pop("DAGSTER_HOME", None)
+    env = pcf_env(raw, work / "curated", work / "restricted")
     for step in (
         ("build",),
         ("approve", "--source", "literature", "--yes", "--reason", "benchmark: generated rows", "--no-apply"),

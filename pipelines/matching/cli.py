@@ -157,33 +157,18 @@ def register(app: typer.Typer, console: Console, materialise_after_decision) -> 
     ) -> None:
         """Confirm (or withdraw) what an enterprise's description means; the next build uses it for the same
         text and unit of that enterprise (match_method steward_mapping)."""
-        from pipelines.curation.decisions import current_steward, now_utc
+        from pipelines.curation.decisions import current_steward
         from pipelines.matching import mappings as log
 
-        s = settings()
-        if not remove:
-            if not factor:
-                console.print("[red]--factor is required (or --remove)[/red]")
-                raise typer.Exit(2)
-            with exit_on(console, FileNotFoundError):
-                matcher, version = load_matcher()
-            if factor not in set(matcher._frame["factor_id"].to_list()):
-                console.print(f"[red]{factor} is not a usable factor of release {version}[/red]")
-                raise typer.Exit(2)
-        with exit_on(console, log.MappingError):
-            log.append(
-                s,
-                log.Mapping(
-                    enterprise.strip().upper(),
-                    text,
-                    unit,
-                    None if remove else factor,
-                    steward or current_steward(),
-                    now_utc(),
-                    reason,
-                    "remove" if remove else "map",
-                ),
-            )
+        if not remove and not factor:
+            console.print("[red]--factor is required (or --remove)[/red]")
+            raise typer.Exit(2)
+        with exit_on(console, log.MappingError, FileNotFoundError):  # the same check the web platform makes
+            try:
+                log.confirm(settings(), enterprise, text, unit, factor, steward or current_steward(), reason, remove)
+            except log.UnusableFactor as exc:
+                console.print(f"[red]{exc}[/red]")
+                raise typer.Exit(2) from None
         console.print(
             f"{'withdrawn' if remove else 'mapped'}: {enterprise} '{text}' [{unit}]"
             + ("" if remove else f" -> {factor}")

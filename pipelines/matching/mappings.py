@@ -26,6 +26,10 @@ class MappingError(ValueError):
     pass
 
 
+class UnusableFactor(MappingError):
+    """The factor named is not in the current release or cannot be used (rejected, deprecated, no value)."""
+
+
 @dataclass(frozen=True)
 class Mapping:
     uscc: str
@@ -62,6 +66,48 @@ def append(settings: Settings, m: Mapping) -> None:
             fh.write(json.dumps(asdict(m), ensure_ascii=False, sort_keys=True) + "\n")
             fh.flush()
             os.fsync(fh.fileno())
+
+
+def confirm(
+    settings: Settings,
+    uscc: str,
+    text: str,
+    unit: str,
+    factor_id: str | None,
+    steward: str,
+    reason: str,
+    remove: bool = False,
+) -> Mapping:
+    """A steward's mapping (or its withdrawal), checked and logged: `pcf map` and the web platform's mapping
+    queue both record through here. The factor must be usable in the current release (a CO2e value, not
+    rejected or deprecated); FileNotFoundError when there is no release yet."""
+    import polars as pl
+
+    from pipelines.curation.decisions import now_utc
+    from pipelines.matching.matcher import usable_factors
+    from pipelines.release.manifests import latest_release, read_table
+
+    if not remove:
+        if not factor_id:
+            raise MappingError("--factor is required (or --remove)")
+        latest = latest_release(settings)
+        if latest is None:
+            raise FileNotFoundError("no release yet: run `pcf build` first")
+        found = read_table(settings, latest["version"], "factor").filter(pl.col("factor_id") == factor_id)
+        if usable_factors(found).is_empty():
+            raise UnusableFactor(f"{factor_id} is not a usable factor of release {latest['version']}")
+    m = Mapping(
+        uscc.strip().upper(),
+        text,
+        unit,
+        None if remove else factor_id,
+        steward,
+        now_utc(),
+        reason,
+        "remove" if remove else "map",
+    )
+    append(settings, m)
+    return m
 
 
 def read(settings: Settings) -> dict[tuple[str, str, str], Mapping]:

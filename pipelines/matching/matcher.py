@@ -113,6 +113,14 @@ def _dimension(unit: str) -> str:
     return units._normalise_dimension(units.unit_info(unit).dimension)
 
 
+def usable_factors(factors: pl.DataFrame) -> pl.DataFrame:
+    """The factors a line may be matched or mapped to: with a CO2e value, not rejected or deprecated."""
+    usable = factors.filter(pl.col("co2e_kg").is_not_null())
+    if "steward_status" in usable.columns:
+        usable = usable.filter(~pl.col("steward_status").is_in(["rejected", "deprecated"]))
+    return usable
+
+
 class Matcher:
     """Built once per release (factor table + fuel_property); `match` is a few hundred microseconds, and
     identical lines in a batch are answered from a cache."""
@@ -130,9 +138,7 @@ class Matcher:
         self.threshold = settings().match_threshold if threshold is None else threshold
         self.lexicon = lexicon or load_lexicon()
         self.fuels = fuels_from(fuel_property)
-        usable = factors.filter(pl.col("co2e_kg").is_not_null())
-        if "steward_status" in usable.columns:
-            usable = usable.filter(~pl.col("steward_status").is_in(["rejected", "deprecated"]))
+        usable = usable_factors(factors)
         for c in COLUMNS:
             if c not in usable.columns:
                 usable = usable.with_columns(pl.lit(None).alias(c))

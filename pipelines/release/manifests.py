@@ -72,8 +72,13 @@ def read_manifest(settings: Settings, version: str | None = None) -> dict:
 
 
 def latest_release(settings: Settings) -> dict | None:
-    releases = list_releases(settings)
-    return releases[-1] if releases else None
+    """The newest usable manifest: read from the newest release back, so a call costs one manifest (the web
+    platform asks on every page), not one per release ever published."""
+    for d in reversed(release_dirs(settings)):
+        manifest, _why = load_manifest(d)
+        if manifest is not None:
+            return manifest
+    return None
 
 
 def release_dir(settings: Settings, version: str) -> Path:

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 from pipelines.config import Settings
 
@@ -43,6 +44,9 @@ class BuildQueue:
         self._cv = threading.Condition()
         self._worker: threading.Thread | None = None
         self.start_worker = start_worker
+        self._instance: Any = (
+            None  # a DagsterInstance, opened on the first progress read (the pages poll it every second)
+        )
 
     def request(self, reason: str) -> Ticket:
         with self._cv:
@@ -79,7 +83,9 @@ class BuildQueue:
             from pipelines.cli import BUILD_TAG
             from pipelines.runs import instance
 
-            inst = instance(self.settings_of())
+            if self._instance is None:
+                self._instance = instance(self.settings_of())
+            inst = self._instance
             runs = inst.get_runs(filters=dg.RunsFilter(tags={BUILD_TAG: t.build_id}), limit=1)
             if runs:
                 events = inst.all_logs(runs[0].run_id, of_type=dg.DagsterEventType.STEP_SUCCESS)

@@ -21,7 +21,7 @@ from pipelines.config import Settings
 from pipelines.web.accounts import User
 from pipelines.web.builds import BuildQueue
 from pipelines.web.i18n import LANGS, t
-from pipelines.web.security import Session, Sessions, Throttle, csrf_ok
+from pipelines.web.security import Sessions, Throttle, csrf_ok
 
 HERE = Path(__file__).resolve().parent
 
@@ -66,10 +66,6 @@ def _num(x, digits: int = 4) -> str:
 
 def platform(request: Request) -> Platform:
     return request.app.state.platform
-
-
-def session(request: Request) -> Session:
-    return request.state.session
 
 
 def user_of(request: Request) -> User | None:

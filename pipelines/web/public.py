@@ -20,7 +20,7 @@ from pipelines.release.manifests import latest_release
 from pipelines.reporting.site import CATALOGUE_COLUMNS
 from pipelines.web import audit
 from pipelines.web.accounts import authenticate
-from pipelines.web.core import address, form, lang_of, page, platform, redirect, safe_next
+from pipelines.web.core import address, form, page, platform, redirect, safe_next
 from pipelines.web.security import COOKIE, is_https, is_loopback
 
 router = APIRouter()
@@ -284,6 +284,3 @@ async def logout(request: Request):
 @router.get("/favicon.ico")
 def favicon():
     return Response(status_code=204)
-
-
-__all__ = ["router", "search_factors", "lang_of"]

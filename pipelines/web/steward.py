@@ -163,17 +163,12 @@ async def map_line(request: Request):
     p = platform(request)
     s = p.settings()
     f = await form(request)
-    from pipelines.curation.decisions import now_utc
     from pipelines.matching import mappings as log
-    from pipelines.matching.cli import load_matcher
 
     uscc, text, unit = str(f.get("uscc") or ""), str(f.get("text") or ""), str(f.get("unit") or "")
     factor_id, reason = str(f.get("factor_id") or "").strip(), str(f.get("reason") or "")
     try:
-        matcher, version = load_matcher()
-        if factor_id not in set(matcher._frame["factor_id"].to_list()):
-            raise log.MappingError(f"{factor_id} is not a usable factor of release {version}")
-        log.append(s, log.Mapping(uscc.strip().upper(), text, unit, factor_id, user.name, now_utc(), reason, "map"))
+        log.confirm(s, uscc, text, unit, factor_id, user.name, reason)
     except (log.MappingError, FileNotFoundError) as exc:
         return page(request, "steward/result.html", status_code=400, error=str(exc), written=[], ticket=None)
     ticket = p.builds.request(f"mapping by {user.name}")
