@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from pipelines.config import PROJECT_ROOT
-from pipelines.engine.incremental import PER_PRODUCT_MARTS, merge_with_previous
+from pipelines.engine.incremental import PER_PRODUCT_MARTS, merge_with_previous, recomputed_only, reusable
 from pipelines.engine.marts import build_marts
 from pipelines.engine.results import compute
 from pipelines.enterprise.examples import NEV_BATTERY_PACK
@@ -22,9 +22,9 @@ from pipelines.enterprise.template import write_workbook
 EXAMPLES_DIR = PROJECT_ROOT / "data" / "raw" / "enterprise" / "examples"
 
 
-def _marts(s, tables) -> dict[str, pl.DataFrame]:
+def _engine(s, tables, reuse=None) -> dict:
     inv = build_inventory(s, tables["factor"], None, s.gwp_set)
-    engine = compute(
+    return compute(
         inv["line_emissions"],
         in_scope(s)["product"],
         inv["product_summary"],
@@ -32,8 +32,12 @@ def _marts(s, tables) -> dict[str, pl.DataFrame]:
         tables["factor_gas"],
         s.gwp_set,
         iterations=300,
+        reuse=reuse,
     )
-    return build_marts(engine)
+
+
+def _marts(s, tables) -> dict[str, pl.DataFrame]:
+    return build_marts(_engine(s, tables))
 
 
 @pytest.fixture(scope="module")
@@ -51,11 +55,15 @@ def runs(full_build, tmp_path_factory):
     next(a for a in changed["activity"] if a["line_id"] == "E1")["amount"] = 3_000_000  # less grid electricity
     assert ingest_upload(write_workbook(tmp / "pack_v2.xlsx", changed), s).accepted
     second = _marts(s, tables)
-    return first, again, second
+    # what the build does: draw and shape only the products whose inputs changed since `first`
+    engine = _engine(s, tables, reuse=reusable(first))
+    shas = dict(engine["engine_products"].select("process_id", "inputs_sha256").rows())
+    partial = build_marts(recomputed_only(engine, reusable(first))), shas
+    return first, again, second, partial
 
 
 def test_first_run_adds_every_product(runs):
-    first, _again, _second = runs
+    first, _again, _second, _partial = runs
     merged, report = merge_with_previous(first, None)
     assert len(report["added"]) == first["product_footprint"].height == 3
     assert report["unchanged"] == 0 and not report["changed"]
@@ -64,7 +72,7 @@ def test_first_run_adds_every_product(runs):
 
 
 def test_same_inputs_carry_every_row_over(runs):
-    first, again, _second = runs
+    first, again, _second, _partial = runs
     merged, report = merge_with_previous(again, first)
     assert report["unchanged"] == 3 and not report["added"] and not report["changed"] and not report["removed"]
     for mart in (*PER_PRODUCT_MARTS, "product_benchmark"):
@@ -72,7 +80,7 @@ def test_same_inputs_carry_every_row_over(runs):
 
 
 def test_one_enterprise_changes_only_its_products(runs):
-    first, _again, second = runs
+    first, _again, second, _partial = runs
     merged, report = merge_with_previous(second, first)
     pack = [k for k in second["product_footprint"]["product_key"] if "LFP-PACK-61" in k]
     assert [c["product_key"] for c in report["changed"]] == pack
@@ -93,7 +101,25 @@ def test_one_enterprise_changes_only_its_products(runs):
 def test_incremental_equals_from_scratch(runs):
     # Keyed Monte Carlo draws: the aluminium products' percentiles do not depend on the pack's data, so
     # carrying them over gives exactly what a from-scratch run on the new inputs gives.
-    first, _again, second = runs
+    first, _again, second, _partial = runs
     merged, _ = merge_with_previous(second, first)
     for mart in (*PER_PRODUCT_MARTS, "product_benchmark"):
         assert merged[mart].equals(second[mart]), mart
+
+
+def test_only_changed_products_are_drawn_and_the_merge_equals_from_scratch(runs):
+    first, _again, second, (partial, shas) = runs
+    pack = [k for k in second["product_footprint"]["product_key"] if "LFP-PACK-61" in k]
+    # the mart SQL ran for the pack only; the others got no Monte Carlo draws at all
+    assert partial["product_footprint"]["product_key"].to_list() == pack
+    assert sorted(shas) == sorted(second["product_footprint"]["product_key"].to_list())
+    merged, report = merge_with_previous(partial, first, shas)
+    assert [c["product_key"] for c in report["changed"]] == pack and report["unchanged"] == 2
+    for mart in (*PER_PRODUCT_MARTS, "product_benchmark"):
+        assert merged[mart].equals(second[mart]), mart
+
+
+def test_rows_neither_recomputed_nor_carried_over_stop_the_merge(runs):
+    first, _again, _second, (partial, shas) = runs
+    with pytest.raises(ValueError, match="cannot be carried over"):
+        merge_with_previous(partial, None, shas)

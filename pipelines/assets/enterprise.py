@@ -99,6 +99,7 @@ def enterprise_inventory(context: dg.AssetExecutionContext, curated_factors: dic
         None,
         curated_factors["summary"]["gwp_set"],
         curated_factors["tables"].get("fuel_property"),
+        cache=True,  # enterprises whose uploads and factors did not change are not matched again
     )
     write_inventory(s, tables)
     summary = tables["product_summary"]
@@ -131,7 +132,7 @@ def enterprise_inventory(context: dg.AssetExecutionContext, curated_factors: dic
     "(product_footprint, _stage, _gas, product_contribution, product_benchmark) for the release.",
 )
 def product_marts(context: dg.AssetExecutionContext, curated_factors: dict) -> dict:
-    from pipelines.engine.incremental import merge_with_previous, previous_marts
+    from pipelines.engine.incremental import merge_with_previous, previous_marts, recomputed_only, reusable
     from pipelines.engine.isolation import compute_isolated
     from pipelines.engine.marts import build_marts
     from pipelines.release.publish import latest_release, release_dir
@@ -147,8 +148,19 @@ def product_marts(context: dg.AssetExecutionContext, curated_factors: dict) -> d
     summary = pl.read_parquet(inv / "product_summary.parquet")
     products = in_scope(s)["product"].join(summary.select("uscc", "product_id"), on=["uscc", "product_id"])
     tables = curated_factors["tables"]
+    latest = latest_release(s)
+    previous = previous_marts(release_dir(s, latest["version"]) if latest else None)
+    # products whose inputs fingerprint equals the previous release's get no Monte Carlo and no mart SQL:
+    # their rows are carried over (engine/incremental.py)
+    reuse = reusable(previous)
     engine, held = compute_isolated(
-        lines, products, summary, tables["factor"], tables["factor_gas"], curated_factors["summary"]["gwp_set"]
+        lines,
+        products,
+        summary,
+        tables["factor"],
+        tables["factor_gas"],
+        curated_factors["summary"]["gwp_set"],
+        reuse=reuse,
     )
     # lines drawing on other enterprise products now carry their CO2e; held products and why, for the
     # enterprise and the stewards (restricted zone only)
@@ -158,13 +170,12 @@ def product_marts(context: dg.AssetExecutionContext, curated_factors: dict) -> d
             f"{held.height} product(s) held (not published): "
             + "; ".join(f"{k}: {r}" for k, r in held.select("product_key", "reason").head(5).rows())
         )
-    fresh = build_marts(engine)
-    if not fresh:  # products in force but no line with a usable amount: nothing to publish
+    if not engine:  # products in force but no line with a usable amount: nothing to publish
         context.log.info("no product with usable lines: no product marts")
         return {}
-    latest = latest_release(s)
-    previous = previous_marts(release_dir(s, latest["version"]) if latest else None)
-    marts, changes = merge_with_previous(fresh, previous)
+    shas = dict(engine["engine_products"].select("process_id", "inputs_sha256").rows())
+    fresh = build_marts(recomputed_only(engine, reuse))
+    marts, changes = merge_with_previous(fresh, previous, shas)
     context.log.info(
         f"products: {len(changes['added'])} added, {len(changes['changed'])} changed, "
         f"{len(changes['removed'])} removed, {changes['unchanged']} unchanged (rows carried over)"

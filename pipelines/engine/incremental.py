@@ -36,7 +36,7 @@ PER_PRODUCT_MARTS = {  # mart -> sort order of its rows (as its SQL model orders
 
 
 def code_fingerprint() -> str:
-    """The engine's code and the mart SQL: a change in either recomputes every product."""
+    """The engine's code, the mart SQL and the library versions: a change in any recomputes every product."""
     h = hashlib.sha256()
     for path in sorted(
         [
@@ -48,14 +48,28 @@ def code_fingerprint() -> str:
     ):
         h.update(path.name.encode())
         h.update(path.read_bytes())
+    # the libraries that compute and shape the numbers: an upgrade recomputes every product
+    import numpy
+    import scipy
+
+    h.update(repr([m.__version__ for m in (duckdb, pl, numpy, scipy)]).encode())
     return h.hexdigest()
 
 
-def _rows_by(frame: pl.DataFrame, key: str) -> dict[str, list[tuple]]:
-    out: dict[str, list[tuple]] = {}
-    for row in frame.sort(frame.columns).iter_rows():
-        out.setdefault(row[frame.columns.index(key)], []).append(row)
-    return out
+def _texts_by(frame: pl.DataFrame, key: str) -> dict[str, str]:
+    """key -> its rows as one exact text (every column as text, floats in shortest round-trip form, rows in
+    sorted order): what a process's fingerprint digests, built in Polars rather than row by row in Python."""
+    if frame.is_empty():
+        return {}
+    cols = frame.columns
+    row = pl.concat_str([pl.col(c).cast(pl.String).fill_null("\x00") for c in cols], separator="\x1f")
+    return dict(
+        frame.sort(cols, nulls_last=True)
+        .select(pl.col(key), row.alias("_row"))
+        .group_by(key, maintain_order=True)
+        .agg(pl.col("_row").str.join("\x1e"))
+        .rows()
+    )
 
 
 def fingerprints(
@@ -66,13 +80,28 @@ def fingerprints(
     settings_key: dict,
 ) -> dict[str, str]:
     """products: one row per product process (process_id + its descriptive and quality columns);
-    line_info: per line of a product (keyed by 'consumer'); settings_key: GWP set, weights, MC settings."""
-    tech = _rows_by(technosphere.select("consumer", "provider", "amount", "gsd2", "stage", "line_id"), "consumer")
-    bio = _rows_by(biosphere.select("process_id", "gas", "amount_kg", "gsd2"), "process_id")
-    info = _rows_by(line_info, "consumer")
-    own = _rows_by(products, "process_id")
-    upstream = {c: sorted({r[1] for r in rows}) for c, rows in tech.items()}
+    line_info: per line of a product (keyed by 'consumer'); settings_key: GWP set, weights, MC settings.
+    Each process's own rows are digested once (a factor drawn on by 40,000 products is not re-read 40,000
+    times); a product's fingerprint is the digest of its closure's digests in process-id order."""
+    tech_rows = technosphere.select("consumer", "provider", "amount", "gsd2", "stage", "line_id")
+    tech = _texts_by(tech_rows, "consumer")
+    bio = _texts_by(biosphere.select("process_id", "gas", "amount_kg", "gsd2"), "process_id")
+    info = _texts_by(line_info, "consumer")
+    own = _texts_by(products, "process_id")
+    upstream = dict(
+        tech_rows.group_by("consumer").agg(pl.col("provider").drop_nulls().unique().sort()).rows()
+        if tech_rows.height
+        else []
+    )
     common = json.dumps({**settings_key, "code": code_fingerprint()}, sort_keys=True, default=str)
+    digests: dict[str, bytes] = {}
+
+    def digest(p: str) -> bytes:
+        if p not in digests:
+            text = "\x1d".join((p, tech.get(p, ""), bio.get(p, ""), info.get(p, ""), own.get(p, "")))
+            digests[p] = hashlib.sha256(text.encode()).digest()
+        return digests[p]
+
     out = {}
     for pid in products["process_id"].to_list():
         seen, stack = set(), [pid]
@@ -81,18 +110,42 @@ def fingerprints(
             if p in seen:
                 continue
             seen.add(p)
-            stack.extend(upstream.get(p, []))
+            stack.extend(upstream.get(p, ()))
         h = hashlib.sha256(common.encode())
         for p in sorted(seen):
-            h.update(repr((p, tech.get(p, []), bio.get(p, []), info.get(p, []), own.get(p, []))).encode())
+            h.update(digest(p))
         out[pid] = h.hexdigest()
     return out
 
 
+def reusable(previous: dict[str, pl.DataFrame] | None) -> dict[str, str] | None:
+    """product_key (the product's process id) -> inputs fingerprint of the previous release's rows, when
+    they can be carried over; None when there are none (every product is computed in full)."""
+    fp = (previous or {}).get("product_footprint")
+    if fp is None or "inputs_sha256" not in fp.columns:
+        return None
+    return dict(fp.select("product_key", "inputs_sha256").rows())
+
+
+def recomputed_only(engine: dict, reuse: dict[str, str] | None) -> dict:
+    """The engine's per-product tables without the products whose rows will be carried over (engine.results
+    drew no Monte Carlo for them), so the mart SQL runs for the recomputed ones only."""
+    if not engine or reuse is None:
+        return engine
+    keep = [
+        p for p, sha in engine["engine_products"].select("process_id", "inputs_sha256").rows() if reuse.get(p) == sha
+    ]
+    return {k: v.filter(~pl.col("process_id").is_in(keep)) if k.startswith("engine_") else v for k, v in engine.items()}
+
+
 def merge_with_previous(
-    new: dict[str, pl.DataFrame], previous: dict[str, pl.DataFrame] | None
+    new: dict[str, pl.DataFrame],
+    previous: dict[str, pl.DataFrame] | None,
+    fingerprints: dict[str, str] | None = None,
 ) -> tuple[dict[str, pl.DataFrame], dict]:
-    """-> the marts to publish, and the change report."""
+    """-> the marts to publish, and the change report. fingerprints: every product in force -> its inputs
+    fingerprint, when `new` holds only the recomputed products (`recomputed_only`); without it, `new`
+    holds every product."""
     fp_new = new["product_footprint"]
     previous = previous or {}
     prev_fp = previous.get("product_footprint")
@@ -103,8 +156,15 @@ def merge_with_previous(
     )
     old_sha = dict(prev_fp.select("product_key", "inputs_sha256").rows()) if usable and prev_fp is not None else {}
     old_co2e = dict(prev_fp.select("product_key", "co2e_kg").rows()) if prev_fp is not None and prev_fp.height else {}
-    new_sha = dict(fp_new.select("product_key", "inputs_sha256").rows())
+    new_sha = fingerprints if fingerprints is not None else dict(fp_new.select("product_key", "inputs_sha256").rows())
     keep = sorted(k for k, sha in new_sha.items() if old_sha.get(k) == sha)
+    kept = set(keep)
+    missing = set(new_sha) - kept - set(fp_new["product_key"].to_list())
+    if missing:  # rows neither recomputed nor carried over: never publish a release without them
+        raise ValueError(
+            f"{len(missing)} product(s) were not recomputed and cannot be carried over from the previous "
+            f"release (its marts are not usable): {sorted(missing)[:5]}"
+        )
     merged = {}
     for mart, (by, descending) in PER_PRODUCT_MARTS.items():
         fresh = new[mart].filter(~pl.col("product_key").is_in(keep))
@@ -118,7 +178,7 @@ def merge_with_previous(
     finally:
         con.close()
     new_co2e = dict(fp_new.select("product_key", "co2e_kg").rows())
-    recomputed = sorted(k for k in new_sha if k in old_co2e and k not in keep)
+    recomputed = sorted(k for k in new_sha if k in old_co2e and k not in kept)
     # recomputed because an input or the code changed: 'changed' only when the footprint row differs
     same = set()
     if prev_fp is not None and recomputed:

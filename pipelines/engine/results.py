@@ -23,7 +23,11 @@ def compute(
     gwp_set: str,
     iterations: int = MC_ITERATIONS,
     seed: int = MC_SEED,
+    reuse: dict[str, str] | None = None,
 ) -> dict[str, pl.DataFrame]:
+    """reuse: product process id -> inputs fingerprint of rows the caller already has (the previous
+    release's); a product whose fingerprint is the same gets no Monte Carlo draws here (its percentiles
+    are NaN and the caller carries its rows over, engine.incremental). None: draw for every product."""
     if products.is_empty() or lines.is_empty():
         return {}
     processes, tech, bio, given = foreground.build_tables(lines, products, factors, factor_gas)
@@ -31,16 +35,6 @@ def compute(
     solver = Solver(net)
     fp = solve_footprints(net, gwp_set, solver, given)
     w = gwp_weights(net.gases, gwp_set, given)
-    mc = montecarlo.run(
-        net,
-        w,
-        montecarlo.aligned_gsd2(net, tech),
-        montecarlo.aligned_bio_gsd2(net, bio),
-        iterations=iterations,
-        seed=seed,
-        base=fp.co2e,
-        solver=solver,
-    )
     idx = net.index
     lines, summary = resolve_linked_lines(lines, summary, fp.co2e, idx)
     # Per line: amount x per-unit footprint of what it draws on (CO2e and per gas).
@@ -99,13 +93,8 @@ def compute(
         product_rows.with_columns(
             pl.Series("co2e_kg", fp.co2e[pos]),
             pl.Series("co2e_biogenic_kg", np.asarray(biogenic, dtype=float)),
-            pl.Series("mc_p5", mc.p5[pos]),
-            pl.Series("mc_p50", mc.p50[pos]),
-            pl.Series("mc_p95", mc.p95[pos]),
-            pl.Series("mc_mean", mc.mean[pos]),
-            pl.Series("mc_std", mc.std[pos]),
-            pl.lit(mc.iterations).alias("mc_iterations"),
-            pl.lit(mc.seed).alias("mc_seed"),
+            pl.lit(iterations).alias("mc_iterations"),
+            pl.lit(seed).alias("mc_seed"),
             pl.lit(solver.used).alias("solver"),
             pl.lit(gwp_set).alias("gwp_set"),
         )
@@ -144,10 +133,21 @@ def compute(
         tech,
         bio,
         line_info.drop("item"),
-        {"gwp_set": gwp_set, "weights": dict(zip(net.gases, w.tolist())), "mc": [mc.iterations, mc.seed]},
+        {"gwp_set": gwp_set, "weights": dict(zip(net.gases, w.tolist())), "mc": [iterations, seed]},
     )
+    # The Monte Carlo after the fingerprints: only products whose inputs changed are drawn for, on their
+    # upstream closure (draws are keyed by entry, so a sub-network draws the same numbers for them).
+    ids = engine_products["process_id"].to_list()
+    draw = [p for p in ids if reuse is None or reuse.get(p) != shas[p]]
+    everything = len(draw) == len(ids)
+    mc = _monte_carlo(net, solver, fp.co2e, w, processes, tech, bio, gwp_set, given, draw, everything, iterations, seed)
     engine_products = engine_products.with_columns(
-        pl.col("process_id").replace_strict(shas, return_dtype=pl.String).alias("inputs_sha256")
+        pl.Series("mc_p5", mc.p5[pos]),
+        pl.Series("mc_p50", mc.p50[pos]),
+        pl.Series("mc_p95", mc.p95[pos]),
+        pl.Series("mc_mean", mc.mean[pos]),
+        pl.Series("mc_std", mc.std[pos]),
+        pl.col("process_id").replace_strict(shas, return_dtype=pl.String).alias("inputs_sha256"),
     )
     gas_cols = [c for c in contrib.columns if c.startswith("gas::")]
     gases = (
@@ -168,6 +168,58 @@ def compute(
         # the restricted inventory with linked lines resolved (not a mart: it stays in the restricted zone)
         "inventory": {"line_emissions": lines, "product_summary": summary},  # type: ignore[dict-item]
     }
+
+
+def _monte_carlo(
+    net, solver, base, w, processes, tech, bio, gwp_set, given, draw: list[str], everything: bool, iterations, seed
+) -> montecarlo.MonteCarloResult:
+    """Percentiles for the products in `draw` (NaN for the others), on the whole network when every product
+    is drawn for, else on the upstream closure of `draw` alone."""
+    if everything:
+        return montecarlo.run(
+            net,
+            w,
+            montecarlo.aligned_gsd2(net, tech),
+            montecarlo.aligned_bio_gsd2(net, bio),
+            iterations=iterations,
+            seed=seed,
+            base=base,
+            solver=solver,
+        )
+    nan = np.full(net.size, np.nan)
+    out = montecarlo.MonteCarloResult(iterations, seed, nan, nan.copy(), nan.copy(), nan.copy(), nan.copy())
+    if not draw:
+        return out
+    closure = upstream_closure(tech, draw)
+    sub_tech = tech.filter(pl.col("consumer").is_in(closure))
+    sub_bio = bio.filter(pl.col("process_id").is_in(closure))
+    sub = build(processes.filter(pl.col("process_id").is_in(closure)), sub_tech, sub_bio)
+    sub_w = gwp_weights(sub.gases, gwp_set, given)
+    mc = montecarlo.run(
+        sub,
+        sub_w,
+        montecarlo.aligned_gsd2(sub, sub_tech),
+        montecarlo.aligned_bio_gsd2(sub, sub_bio),
+        iterations=iterations,
+        seed=seed,
+        solver=Solver(sub),
+    )
+    at = np.array([net.index[p] for p in sub.process_ids])
+    for name in ("p5", "p50", "p95", "mean", "std"):
+        getattr(out, name)[at] = getattr(mc, name)
+    return out
+
+
+def upstream_closure(technosphere: pl.DataFrame, start: list[str]) -> list[str]:
+    """`start` and every process they draw on, directly or through others (loops included)."""
+    edges = technosphere.select("consumer", "provider").unique()
+    closure = set(start)
+    frontier = pl.Series(sorted(closure), dtype=pl.String)
+    while frontier.len():
+        found = edges.filter(pl.col("consumer").is_in(frontier))["provider"].unique()
+        frontier = found.filter(~found.is_in(sorted(closure)))
+        closure.update(frontier.to_list())
+    return sorted(closure)
 
 
 def resolve_linked_lines(

@@ -106,19 +106,37 @@ def build_inventory(
     release_version: str | None,
     gwp_set: str,
     fuel_property: pl.DataFrame | None = None,
+    cache: bool = False,
 ) -> dict[str, pl.DataFrame]:
+    """cache: take the lines of enterprises whose uploads and index inputs did not change from the previous
+    build's (enterprise/matched_cache.py) and keep this build's for the next; the result is the same."""
+    from pipelines.enterprise import matched_cache
+    from pipelines.matching import mappings
+
     scope = in_scope(settings)
     products, activities, allocation = scope["product"], scope["activity"], scope["allocation"]
     facilities, enterprises = scope["facility"], scope["enterprise"]
     if products.is_empty() or activities.is_empty():
         return {"line_emissions": pl.DataFrame(), "product_summary": pl.DataFrame(), "mapping_queue": pl.DataFrame()}
+    confirmed = mappings.read(settings)
+    reused: set[str] = set()
+    cache_key, uploads, cached = "", {}, None
+    if cache:
+        cache_key = matched_cache.index_key(
+            settings, factors, fuel_property, products, confirmed, gwp_set, release_version
+        )
+        uploads = matched_cache.upload_keys(activities)
+        cached = matched_cache.load(settings)
+        reused = matched_cache.reusable(cached, cache_key, uploads)
+    if reused:  # match only the other enterprises' lines
+        fresh_uploads = activities.filter(~pl.col("uscc").is_in(sorted(reused)))["upload_id"].unique()
+        activities = activities.filter(pl.col("upload_id").is_in(fresh_uploads))
+        allocation = allocation.filter(pl.col("upload_id").is_in(fresh_uploads))
     lookups = [
         *activities["item"].to_list(),
         *(activities["factor_ref"].to_list() if "factor_ref" in activities.columns else []),
     ]
-    from pipelines.matching import mappings
-
-    index = FactorIndex(factors, products, lookups, fuel_property, mappings.read(settings))
+    index = FactorIndex(factors, products, lookups, fuel_property, confirmed)
     facility_geo = {(r["upload_id"], r["facility_id"]): r["geography_code"] for r in facilities.iter_rows(named=True)}
     years = {r["upload_id"]: r["reporting_year"] for r in enterprises.iter_rows(named=True)}
     product_by = {(r["upload_id"], r["product_id"]): r for r in products.iter_rows(named=True)}
@@ -202,13 +220,25 @@ def build_inventory(
                 "gwp_set": gwp_set,
             }
         )
-    lines = pl.DataFrame(rows, infer_schema_length=None).with_columns(
-        quality.dqr_expr().alias("dqr"), pl.col("match_precedence").cast(pl.String)
+    lines = (
+        pl.DataFrame(rows, infer_schema_length=None).with_columns(
+            quality.dqr_expr().alias("dqr"), pl.col("match_precedence").cast(pl.String)
+        )
+        if rows
+        else pl.DataFrame()
     )
     queue = pl.DataFrame(
         [{**e, "line_ids": ",".join(e["line_ids"])} for e in index.pending.values()],
         schema=MAPPING_QUEUE_SCHEMA,
     )
+    if reused and cached is not None:  # in the order a full build gives: allocation order, queue by key
+        lines = pl.concat(
+            [cached.lines.filter(pl.col("uscc").is_in(sorted(reused))), lines], how="diagonal_relaxed"
+        ).sort("upload_id", "line_id", "product_id", maintain_order=True)
+        queue = pl.concat([cached.queue.filter(pl.col("uscc").is_in(sorted(reused))), queue])
+    queue = queue.sort("uscc", "text", "unit", maintain_order=True)
+    if cache:
+        matched_cache.save(settings, cache_key, uploads, lines, queue)
     return {
         "line_emissions": lines,
         "product_summary": summarise(lines, release_version, gwp_set),

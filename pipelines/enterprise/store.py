@@ -106,11 +106,31 @@ def current_uploads(settings: Settings) -> list[dict]:
 
 
 def read_current(settings: Settings, table: str) -> pl.DataFrame:
-    frames = [
-        pl.read_parquet(upload_dir(settings, e["upload_id"]) / f"{table}.parquet") for e in current_uploads(settings)
-    ]
-    frames = [f for f in frames if f.height]
-    return pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()
+    """One table of every upload in force, in the order of `current_uploads`. The files are read in one call
+    per distinct schema (a column that was all empty in one upload is typed Null there): one read per file
+    cost ~1 ms each, 5.6 s for the five tables of 1,000 uploads at every build."""
+    import pyarrow.parquet as pq
+
+    paths = [upload_dir(settings, e["upload_id"]) / f"{table}.parquet" for e in current_uploads(settings)]
+    groups: dict[str, list[str]] = {}
+    columns: dict[str, None] = {}  # in order of first appearance, as a concat in upload order gives them
+    for path in paths:
+        meta = pq.read_metadata(path)
+        if meta.num_rows == 0:
+            continue
+        schema = meta.schema.to_arrow_schema()
+        columns.update(dict.fromkeys(schema.names))
+        groups.setdefault(str(schema), []).append(str(path))
+    if not groups:
+        return pl.DataFrame()
+    frames = [pl.read_parquet(group, include_file_paths="_file") for group in groups.values()]
+    order = pl.DataFrame({"_file": [str(p) for p in paths], "_pos": range(len(paths))})
+    return (
+        pl.concat(frames, how="diagonal_relaxed")
+        .join(order, on="_file", how="left")
+        .sort("_pos", maintain_order=True)
+        .select(list(columns))
+    )
 
 
 def rebuild_views(settings: Settings) -> Path:
