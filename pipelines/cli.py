@@ -112,9 +112,11 @@ def build(
         console=console,
     ) as progress:
         task = progress.add_task("building", total=total)
+        run_id: list[str] = []
         while worker.is_alive():
-            worker.join(0.25)
-            done, last = _steps_done(instance, build_id)
+            # once a second: each look at the event log holds the GIL the build's thread needs
+            worker.join(1.0)
+            done, last = _steps_done(instance, build_id, run_id)
             progress.update(
                 task, completed=min(done, total), description=f"materialised {last}" if last else "building"
             )
@@ -150,14 +152,17 @@ def build(
     _print_status()
 
 
-def _steps_done(instance, build_id: str) -> tuple[int, str | None]:
-    """Steps of the build's run that have finished so far, and the last one (from the run's event log)."""
+def _steps_done(instance, build_id: str, run_id: list[str]) -> tuple[int, str | None]:
+    """Steps of the build's run that have finished so far, and the last one (from the run's event log).
+    run_id: the run once found (kept by the caller: the run lookup by tag is not repeated)."""
     import dagster as dg
 
-    runs = instance.get_runs(filters=dg.RunsFilter(tags={BUILD_TAG: build_id}), limit=1)
-    if not runs:
-        return 0, None
-    events = instance.all_logs(runs[0].run_id, of_type=dg.DagsterEventType.STEP_SUCCESS)
+    if not run_id:
+        runs = instance.get_runs(filters=dg.RunsFilter(tags={BUILD_TAG: build_id}), limit=1)
+        if not runs:
+            return 0, None
+        run_id.append(runs[0].run_id)
+    events = instance.all_logs(run_id[0], of_type=dg.DagsterEventType.STEP_SUCCESS)
     return len(events), (events[-1].step_key if events else None)
 
 
@@ -279,6 +284,9 @@ def _print_product_changes(changes: dict | None) -> None:
         console.print(f"  - {key}")
 
 
+SUMMARY_ROWS = 20
+
+
 def _print_enterprise_summary() -> None:
     from pipelines.enterprise import store
 
@@ -286,11 +294,18 @@ def _print_enterprise_summary() -> None:
     table = Table(title="enterprise uploads in force (restricted zone; values not shown)")
     for col in ("credit code", "year", "file", "status", "lines accepted", "quarantined"):
         table.add_column(col)
-    for e in store.current_uploads(s):
+    current = store.current_uploads(s)
+    for e in current[:SUMMARY_ROWS]:  # a terminal, not a register: thousands of rows would bury the outcome
         table.add_row(
             e["uscc"], str(e["reporting_year"]), e["file"], e["status"], str(e["accepted_lines"]), str(e["quarantined"])
         )
     console.print(table)
+    if len(current) > SUMMARY_ROWS:
+        console.print(
+            f"... and {len(current) - SUMMARY_ROWS} more uploads in force; all of them: "
+            f'duckdb -readonly {s.restricted_dir / "restricted.duckdb"} "select * from uploads where is_current"',
+            highlight=False,
+        )
     hold = s.restricted_dir / "inventory" / "product_hold.parquet"
     if hold.exists():  # products not published, and why (restricted: the steward's terminal)
         import polars as pl

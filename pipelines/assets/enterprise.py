@@ -146,7 +146,9 @@ def product_marts(context: dg.AssetExecutionContext, curated_factors: dict) -> d
 
     lines = pl.read_parquet(inv / "line_emissions.parquet")
     summary = pl.read_parquet(inv / "product_summary.parquet")
-    products = in_scope(s)["product"].join(summary.select("uscc", "product_id"), on=["uscc", "product_id"])
+    products = in_scope(s, ("product",))["product"].join(
+        summary.select("uscc", "product_id"), on=["uscc", "product_id"]
+    )
     tables = curated_factors["tables"]
     latest = latest_release(s)
     previous = previous_marts(release_dir(s, latest["version"]) if latest else None)

@@ -58,9 +58,12 @@ def line_geography(line: dict, site_geography: str | None) -> str | None:
     return site_geography
 
 
-def in_scope(settings: Settings) -> dict[str, pl.DataFrame]:
+SCOPE_TABLES = ("product", "activity", "allocation", "facility", "enterprise")
+
+
+def in_scope(settings: Settings, tables: tuple[str, ...] = SCOPE_TABLES) -> dict[str, pl.DataFrame]:
     """The uploads in force (restricted store) plus the reference product models (data/raw/models), as the
-    same tables: product, activity, allocation, facility, enterprise."""
+    same tables: product, activity, allocation, facility, enterprise (or those asked for)."""
     from pipelines.enterprise.reference_models import load_models
 
     models = load_models(settings.models_dir)
@@ -71,7 +74,7 @@ def in_scope(settings: Settings) -> dict[str, pl.DataFrame]:
         if products.height
         else None
     )
-    for table in ("product", "activity", "allocation", "facility", "enterprise"):
+    for table in tables:
         uploads = with_period(products if table == "product" else store.read_current(settings, table), latest)
         frames = [f for f in (uploads, getattr(models, table if table != "product" else "products")) if f.height]
         out[table] = pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()

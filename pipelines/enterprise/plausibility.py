@@ -62,7 +62,9 @@ def implausible(lines: pl.DataFrame, products: pl.DataFrame) -> dict[tuple[str, 
         return {}
     mass = {(p["uscc"], p["product_id"]): _kg_per_declared_unit(p) for p in products.iter_rows(named=True)}
     out: dict[tuple[str, str], str] = {}
-    for line in lines.iter_rows(named=True):
+    wanted = ["uscc", "product_id", "line_id", "kind", "unit", *sorted(needed - {"kind", "unit"})]
+    rows = lines.select(wanted + (["distance_km"] if "distance_km" in lines.columns else []))
+    for line in rows.iter_rows(named=True):  # only the columns read: a line has ~45
         key = (line["uscc"], line["product_id"])
         kg = mass.get(key)
         if not kg or not line["declared_units_in_period"] or key in out:

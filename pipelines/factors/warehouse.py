@@ -22,7 +22,14 @@ def source_root(source_id: str, settings: Settings) -> Path:
 
 
 def load_source(source_id: str, settings: Settings) -> SourceBatch:
-    return SOURCES[source_id].load(source_root(source_id, settings))
+    """Stage one source (the slow, pure ones from the stage cache when nothing they read changed)."""
+    from pipelines.sources.stage_cache import cached_load
+
+    root = source_root(source_id, settings)
+    module = SOURCES[source_id]
+    return cached_load(
+        source_id, module.SPEC.dir_glob, root, settings.asset_store_dir / "stage_cache", lambda: module.load(root)
+    )
 
 
 def conservation(raw_files: pl.DataFrame, lineage: pl.DataFrame, quarantine_lineage: pl.DataFrame) -> dict:
