@@ -177,6 +177,10 @@ def instance(settings) -> dg.DagsterInstance:
     home = instance_home(settings)
     home.mkdir(parents=True, exist_ok=True)
     target = home / "dagster.yaml"
-    if not target.exists() or not target.read_text(encoding="utf-8").strip():
-        target.write_text((Path(__file__).parent / "dagster.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    ours = (Path(__file__).parent / "dagster.yaml").read_text(encoding="utf-8")
+    current = target.read_text(encoding="utf-8") if target.exists() else ""
+    # absent, empty, or written by an earlier version of this file (its first line): the current settings;
+    # a dagster.yaml of the operator's own is left as it is
+    if not current.strip() or (current != ours and current.splitlines()[0] == ours.splitlines()[0]):
+        target.write_text(ours, encoding="utf-8")
     return dg.DagsterInstance.from_config(str(home))

@@ -245,3 +245,46 @@ def test_the_build_path_keeps_no_outputs_and_stores_the_same(tmp_path):
         assert [e.passed for e in result.get_asset_check_evaluations()] == [True]
         outputs[how] = read(next(base.rglob("doubled*")))
     assert outputs["captured"].equals(outputs["uncaptured"])
+
+
+def test_the_instance_captures_no_step_output_and_upgrades_only_its_own_settings(tmp_path, monkeypatch):
+    # a process started with SIGINT ignored ends up ignoring SIGTERM after Dagster's interrupt capture; the
+    # local compute-log capture's `tail -F` per step then never stopped on terminate and each step waited 30 s
+    import dataclasses
+    import signal
+    import subprocess
+    import sys
+
+    from dagster._core.storage.noop_compute_log_manager import NoOpComputeLogManager
+
+    from pipelines.config import settings
+    from pipelines.runs import instance, instance_home
+
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    s = dataclasses.replace(settings(), curated_dir=tmp_path / "curated")
+    home = instance_home(s)
+    home.mkdir(parents=True)
+    earlier = (
+        "# Dagster instance settings for `make dev` / `make run` (copied to $DAGSTER_HOME/dagster.yaml when absent).\n"
+        "telemetry:\n  enabled: false\n"
+    )
+    (home / "dagster.yaml").write_text(earlier, encoding="utf-8")
+    assert isinstance(instance(s).compute_log_manager, NoOpComputeLogManager)  # an earlier version: upgraded
+    own = "telemetry:\n  enabled: false\n"
+    (home / "dagster.yaml").write_text(own, encoding="utf-8")
+    instance(s)
+    assert (home / "dagster.yaml").read_text(encoding="utf-8") == own  # the operator's own: left alone
+    # and the reason, pinned: after Dagster's capture, SIGTERM follows an ignored SIGINT
+    code = (
+        "import signal; from dagster._utils.interrupts import capture_interrupts\n"
+        "with capture_interrupts(): pass\n"
+        "print(signal.getsignal(signal.SIGTERM) == signal.SIG_IGN)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+        check=True,
+    )
+    assert out.stdout.strip() == "True"
