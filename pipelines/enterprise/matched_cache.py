@@ -49,13 +49,27 @@ class Cached:
     queue: pl.DataFrame
 
 
+class _HashingSink(io.RawIOBase):
+    """A write-only file that only hashes what is written (no copy of a large table in memory)."""
+
+    def __init__(self) -> None:
+        self.sha = hashlib.sha256()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:  # noqa: ANN001 - bytes-like
+        self.sha.update(data)
+        return len(data)
+
+
 def _frame_digest(h, frame: pl.DataFrame | None) -> None:
     if frame is None:
         h.update(b"none")
         return
-    buf = io.BytesIO()
-    frame.write_ipc(buf, compression="uncompressed")  # exact bytes of values and types
-    h.update(hashlib.sha256(buf.getvalue()).digest())
+    sink = _HashingSink()
+    frame.write_ipc(sink, compression="uncompressed")  # exact bytes of values and types
+    h.update(sink.sha.digest())
 
 
 def index_key(
