@@ -21,6 +21,7 @@ import json
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, cast
 
 import polars as pl
 import pyarrow.parquet as pq
@@ -68,7 +69,7 @@ def _frame_digest(h, frame: pl.DataFrame | None) -> None:
         h.update(b"none")
         return
     sink = _HashingSink()
-    frame.write_ipc(sink, compression="uncompressed")  # exact bytes of values and types
+    frame.write_ipc(cast(IO[bytes], sink), compression="uncompressed")  # exact bytes of values and types
     h.update(sink.sha.digest())
 
 
