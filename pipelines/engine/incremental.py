@@ -58,14 +58,13 @@ def code_fingerprint() -> str:
 
 def _texts_by(frame: pl.DataFrame, key: str) -> dict[str, str]:
     """key -> its rows as one exact text (every column as text, floats in shortest round-trip form, rows in
-    sorted order): what a process's fingerprint digests, built in Polars rather than row by row in Python."""
+    the order of their texts): what a process's fingerprint digests, built in Polars, not row by row."""
     if frame.is_empty():
         return {}
-    cols = frame.columns
-    row = pl.concat_str([pl.col(c).cast(pl.String).fill_null("\x00") for c in cols], separator="\x1f")
+    row = pl.concat_str([pl.col(c).cast(pl.String).fill_null("\x00") for c in frame.columns], separator="\x1f")
     return dict(
-        frame.sort(cols, nulls_last=True)
-        .select(pl.col(key), row.alias("_row"))
+        frame.select(pl.col(key), row.alias("_row"))
+        .sort(key, "_row")  # a canonical order of the rows: their texts
         .group_by(key, maintain_order=True)
         .agg(pl.col("_row").str.join("\x1e"))
         .rows()
@@ -88,34 +87,38 @@ def fingerprints(
     bio = _texts_by(biosphere.select("process_id", "gas", "amount_kg", "gsd2"), "process_id")
     info = _texts_by(line_info, "consumer")
     own = _texts_by(products, "process_id")
-    upstream = dict(
-        tech_rows.group_by("consumer").agg(pl.col("provider").drop_nulls().unique().sort()).rows()
-        if tech_rows.height
-        else []
+    common = json.dumps({**settings_key, "code": code_fingerprint()}, sort_keys=True, default=str).encode()
+    closure = upstream_pairs(products["process_id"], tech_rows.select("consumer", "provider"))
+    members = closure["member"].unique().to_list()
+    digests = {
+        p: hashlib.sha256(
+            "\x1d".join((p, tech.get(p, ""), bio.get(p, ""), info.get(p, ""), own.get(p, ""))).encode()
+        ).digest()
+        for p in members
+    }
+    grouped = (
+        closure.sort("product", "member")
+        .with_columns(pl.col("member").replace_strict(digests, return_dtype=pl.Binary).alias("_digest"))
+        .group_by("product", maintain_order=True)
+        .agg(pl.col("_digest"))
     )
-    common = json.dumps({**settings_key, "code": code_fingerprint()}, sort_keys=True, default=str)
-    digests: dict[str, bytes] = {}
+    # sha256(common + digests of the closure in process-id order)
+    return {pid: hashlib.sha256(common + b"".join(ds)).hexdigest() for pid, ds in grouped.rows()}
 
-    def digest(p: str) -> bytes:
-        if p not in digests:
-            text = "\x1d".join((p, tech.get(p, ""), bio.get(p, ""), info.get(p, ""), own.get(p, "")))
-            digests[p] = hashlib.sha256(text.encode()).digest()
-        return digests[p]
 
-    out = {}
-    for pid in products["process_id"].to_list():
-        seen, stack = set(), [pid]
-        while stack:  # the whole upstream closure (loops included)
-            p = stack.pop()
-            if p in seen:
-                continue
-            seen.add(p)
-            stack.extend(upstream.get(p, ()))
-        h = hashlib.sha256(common.encode())
-        for p in sorted(seen):
-            h.update(digest(p))
-        out[pid] = h.hexdigest()
-    return out
+def upstream_pairs(products: pl.Series, edges: pl.DataFrame) -> pl.DataFrame:
+    """(product, member) for every process in each product's upstream closure, itself included, loops
+    included: joins level by level until no new pair appears (supply chains are a few levels deep)."""
+    edges = edges.drop_nulls().unique()
+    reach = pl.DataFrame({"product": products, "member": products}).unique()
+    frontier = reach
+    while frontier.height:
+        step = frontier.join(edges, left_on="member", right_on="consumer").select(
+            "product", pl.col("provider").alias("member")
+        )
+        frontier = step.unique().join(reach, on=["product", "member"], how="anti")
+        reach = pl.concat([reach, frontier])
+    return reach
 
 
 def reusable(previous: dict[str, pl.DataFrame] | None) -> dict[str, str] | None:
