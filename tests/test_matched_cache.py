@@ -89,3 +89,17 @@ def test_a_torn_cache_is_not_used(zone):
     calls.clear()
     _build(s, tables["factor"], cache=True)
     assert len(set(calls)) == 2
+
+
+def test_the_key_depends_on_the_values_not_on_how_the_frame_is_laid_out(full_build, tmp_path):
+    s = full_build["settings"]
+    factors = full_build["tables"]["factor"]
+    path = tmp_path / "factor.parquet"
+    factors.write_parquet(path)
+    rebuilt = pl.concat([pl.read_parquet(path).slice(0, 100), pl.read_parquet(path).slice(100)], rechunk=False)
+    assert rebuilt.equals(factors)
+
+    def key(frame):
+        return matched_cache.index_key(s, frame, None, pl.DataFrame(), {}, s.gwp_set, None)
+
+    assert key(rebuilt) == key(factors)

@@ -6,7 +6,7 @@ uploads changed (issue 20: re-matching 195,000 lines of 1,000 uploads was 14 s o
 
 An enterprise's lines are taken from here only when everything they were computed from is the same:
   - the enterprise's uploads in force (upload ids are content hashes; reference models likewise);
-  - the index key: the factor table being matched against (its exact bytes), the fuel properties, the
+  - the index key: the factor table being matched against (its values and types), the fuel properties, the
     steward mappings, the products in force that lines may draw on (the columns matching reads), the GWP
     set, the release label, the settings, the code of matching and inventory and the library versions.
 Anything else is matched again. Both files carry the key and one generation token in their Parquet
@@ -68,8 +68,11 @@ def _frame_digest(h, frame: pl.DataFrame | None) -> None:
     if frame is None:
         h.update(b"none")
         return
+    # the values and types in a canonical layout: Parquet without compression or statistics in fixed row
+    # groups encodes only what is there (IPC also carries the bytes under null slots and string-view buffers,
+    # which depend on how the frame was built: the same table hashed differently after a round trip)
     sink = _HashingSink()
-    frame.write_ipc(cast(IO[bytes], sink), compression="uncompressed")  # exact bytes of values and types
+    frame.write_parquet(cast(IO[bytes], sink), compression="uncompressed", statistics=False, row_group_size=65536)
     h.update(sink.sha.digest())
 
 

@@ -106,31 +106,77 @@ def current_uploads(settings: Settings) -> list[dict]:
 
 
 def read_current(settings: Settings, table: str) -> pl.DataFrame:
-    """One table of every upload in force, in the order of `current_uploads`. The files are read in one call
-    per distinct schema (a column that was all empty in one upload is typed Null there): one read per file
-    cost ~1 ms each, 5.6 s for the five tables of 1,000 uploads at every build."""
+    """One table of every upload in force, in the order of `current_uploads`, exactly as a concatenation of
+    the upload files in that order gives it (columns in order of first appearance, each column's common
+    type). Uploads are immutable, so the result is kept (`current/<table>.parquet`, with each upload's row
+    count and schema in its metadata) and the next call reads only the files of uploads not in it: reading
+    10,000 uploads' files one by one was ~5 s per table, several tables per build (issue 20). The kept rows
+    are used only when the combined schema is the same; otherwise every file is read again."""
     import pyarrow.parquet as pq
 
-    paths = [upload_dir(settings, e["upload_id"]) / f"{table}.parquet" for e in current_uploads(settings)]
-    groups: dict[str, list[str]] = {}
-    columns: dict[str, None] = {}  # in order of first appearance, as a concat in upload order gives them
-    for path in paths:
-        meta = pq.read_metadata(path)
-        if meta.num_rows == 0:
-            continue
-        schema = meta.schema.to_arrow_schema()
-        columns.update(dict.fromkeys(schema.names))
-        groups.setdefault(str(schema), []).append(str(path))
-    if not groups:
+    ids = [e["upload_id"] for e in current_uploads(settings)]
+    path_of = {i: upload_dir(settings, i) / f"{table}.parquet" for i in ids}
+    kept = _current_cache(settings, table)
+    known: dict[str, list] = dict(kept[1]) if kept else {}
+    info: dict[str, list] = {}
+    for i in ids:  # [rows, schema text]: from the kept metadata when known (the files never change)
+        if i not in known:
+            meta = pq.read_metadata(path_of[i])
+            known[i] = [meta.num_rows, str(meta.schema.to_arrow_schema().remove_metadata())]
+        info[i] = known[i]
+    with_rows = [i for i in ids if info[i][0]]
+    if not with_rows:
         return pl.DataFrame()
-    frames = [pl.read_parquet(group, include_file_paths="_file") for group in groups.values()]
-    order = pl.DataFrame({"_file": [str(p) for p in paths], "_pos": range(len(paths))})
-    return (
-        pl.concat(frames, how="diagonal_relaxed")
-        .join(order, on="_file", how="left")
+    groups: dict[str, list[str]] = {}
+    for i in with_rows:
+        groups.setdefault(info[i][1], []).append(i)
+    # the combined schema a concatenation in upload order gives (Polars' own rules, on empty frames)
+    shape = pl.concat(
+        [pl.DataFrame(schema=pl.read_parquet_schema(path_of[g[0]])) for g in groups.values()], how="diagonal_relaxed"
+    )
+    columns: dict[str, None] = {}
+    for g in groups.values():  # first appearance, group by group in upload order
+        columns.update(dict.fromkeys(pl.read_parquet_schema(path_of[g[0]])))
+    target = shape.select(list(columns)).schema
+    reuse = kept is not None and kept[0].schema == target
+    have = set(kept[0]["upload_id"].unique().to_list()) if reuse and kept is not None else set()
+    fresh = [i for i in with_rows if i not in have]
+    frames = [kept[0].filter(pl.col("upload_id").is_in([i for i in with_rows if i in have]))] if have and kept else []
+    fresh_groups: dict[str, list[str]] = {}
+    for i in fresh:
+        fresh_groups.setdefault(info[i][1], []).append(str(path_of[i]))
+    frames += [pl.read_parquet(g) for g in fresh_groups.values()]
+    order = pl.DataFrame({"upload_id": ids, "_pos": range(len(ids))})
+    result = (
+        pl.concat([shape.select(list(columns)), *frames], how="diagonal_relaxed")
+        .cast(dict(target))  # type: ignore[arg-type]
+        .join(order, on="upload_id", how="left")
         .sort("_pos", maintain_order=True)
         .select(list(columns))
     )
+    if fresh or kept is None or len(have) != len(with_rows) or set(known) != set(kept[1]):
+        _keep_current(settings, table, result, {i: known[i] for i in ids})
+    return result
+
+
+def _current_cache(settings: Settings, table: str) -> tuple[pl.DataFrame, dict[str, list]] | None:
+    import pyarrow.parquet as pq
+
+    path = settings.restricted_dir / "current" / f"{table}.parquet"
+    try:
+        meta = json.loads(pq.read_schema(path).metadata[b"pcf_uploads"])
+        return pl.read_parquet(path), meta
+    except (FileNotFoundError, KeyError, TypeError, ValueError, OSError):
+        return None
+
+
+def _keep_current(settings: Settings, table: str, frame: pl.DataFrame, uploads: dict[str, list]) -> None:
+    import pyarrow.parquet as pq
+
+    arrow = frame.to_arrow()
+    arrow = arrow.replace_schema_metadata({**(arrow.schema.metadata or {}), b"pcf_uploads": json.dumps(uploads)})
+    with replacing(settings.restricted_dir / "current" / f"{table}.parquet") as tmp:
+        pq.write_table(arrow, tmp, compression="zstd")
 
 
 def rebuild_views(settings: Settings) -> Path:

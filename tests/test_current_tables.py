@@ -1,0 +1,64 @@
+"""The tables of the uploads in force (store.read_current) are exactly the concatenation of the upload files
+in force, in order, whether they come from the files or from the kept result (current/<table>.parquet):
+after a new upload, a superseding one, a withdrawal, and with the kept file damaged."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+
+import polars as pl
+import pytest
+
+from pipelines.config import PROJECT_ROOT
+from pipelines.enterprise import store
+from pipelines.enterprise.examples import NEV_BATTERY_PACK
+from pipelines.enterprise.intake import ingest_upload
+from pipelines.enterprise.template import write_workbook
+
+EXAMPLES_DIR = PROJECT_ROOT / "data" / "raw" / "enterprise" / "examples"
+
+
+def _reference(s, table: str) -> pl.DataFrame:
+    frames = [
+        pl.read_parquet(store.upload_dir(s, e["upload_id"]) / f"{table}.parquet") for e in store.current_uploads(s)
+    ]
+    frames = [f for f in frames if f.height]
+    return pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()
+
+
+def _check(s) -> None:
+    for table in ("enterprise", "facility", "product", "activity", "allocation"):
+        got, want = store.read_current(s, table), _reference(s, table)
+        assert got.schema == want.schema and got.equals(want), table
+
+
+@pytest.fixture()
+def zone(tmp_path):
+    from pipelines.config import settings
+
+    return dataclasses.replace(settings(), restricted_dir=tmp_path / "restricted", raw_dir=tmp_path / "raw")
+
+
+def test_kept_tables_equal_the_upload_files_through_every_change(zone, tmp_path, monkeypatch):
+    s = zone
+    first = ingest_upload(EXAMPLES_DIR / "aluminium_profile.xlsx", s)
+    assert first.accepted
+    _check(s)  # cold: read from the files, kept
+    assert (s.restricted_dir / "current" / "activity.parquet").exists()
+    assert ingest_upload(EXAMPLES_DIR / "nev_battery_pack.xlsx", s).accepted
+    reads = []
+    real = pl.read_parquet
+    monkeypatch.setattr(pl, "read_parquet", lambda source, *a, **k: reads.append(source) or real(source, *a, **k))
+    _check(s)  # the new upload's files are read, the kept rows of the first are not read again
+    assert reads and not any(first.upload_id in str(x) for r in reads if isinstance(r, list) for x in r)
+    monkeypatch.setattr(pl, "read_parquet", real)
+    changed = copy.deepcopy(NEV_BATTERY_PACK)
+    next(a for a in changed["activity"] if a["line_id"] == "E1")["amount"] = 3_000_000
+    newer = ingest_upload(write_workbook(tmp_path / "pack_v2.xlsx", changed), s)
+    assert newer.accepted
+    _check(s)  # the superseded upload's rows are gone, the newer ones in its place
+    store.record_withdrawal(s, newer.upload_id, "withdraw", "test", "steward", "2026-11-28T00:00:00Z")
+    _check(s)  # the one before comes back
+    (s.restricted_dir / "current" / "activity.parquet").write_bytes(b"not parquet")
+    _check(s)  # a damaged kept file is read again from the uploads
