@@ -5,6 +5,8 @@
     uploads/<upload_id>/<table>.parquet     enterprise, facility, product, activity, allocation, quarantine
     registry.jsonl                          append-only: one line per upload, in the order received
     inventory/<table>.parquet               current product inventories (enterprise_inventory asset)
+    inventory/matched/{lines,queue}.parquet matched lines kept between builds (enterprise/matched_cache.py)
+    current/<table>.parquet                 the tables of the uploads in force, kept between reads (read_current)
     restricted.duckdb                       views for stewards: uploads, current_*, inventory_* (refreshed by each build)
 
 A newer upload for the same enterprise (credit code) and reporting year supersedes the older one once it
