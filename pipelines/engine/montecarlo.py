@@ -112,8 +112,21 @@ def run(
         q = np.bincount(B.col, weights=bv * weights[B.row], minlength=n)
         ZT = sp.csr_matrix((zv, (z_cols, z_rows)), shape=(n, n))
         samples[it] = solver.solve_perturbed(diag, ZT, q, x)  # no factorisation per draw
-    p5, p50, p95 = np.percentile(samples, [5, 50, 95], axis=0)
-    return MonteCarloResult(iterations, seed, p5, p50, p95, samples.mean(axis=0), samples.std(axis=0))
+    return _summary(samples, iterations, seed)
+
+
+def _summary(samples: np.ndarray, iterations: int, seed: int, width: int = 50_000) -> MonteCarloResult:
+    """Percentiles, mean and standard deviation per process, a block of columns at a time: the percentile's
+    partition copies what it is given, and 1,000 draws of 480,000 processes are 3.8 GB (10,000 uploads).
+    Column by column the numbers are the same as over the whole array."""
+    n = samples.shape[1]
+    pct, mean, std = np.empty((3, n)), np.empty(n), np.empty(n)
+    for start in range(0, n, width):
+        block = samples[:, start : start + width]
+        pct[:, start : start + width] = np.percentile(block, [5, 50, 95], axis=0)
+        mean[start : start + width] = block.mean(axis=0)
+        std[start : start + width] = block.std(axis=0)
+    return MonteCarloResult(iterations, seed, pct[0], pct[1], pct[2], mean, std)
 
 
 def aligned_gsd2(network: Network, technosphere, index_col: str = "gsd2") -> np.ndarray:
