@@ -47,7 +47,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_web.py
 
 # where one machine stops (issue 20, docs/scale.md): build cost curve, 10,000 uploads, 1,000,000-process solve
-# (tens of minutes; set SCALE_ARGS="--uploads 1000" for a shorter run)
+# (about an hour and a half with the default 10,000 uploads; set SCALE_ARGS="--uploads 1000" for a shorter run)
 bench-scale: $(STAMP)
 	$(BIN)/python benchmarks/bench_scale.py $(SCALE_ARGS)
 

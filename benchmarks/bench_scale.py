@@ -1,4 +1,4 @@
-"""Benchmark (`make bench-scale`, about 10-20 minutes): where one machine stops (issue 20).
+"""Benchmark (`make bench-scale`, about an hour and a half on 2 cores; ~15 minutes with --uploads 1000): where one machine stops (issue 20).
 
 1. The build's cost curve: a whole `pcf build` (one Dagster run, every source in the sources directory and
    the embedded data) with a generated literature file of 1,000,000, 3,000,000 and 10,000,000 rows
