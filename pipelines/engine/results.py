@@ -190,7 +190,9 @@ def _monte_carlo(
     out = montecarlo.MonteCarloResult(iterations, seed, nan, nan.copy(), nan.copy(), nan.copy(), nan.copy())
     if not draw:
         return out
-    closure = upstream_closure(tech, draw)
+    closure = incremental.upstream_pairs(pl.Series(draw, dtype=pl.String), tech.select("consumer", "provider"))[
+        "member"
+    ].unique()
     sub_tech = tech.filter(pl.col("consumer").is_in(closure))
     sub_bio = bio.filter(pl.col("process_id").is_in(closure))
     sub = build(processes.filter(pl.col("process_id").is_in(closure)), sub_tech, sub_bio)
@@ -208,18 +210,6 @@ def _monte_carlo(
     for name in ("p5", "p50", "p95", "mean", "std"):
         getattr(out, name)[at] = getattr(mc, name)
     return out
-
-
-def upstream_closure(technosphere: pl.DataFrame, start: list[str]) -> list[str]:
-    """`start` and every process they draw on, directly or through others (loops included)."""
-    edges = technosphere.select("consumer", "provider").unique()
-    closure = set(start)
-    frontier = pl.Series(sorted(closure), dtype=pl.String)
-    while frontier.len():
-        found = edges.filter(pl.col("consumer").is_in(frontier))["provider"].unique()
-        frontier = found.filter(~found.is_in(sorted(closure)))
-        closure.update(frontier.to_list())
-    return sorted(closure)
 
 
 def resolve_linked_lines(

@@ -129,8 +129,8 @@ def build_inventory(
             settings, factors, fuel_property, products, confirmed, gwp_set, release_version
         )
         uploads = matched_cache.upload_keys(activities)
-        cached = matched_cache.load(settings)
-        reused = matched_cache.reusable(cached, cache_key, uploads)
+        cached = matched_cache.load(settings, cache_key)
+        reused = matched_cache.reusable(cached, uploads)
     if reused:  # match only the other enterprises' lines
         fresh_uploads = activities.filter(~pl.col("uscc").is_in(sorted(reused)))["upload_id"].unique()
         activities = activities.filter(pl.col("upload_id").is_in(fresh_uploads))

@@ -17,19 +17,16 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, cast
 
 import polars as pl
-import pyarrow.parquet as pq
 
-from pipelines.common.atomic import replacing
+from pipelines.common import parquet_meta
 from pipelines.config import PACKAGE_DIR, Settings
 
-META = b"pcf_matched_cache"
 # what matching reads from a product in force (matching/lines.py _match_product)
 PRODUCT_COLUMNS = (
     "uscc",
@@ -120,13 +117,14 @@ def _dir(settings: Settings) -> Path:
     return settings.restricted_dir / "inventory" / "matched"
 
 
-def load(settings: Settings) -> Cached | None:
+def load(settings: Settings, index: str | None = None) -> Cached | None:
+    """The kept lines and queue of the previous build; None when torn (generations differ), missing, or kept
+    under another index key than `index` (the rows are then not read at all)."""
     folder = _dir(settings)
-    try:
-        metas = [json.loads(pq.read_schema(folder / f"{n}.parquet").metadata[META]) for n in ("lines", "queue")]
-    except (FileNotFoundError, KeyError, TypeError, ValueError, OSError):
+    metas = [parquet_meta.read_meta(folder / f"{n}.parquet") for n in ("lines", "queue")]
+    if metas[0] is None or metas[1] is None or metas[0]["generation"] != metas[1]["generation"]:
         return None
-    if metas[0]["generation"] != metas[1]["generation"]:
+    if index is not None and metas[0]["index"] != index:
         return None
     return Cached(
         metas[0]["index"],
@@ -137,16 +135,14 @@ def load(settings: Settings) -> Cached | None:
 
 
 def save(settings: Settings, index: str, uploads: dict[str, str], lines: pl.DataFrame, queue: pl.DataFrame) -> None:
-    meta = json.dumps({"generation": uuid.uuid4().hex, "index": index, "uploads": uploads}).encode()
+    meta = {"generation": uuid.uuid4().hex, "index": index, "uploads": uploads}
     for name, frame in (("lines", lines), ("queue", queue)):
-        table = frame.to_arrow()
-        table = table.replace_schema_metadata({**(table.schema.metadata or {}), META: meta})
-        with replacing(_dir(settings) / f"{name}.parquet") as tmp:
-            pq.write_table(table, tmp, compression="zstd")
+        parquet_meta.write(_dir(settings) / f"{name}.parquet", frame, meta)
 
 
-def reusable(cached: Cached | None, index: str, uploads: dict[str, str]) -> set[str]:
-    """The enterprises (uscc) whose cached lines are exactly what matching them again would give."""
-    if cached is None or cached.index != index:
+def reusable(cached: Cached | None, uploads: dict[str, str]) -> set[str]:
+    """The enterprises (uscc) whose cached lines are exactly what matching them again would give (`cached`
+    was loaded for this build's index key)."""
+    if cached is None:
         return set()
     return {u for u, d in uploads.items() if cached.uploads.get(u) == d}

@@ -116,69 +116,52 @@ def read_current(settings: Settings, table: str) -> pl.DataFrame:
     are used only when the combined schema is the same; otherwise every file is read again."""
     import pyarrow.parquet as pq
 
+    from pipelines.common import parquet_meta
+
     ids = [e["upload_id"] for e in current_uploads(settings)]
     path_of = {i: upload_dir(settings, i) / f"{table}.parquet" for i in ids}
-    kept = _current_cache(settings, table)
-    known: dict[str, list] = dict(kept[1]) if kept else {}
-    info: dict[str, list] = {}
+    kept_path = settings.restricted_dir / "current" / f"{table}.parquet"
+    known: dict[str, list] = parquet_meta.read_meta(kept_path) or {}
+    kept_ids = set(known)
     for i in ids:  # [rows, schema text]: from the kept metadata when known (the files never change)
         if i not in known:
             meta = pq.read_metadata(path_of[i])
             known[i] = [meta.num_rows, str(meta.schema.to_arrow_schema().remove_metadata())]
-        info[i] = known[i]
-    with_rows = [i for i in ids if info[i][0]]
+    with_rows = [i for i in ids if known[i][0]]
     if not with_rows:
         return pl.DataFrame()
     groups: dict[str, list[str]] = {}
     for i in with_rows:
-        groups.setdefault(info[i][1], []).append(i)
-    # the combined schema a concatenation in upload order gives (Polars' own rules, on empty frames)
-    shape = pl.concat(
-        [pl.DataFrame(schema=pl.read_parquet_schema(path_of[g[0]])) for g in groups.values()], how="diagonal_relaxed"
+        groups.setdefault(known[i][1], []).append(i)
+    # the combined schema a concatenation in upload order gives (Polars' own rules, on empty frames), columns
+    # in order of first appearance
+    schemas = [pl.read_parquet_schema(path_of[g[0]]) for g in groups.values()]  # one file of each kind
+    shape = pl.concat([pl.DataFrame(schema=schema) for schema in schemas], how="diagonal_relaxed")
+    columns = list(dict.fromkeys(c for schema in schemas for c in schema))
+    target = shape.select(columns).schema
+    kept = pl.read_parquet(kept_path) if kept_ids and kept_path.exists() else None
+    have = set(kept["upload_id"].unique().to_list()) if kept is not None and kept.schema == target else set()
+    frames = (
+        [kept.filter(pl.col("upload_id").is_in([i for i in with_rows if i in have]))]
+        if kept is not None and have
+        else []
     )
-    columns: dict[str, None] = {}
-    for g in groups.values():  # first appearance, group by group in upload order
-        columns.update(dict.fromkeys(pl.read_parquet_schema(path_of[g[0]])))
-    target = shape.select(list(columns)).schema
-    reuse = kept is not None and kept[0].schema == target
-    have = set(kept[0]["upload_id"].unique().to_list()) if reuse and kept is not None else set()
-    fresh = [i for i in with_rows if i not in have]
-    frames = [kept[0].filter(pl.col("upload_id").is_in([i for i in with_rows if i in have]))] if have and kept else []
     fresh_groups: dict[str, list[str]] = {}
-    for i in fresh:
-        fresh_groups.setdefault(info[i][1], []).append(str(path_of[i]))
+    for i in with_rows:
+        if i not in have:
+            fresh_groups.setdefault(known[i][1], []).append(str(path_of[i]))
     frames += [pl.read_parquet(g) for g in fresh_groups.values()]
     order = pl.DataFrame({"upload_id": ids, "_pos": range(len(ids))})
     result = (
-        pl.concat([shape.select(list(columns)), *frames], how="diagonal_relaxed")
+        pl.concat([shape.select(columns), *frames], how="diagonal_relaxed")
         .cast(dict(target))  # type: ignore[arg-type]
         .join(order, on="upload_id", how="left")
         .sort("_pos", maintain_order=True)
-        .select(list(columns))
+        .select(columns)
     )
-    if fresh or kept is None or len(have) != len(with_rows) or set(known) != set(kept[1]):
-        _keep_current(settings, table, result, {i: known[i] for i in ids})
+    if fresh_groups or have != set(with_rows) or kept_ids != set(ids):
+        parquet_meta.write(kept_path, result, {i: known[i] for i in ids})
     return result
-
-
-def _current_cache(settings: Settings, table: str) -> tuple[pl.DataFrame, dict[str, list]] | None:
-    import pyarrow.parquet as pq
-
-    path = settings.restricted_dir / "current" / f"{table}.parquet"
-    try:
-        meta = json.loads(pq.read_schema(path).metadata[b"pcf_uploads"])
-        return pl.read_parquet(path), meta
-    except (FileNotFoundError, KeyError, TypeError, ValueError, OSError):
-        return None
-
-
-def _keep_current(settings: Settings, table: str, frame: pl.DataFrame, uploads: dict[str, list]) -> None:
-    import pyarrow.parquet as pq
-
-    arrow = frame.to_arrow()
-    arrow = arrow.replace_schema_metadata({**(arrow.schema.metadata or {}), b"pcf_uploads": json.dumps(uploads)})
-    with replacing(settings.restricted_dir / "current" / f"{table}.parquet") as tmp:
-        pq.write_table(arrow, tmp, compression="zstd")
 
 
 def rebuild_views(settings: Settings) -> Path:
