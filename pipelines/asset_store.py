@@ -25,11 +25,33 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
+from pipelines.common.parts import Parts
+
 OBJECT = "object.pickle"
 
 
 def _frame_file(index: int) -> str:
     return f"frame-{index:04d}.parquet"
+
+
+def _store_parts(parts: Parts, staging: Path, index: int) -> list[str]:
+    """A Parts' files become the output's own (hard-linked, or copied across file systems); a scratch directory
+    they came from is removed (nothing else refers to it once the step's output is stored)."""
+    folder = f"parts-{index:04d}"
+    (staging / folder).mkdir()
+    names = []
+    for i, f in enumerate(parts.files):
+        name = f"{folder}/part-{i:05d}.parquet"
+        try:
+            os.link(f, staging / name)
+        except OSError:
+            shutil.copyfile(f, staging / name)
+        names.append(name)
+    parents = {Path(f).parent for f in parts.files}
+    for parent in parents:
+        if parent.parent.name == "scratch":
+            shutil.rmtree(parent, ignore_errors=True)
+    return names
 
 
 def write(path: Path, obj: Any) -> None:
@@ -38,10 +60,21 @@ def write(path: Path, obj: Any) -> None:
     staging = path.parent / f".staging-{path.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     staging.mkdir()
     count = 0
+    parts_count = 0
+    stored_parts: dict[int, tuple] = {}
+
+    def count_parts() -> int:
+        nonlocal parts_count
+        parts_count += 1
+        return parts_count - 1
 
     class FramePickler(pickle.Pickler):
         def persistent_id(self, o: Any):  # noqa: ANN001 - pickle's protocol
             nonlocal count
+            if isinstance(o, Parts):  # the same Parts twice in one output: stored once
+                if id(o) not in stored_parts:
+                    stored_parts[id(o)] = ("parts", _store_parts(o, staging, count_parts()), dict(o.schema), o.rows)
+                return stored_parts[id(o)]
             if isinstance(o, pl.DataFrame):
                 kind, frame = "frame", o
             elif isinstance(o, pl.Series):
@@ -77,6 +110,9 @@ def read(path: Path) -> Any:
 
     class FrameUnpickler(pickle.Unpickler):
         def persistent_load(self, pid):  # noqa: ANN001 - pickle's protocol
+            if pid[0] == "parts":
+                _, names, schema, rows = pid
+                return Parts([str(path / n) for n in names], pl.Schema(schema), rows)
             kind, name = pid
             frame = pl.read_parquet(path / name)
             return frame if kind == "frame" else frame.to_series()
@@ -159,4 +195,7 @@ def reclaim(base: Path, keep: str | None = None) -> list[str]:
             pass
         shutil.rmtree(area, ignore_errors=True)
         removed.append(area.name)
+    from pipelines.common.parts import reclaim_scratch
+
+    removed += [f"scratch {name}" for name in reclaim_scratch(base)]
     return removed

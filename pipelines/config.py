@@ -134,6 +134,13 @@ class Settings:
     review_max_dqr: float = _setting(
         "PCF_REVIEW_MAX_DQR", float, 3.5, "DQR above which a factor is flagged `quality.low`"
     )
+    factor_chunk_rows: int = _setting(
+        "PCF_FACTOR_CHUNK_ROWS",
+        int,
+        500_000,
+        "rows per chunk of the factor path: a source larger than this is staged, validated and harmonised a chunk at a "
+        "time through Parquet parts (bounded memory, same release); 0 keeps every source in memory",
+    )
     review_page_rows: int = _setting(
         "PCF_REVIEW_PAGE_ROWS",
         int,

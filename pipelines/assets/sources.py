@@ -3,7 +3,9 @@
 import datetime as dt
 
 import dagster as dg
+import polars as pl
 
+from pipelines.common.parts import lazy
 from pipelines.factors.freshness import assess
 from pipelines.factors.warehouse import load_source, source_root
 from pipelines.resources import WarehouseResource
@@ -30,7 +32,7 @@ def _source_asset(source_id: str) -> dg.AssetsDefinition:
     def _load(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> SourceBatch:
         s = warehouse.settings()
         batch = load_source(source_id, s)
-        errors = batch.staged.filter(batch.staged["error_rule"].is_not_null()).height
+        errors = lazy(batch.staged).filter(pl.col("error_rule").is_not_null()).select(pl.len()).collect().item()
         context.add_output_metadata(
             {
                 "status": batch.status,

@@ -6,6 +6,7 @@ import json
 
 import polars as pl
 
+from pipelines.common.parts import whole
 from pipelines.config import Settings
 from pipelines.curation.decisions import apply, read_log
 from pipelines.curation.guard import CHANGE_PREFIX, assess, queue_items
@@ -19,7 +20,9 @@ def curate(settings: Settings, harmonised: dict) -> dict:
     release, the review queue built against the baseline release and written."""
     log = read_log(settings)
     tables = dict(harmonised["tables"])
-    factor, factor_gas, decisions = apply(tables["factor"], tables["factor_gas"], log)
+    # curation still needs the factors whole (decisions, guard, review queue, peers); the lineage stays in parts
+    # until it is published (docs/scale.md)
+    factor, factor_gas, decisions = apply(whole(tables["factor"]), whole(tables["factor_gas"]), log)
     current = latest_release(settings)
     loaded = {}  # factor tables of releases read once here, by version
     if current and (settings.releases_dir / current["version"] / "factor.parquet").exists():

@@ -14,6 +14,7 @@ from functools import lru_cache
 
 import polars as pl
 
+from pipelines.common.parts import Parts
 from pipelines.config import EXPECTATIONS_DIR
 
 
@@ -69,7 +70,32 @@ def suite_columns(suite: dict, frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select([c for c in frame.columns if c in named]) if named else frame
 
 
-def run_suite(suite: dict, frame: pl.DataFrame) -> SuiteResult:
+def run_suite(suite: dict, frame: pl.DataFrame | Parts) -> SuiteResult:
+    if isinstance(frame, Parts):
+        return _run_suite_parts(suite, frame)
+    results = _validate(suite, suite["expectations"], suite_columns(suite, frame))
+    failures = [_failure(cfg, res) for cfg, ok, res in results if not ok]
+    return SuiteResult(
+        name=suite["name"],
+        table=suite["table"],
+        severity=suite.get("severity", "warning"),
+        success=not failures,
+        failures=failures,
+        evaluated=len(results),
+    )
+
+
+def _failure(cfg, res: dict) -> dict:
+    return {
+        "expectation": cfg.type,
+        "column": cfg.kwargs.get("column"),
+        "unexpected_count": res.get("unexpected_count"),
+        "examples": [str(x) for x in (res.get("partial_unexpected_list") or [])[:5]],
+    }
+
+
+def _validate(suite: dict, expectations: list[dict], frame: pl.DataFrame) -> list[tuple]:
+    """GX on one frame: [(expectation configuration, success, result dict)] in the suite's order."""
     gx, context = _context()
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
@@ -86,24 +112,73 @@ def run_suite(suite: dict, frame: pl.DataFrame) -> SuiteResult:
         batch_def = asset.get_batch_definition("whole")
     except Exception:
         batch_def = asset.add_batch_definition_whole_dataframe("whole")
-    batch = batch_def.get_batch(batch_parameters={"dataframe": suite_columns(suite, frame).to_pandas()})
+    batch = batch_def.get_batch(batch_parameters={"dataframe": frame.to_pandas()})
     gx_suite = gx.ExpectationSuite(name=f"{name}-run")
-    for exp in suite["expectations"]:
+    for exp in expectations:
         gx_suite.add_expectation(ExpectationConfiguration(type=exp["type"], kwargs=exp["kwargs"]).to_domain_obj())
     result = batch.validate(gx_suite)
+    return [(r.expectation_config, bool(r.success), r.result or {}) for r in result.results]
+
+
+UNIQUE = "expect_column_values_to_be_unique"
+
+
+def _run_suite_parts(suite: dict, parts: Parts) -> SuiteResult:
+    """A table in parts (millions of rows): GX on each part, the counts added up and `mostly` judged on the
+    sums, as GX judges it on a whole table; uniqueness, which no part can judge alone, is counted over the
+    whole column in Polars (nulls ignored, as GX does). The same rules, in bounded memory."""
+    per_row = [e for e in suite["expectations"] if e["type"] != UNIQUE]
+    unique = [e for e in suite["expectations"] if e["type"] == UNIQUE]
+    columns = list(suite_columns(suite, pl.DataFrame(schema=parts.schema)).columns)
+    totals: dict[int, dict] = {}
+    configs: dict[int, object] = {}
+    for frame in parts.frames(columns):
+        for i, (cfg, _ok, res) in enumerate(_validate(suite, per_row, frame)):
+            configs[i] = cfg
+            t = totals.setdefault(i, {"element_count": 0, "unexpected_count": 0, "missing_count": 0, "examples": []})
+            for k in ("element_count", "unexpected_count", "missing_count"):
+                t[k] += int(res.get(k) or 0)
+            t["examples"] += list(res.get("partial_unexpected_list") or [])[: 5 - len(t["examples"])]
     failures = []
-    for r in result.results:
-        if not r.success:
-            cfg = r.expectation_config
-            res = r.result or {}
+    for i, t in totals.items():
+        cfg = configs[i]
+        if not _passes(cfg.type, cfg.kwargs.get("mostly", 1.0), t):  # type: ignore[attr-defined]
+            failures.append(
+                _failure(cfg, {"unexpected_count": t["unexpected_count"], "partial_unexpected_list": t["examples"]})
+            )
+    for e in unique:
+        column = e["kwargs"]["column"]
+        repeated = (
+            parts.scan()
+            .select(pl.col(column))
+            .drop_nulls()
+            .filter(pl.col(column).is_duplicated())
+            .collect()
+            .to_series()
+        )
+        if repeated.len():
             failures.append(
                 {
-                    "expectation": cfg.type,
-                    "column": cfg.kwargs.get("column"),
-                    "unexpected_count": res.get("unexpected_count"),
-                    "examples": [str(x) for x in (res.get("partial_unexpected_list") or [])[:5]],
+                    "expectation": UNIQUE,
+                    "column": column,
+                    "unexpected_count": repeated.len(),
+                    "examples": [str(x) for x in repeated.head(5).to_list()],
                 }
             )
     return SuiteResult(
-        name, suite["table"], suite.get("severity", "warning"), bool(result.success), failures, len(result.results)
+        suite["name"],
+        suite["table"],
+        suite.get("severity", "warning"),
+        not failures,
+        failures,
+        len(per_row) + len(unique),
     )
+
+
+def _passes(kind: str, mostly: float, t: dict) -> bool:
+    """GX's success rule for column-map expectations on summed counts: the share of expected values among
+    the rows judged (every row for the null checks; the non-null rows otherwise) is at least `mostly`."""
+    judged = t["element_count"] if kind.endswith("_to_be_null") else t["element_count"] - t["missing_count"]
+    if judged == 0:
+        return True
+    return (judged - t["unexpected_count"]) / judged >= mostly

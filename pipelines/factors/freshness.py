@@ -12,6 +12,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import polars as pl
+
+from pipelines.common.parts import lazy
 from pipelines.sources.base import SourceBatch
 
 
@@ -45,7 +48,8 @@ def assess(batch: SourceBatch, today: dt.date) -> dict:
             "age_days": None,
             "expected_refresh_days": spec.expected_refresh_days,
         }
-    dates = [d for d in (_as_date(x) for x in batch.staged["publication_date"].drop_nulls().unique().to_list()) if d]
+    published = lazy(batch.staged).select(pl.col("publication_date").drop_nulls().unique()).collect().to_series()
+    dates = [d for d in (_as_date(x) for x in published.to_list()) if d]
     edition = _as_date(batch.edition) if re.match(r"^\d{4}-\d{2}-\d{2}$", batch.edition or "") else None
     latest = max([*dates, *([edition] if edition else [])], default=None)
     if latest is None:

@@ -30,7 +30,53 @@ class Harmonised:
     factor_lineage: pl.DataFrame
 
 
+@dataclass
+class HarmonisedRows:
+    """Row-wise part of harmonisation: factors before the cross-source outlier flags, the columns the
+    outlier comparison needs (`comparable`), gases and lineage."""
+
+    factor: pl.DataFrame
+    comparable: pl.DataFrame
+    factor_gas: pl.DataFrame
+    factor_lineage: pl.DataFrame
+
+
 def harmonise(passed: pl.DataFrame, gwp_set: str, assessment_year: int) -> Harmonised:
+    """The whole of harmonisation on one frame (the in-memory path; pipelines/factors/streaming.py runs the
+    same three functions a chunk at a time)."""
+    rows = harmonise_rows(passed, gwp_set, assessment_year)
+    return Harmonised(flag_outliers(rows.factor, outlier_ids(rows.comparable)), rows.factor_gas, rows.factor_lineage)
+
+
+def outlier_ids(comparable: pl.DataFrame) -> pl.Series:
+    """Factor ids that sit more than a factor of 10 from their group's median (sql/intermediate)."""
+    return run_model("intermediate/int_factor_outliers", factors=comparable)["factor_id"]
+
+
+def flag_outliers(factor: pl.DataFrame, ids: pl.Series) -> pl.DataFrame:
+    if ids.len() == 0:
+        return factor
+    return factor.with_columns(
+        pl.when(pl.col("factor_id").is_in(ids.implode()))
+        .then(pl.concat_str([pl.col("qa_flags"), pl.lit("outlier.cross_source")], separator=",", ignore_nulls=True))
+        .otherwise(pl.col("qa_flags"))
+        .alias("qa_flags")
+    )
+
+
+COMPARABLE_COLUMNS = [
+    "factor_id",
+    "source_id",
+    "co2e_kg",
+    "activity_key",
+    "factor_purpose",
+    "unit",
+    "activity_category",
+    "geography_country",
+]
+
+
+def harmonise_rows(passed: pl.DataFrame, gwp_set: str, assessment_year: int) -> HarmonisedRows:
     passed = passed.drop("_row", "published_sum", "missing_gwp")
     ids = run_model(
         "intermediate/int_factor_keyed",
@@ -46,32 +92,40 @@ def harmonise(passed: pl.DataFrame, gwp_set: str, assessment_year: int) -> Harmo
             "factor_purpose",
         ),
     )
-    keyed = passed.with_columns(ids["factor_id"], ids["series_id"])
+    keyed = passed.with_columns(ids["factor_id"], ids["series_id"]).with_row_index("_i")
     scale = pl.col("value_scale").fill_null(1.0) * pl.col("unit_factor")
 
-    # factor_gas: the six main gases from their columns, the others from the list column. One slice per
-    # main gas, in column order (the rows an unpivot would give), so that the gas name, its GWP and the
-    # biogenic flag are constants per slice rather than looked up on millions of rows.
+    # factor_gas: the six main gases from their columns, the others from the list column; per factor, its main
+    # gases in column order, then its others in list order (an order that does not depend on how the factors
+    # are chunked). One slice per main gas, so that the gas name, its GWP and the biogenic flag are constants
+    # per slice rather than looked up on millions of rows.
     others = (
         keyed.filter(pl.col("gases").list.len() > 0)
-        .select("factor_id", "gases", scale.alias("_scale"))
+        .select("_i", "factor_id", "gases", scale.alias("_scale"))
         .explode("gases")
         .unnest("gases")
-        .select("factor_id", "_scale", "gas", "amount", "as_co2e")
+        .select("_i", "factor_id", "_scale", "gas", "amount", "as_co2e")
+        .with_row_index("_k")
     )
     gwps = {g: gwp_or_none(g, gwp_set) for g in [*GAS_COLUMNS, *others["gas"].unique().to_list()]}
     lazy = keyed.lazy()
     main = [
         lazy.filter(pl.col(c).is_not_null()).select(
+            "_i",
+            pl.lit(n, dtype=pl.Int32).alias("_g"),
+            pl.lit(0, dtype=pl.UInt32).alias("_k"),
             "factor_id",
             pl.lit(g).alias("gas"),
             (pl.col(c) * scale).alias("amount_kg"),
             pl.lit(gwps[g], dtype=pl.Float64).alias("gwp"),
             pl.lit(g in BIOGENIC_GASES).alias("biogenic"),
         )
-        for g, c in STAGED_GAS_COLUMNS.items()
+        for n, (g, c) in enumerate(STAGED_GAS_COLUMNS.items())
     ]
     other = others.lazy().select(
+        "_i",
+        pl.lit(len(STAGED_GAS_COLUMNS), dtype=pl.Int32).alias("_g"),
+        pl.col("_k").cast(pl.UInt32),
         "factor_id",
         "gas",
         (pl.col("amount") * pl.col("_scale")).alias("amount_kg"),
@@ -81,28 +135,32 @@ def harmonise(passed: pl.DataFrame, gwp_set: str, assessment_year: int) -> Harmo
         .alias("gwp"),
         pl.col("gas").is_in(list(BIOGENIC_GASES)).alias("biogenic"),
     )
-    factor_gas = (
-        pl.concat([*main, other])
-        .select(
-            "factor_id",
-            "gas",
-            "amount_kg",
-            "gwp",
-            (pl.col("amount_kg") * pl.col("gwp")).alias("co2e_kg"),
-            pl.lit(gwp_set).alias("gwp_set"),
-            "biogenic",
-        )
-        .collect()
-        .cast(FACTOR_GAS_SCHEMA)  # type: ignore[arg-type]
+    gas_rows = pl.concat([*main, other]).select(
+        "_i",
+        "_g",
+        "_k",
+        "factor_id",
+        "gas",
+        "amount_kg",
+        "gwp",
+        (pl.col("amount_kg") * pl.col("gwp")).alias("co2e_kg"),
+        pl.lit(gwp_set).alias("gwp_set"),
+        "biogenic",
     )
-
-    # Per factor, vectorised over the gas columns; only the few rows with other gases are grouped.
+    factor_gas = (
+        gas_rows.sort("_i", "_g", "_k").drop("_i", "_g", "_k").collect().cast(FACTOR_GAS_SCHEMA)  # type: ignore[arg-type]
+    )
+    # (the product as a column first, then the sum: the same floating-point steps as the gas rows' co2e_kg)
     other_co2e = (
-        factor_gas.slice(factor_gas.height - others.height)
-        .filter(~pl.col("gas").is_in(list(GAS_COLUMNS)))
-        .group_by("factor_id")
+        other.filter(~pl.col("gas").is_in(list(GAS_COLUMNS)))
+        .select("factor_id", (pl.col("amount_kg") * pl.col("gwp")).alias("co2e_kg"))
+        .collect()
+        .group_by("factor_id", maintain_order=True)
         .agg(pl.col("co2e_kg").sum().alias("fgas_co2e_kg"))
     )
+    keyed = keyed.drop("_i")
+
+    # Per factor, vectorised over the gas columns; only the few rows with other gases are grouped (above).
     main_kg = {g: pl.col(c) * scale for g, c in STAGED_GAS_COLUMNS.items()}
     any_gas = (
         pl.any_horizontal([pl.col(c).is_not_null() for c in STAGED_GAS_COLUMNS.values()])
@@ -164,39 +222,12 @@ def harmonise(passed: pl.DataFrame, gwp_set: str, assessment_year: int) -> Harmo
             ).alias("metrological_traceability"),
         )
     )
-    comparable = frame.filter(pl.col("activity_key").is_not_null()).select(
-        "factor_id",
-        "source_id",
-        "co2e_kg",
-        "activity_key",
-        "factor_purpose",
-        "unit",
-        "activity_category",
-        "geography_country",
-    )
-    outliers = run_model("intermediate/int_factor_outliers", factors=comparable)
-    frame = (
-        frame.join(
-            outliers.select("factor_id", pl.lit(True).alias("_outlier")),
-            on="factor_id",
-            how="left",
-            maintain_order="left",
-        )
-        if outliers.height
-        else frame.with_columns(pl.lit(None, dtype=pl.Boolean).alias("_outlier"))
-    )
-    frame = frame.with_columns(
-        pl.concat_str(
-            [pl.col("qa_flags"), pl.when(pl.col("_outlier")).then(pl.lit("outlier.cross_source"))],
-            separator=",",
-            ignore_nulls=True,
-        )
-        .replace("", None)
-        .alias("qa_flags")
-    )
+    comparable = frame.filter(pl.col("activity_key").is_not_null()).select(COMPARABLE_COLUMNS)
     # Row order is the sources' own (load order, then file order): deterministic for the same inputs,
     # so no sort is needed for byte-identical releases.
-    factor = frame.select([pl.col(c).cast(t) for c, t in FACTOR_SCHEMA.items()])
+    factor = frame.select([pl.col(c).cast(t) for c, t in FACTOR_SCHEMA.items()]).with_columns(
+        pl.col("qa_flags").replace("", None)
+    )
     lineage = (
         keyed.select("factor_id", "lineage")
         .explode("lineage")
@@ -204,4 +235,4 @@ def harmonise(passed: pl.DataFrame, gwp_set: str, assessment_year: int) -> Harmo
         .select(list(LINEAGE_SCHEMA))
         .cast(LINEAGE_SCHEMA)  # type: ignore[arg-type]
     )
-    return Harmonised(factor, factor_gas, lineage)
+    return HarmonisedRows(factor, comparable, factor_gas, lineage)

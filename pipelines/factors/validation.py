@@ -51,6 +51,7 @@ GWP_SUM_REL_TOL = 0.005
 class ValidationResult:
     passed: pl.DataFrame  # staged rows + unit/geography columns, ready to harmonise
     quarantine: pl.DataFrame  # QUARANTINE_SCHEMA
+    quarantine_lineage: pl.DataFrame  # the lineage list of each quarantined row
 
 
 def _unit_table(labels: list[str]) -> pl.DataFrame:
@@ -177,8 +178,18 @@ def _gas_check(staged: pl.DataFrame, gwp_set: str) -> pl.DataFrame:
 
 
 def validate(staged: pl.DataFrame, gwp_set: str, assessment_year: int) -> ValidationResult:
+    """Every rule on the whole frame (the in-memory path)."""
+    result = split(mark_duplicates(check_rows(staged, gwp_set, assessment_year)))
+    result.quarantine = result.quarantine.drop("_row")
+    return result
+
+
+def check_rows(staged: pl.DataFrame, gwp_set: str, assessment_year: int, offset: int = 0) -> pl.DataFrame:
+    """Every rule except duplicate keys, row by row: the staged rows with `_row` (their position in the whole
+    staged table: `offset` + the position here) and the first failing rule (`_rule`, `_col`, `_msg`; null when
+    the row passed). Row-wise, so a table checked in chunks gives the rows checked whole."""
     gwp_table(gwp_set)  # fail early on an unknown set
-    staged = staged.with_row_index("_row")
+    staged = staged.with_row_index("_row", offset=offset)
     units = _unit_table([u for u in staged["unit_raw"].unique().to_list() if u is not None])
     geos = _geo_table([g for g in staged["geography_raw"].unique().to_list() if g is not None])
     gas = _gas_check(staged, gwp_set)  # one row per staged row, in staged order: placed beside, not joined
@@ -330,9 +341,11 @@ def validate(staged: pl.DataFrame, gwp_set: str, assessment_year: int) -> Valida
             ),
         ),
     ]
-    frame = first_failure(frame, rules, "_row")
+    return first_failure(frame, rules, "_row")
 
-    # Duplicates among rows that passed every other rule: the first (file order, row order) is kept.
+
+def mark_duplicates(frame: pl.DataFrame) -> pl.DataFrame:
+    """Duplicates among rows that passed every other rule: the first (file order, row order) is kept."""
     ok = pl.col("_rule").is_null()
     # Fast exact test first: distinct key hashes among those rows mean distinct keys (no duplicate);
     # only when two hashes coincide are the keys themselves compared (0.03 s instead of 0.08 s at 1M rows).
@@ -356,18 +369,7 @@ def validate(staged: pl.DataFrame, gwp_set: str, assessment_year: int) -> Valida
             )
         )
         detail = dups.join(first, on=["source_id", "natural_key"], how="left").select(
-            "_row",
-            pl.format(
-                "duplicate of {} row {} (key {}); {}",
-                pl.col("_first_file"),
-                pl.col("_first_raw_row"),
-                pl.col("natural_key"),
-                pl.when(pl.col("_first_value") == pl.col("co2e_published"))
-                .then(pl.lit("same value, first kept"))
-                .otherwise(
-                    pl.format("value differs: kept {}, this row {}", pl.col("_first_value"), pl.col("co2e_published"))
-                ),
-            ).alias("_dup_msg"),
+            "_row", DUPLICATE_MESSAGE.alias("_dup_msg")
         )
         frame = (
             frame.join(detail, on="_row", how="left", maintain_order="left")
@@ -378,8 +380,34 @@ def validate(staged: pl.DataFrame, gwp_set: str, assessment_year: int) -> Valida
             )
             .drop("_dup_msg")
         )
+    return frame
+
+
+# the message of a duplicate row, given the first row's file, row and value (_first_file, _first_raw_row,
+# _first_value) beside its own columns
+DUPLICATE_MESSAGE = pl.format(
+    "duplicate of {} row {} (key {}); {}",
+    pl.col("_first_file"),
+    pl.col("_first_raw_row"),
+    pl.col("natural_key"),
+    pl.when(pl.col("_first_value") == pl.col("co2e_published"))
+    .then(pl.lit("same value, first kept"))
+    .otherwise(pl.format("value differs: kept {}, this row {}", pl.col("_first_value"), pl.col("co2e_published"))),
+)
+
+
+def split(frame: pl.DataFrame) -> ValidationResult:
+    """Checked rows -> passed rows and quarantine (one row per failing staged row, with its `_row`)."""
     bad = frame.filter(pl.col("_rule").is_not_null())
-    quarantine = bad.select(
+    return ValidationResult(
+        _passed(frame.filter(pl.col("_rule").is_null())), quarantine_rows(bad), bad.select("lineage")
+    )
+
+
+def quarantine_rows(bad: pl.DataFrame) -> pl.DataFrame:
+    """QUARANTINE_SCHEMA (+ `_row`) from failing rows (their `_rule`, `_col`, `_msg`)."""
+    return bad.select(
+        "_row",
         "source_id",
         "source_version",
         "raw_file",
@@ -395,8 +423,10 @@ def validate(staged: pl.DataFrame, gwp_set: str, assessment_year: int) -> Valida
         .struct.json_encode()
         .alias("record"),
     ).cast(QUARANTINE_SCHEMA)  # type: ignore[arg-type]
-    quarantine_lineage = bad.select("lineage")
-    passed = frame.filter(pl.col("_rule").is_null()).drop(
+
+
+def _passed(ok: pl.DataFrame) -> pl.DataFrame:
+    return ok.drop(
         "_rule",
         "_col",
         "_msg",
@@ -408,7 +438,5 @@ def validate(staged: pl.DataFrame, gwp_set: str, assessment_year: int) -> Valida
         "geo_error",
         "_dim_ok",
         "_gas_advice",
+        strict=False,  # `_dup` only after mark_duplicates
     )
-    result = ValidationResult(passed, quarantine)
-    result.quarantine_lineage = quarantine_lineage  # type: ignore[attr-defined]
-    return result

@@ -32,6 +32,7 @@ import polars as pl
 
 from pipelines.common.filelock import exclusive
 from pipelines.common.parsing import sha256_file
+from pipelines.common.parts import Parts
 from pipelines.config import PROJECT_ROOT, Settings
 from pipelines.release.catalog import build_catalog, ensure_catalog
 from pipelines.release.manifests import (  # noqa: F401
@@ -76,11 +77,17 @@ class PublishResult:
     reason: str
 
 
-def write_parquet(frame: pl.DataFrame, path: Path) -> None:
-    """Deterministic bytes for the same frame: fixed codec, row-group size and no timestamps.
+def write_parquet(frame: pl.DataFrame | Parts, path: Path) -> None:
+    """Deterministic bytes for the same rows: fixed codec, row-group size and no timestamps.
     Polars' writer is multi-threaded (about twice pyarrow's speed here); the bytes depend only on the
-    frame and the pinned Polars version."""
-    frame.write_parquet(path, compression="zstd", compression_level=1, statistics=True, row_group_size=256_000)
+    rows and the pinned Polars version. A table in parts is streamed into the file (bounded memory): Polars'
+    sink writes the same bytes as its writer on the whole frame (tests/test_streaming.py)."""
+    if isinstance(frame, Parts):
+        frame.scan().sink_parquet(
+            path, compression="zstd", compression_level=1, statistics=True, row_group_size=256_000
+        )
+    else:
+        frame.write_parquet(path, compression="zstd", compression_level=1, statistics=True, row_group_size=256_000)
 
 
 def git_commit() -> str:
@@ -95,7 +102,7 @@ def git_commit() -> str:
         return "unknown"
 
 
-def _store_object(settings: Settings, frame: pl.DataFrame, scratch: Path) -> tuple[str, Path]:
+def _store_object(settings: Settings, frame: pl.DataFrame | Parts, scratch: Path) -> tuple[str, Path]:
     tmp = scratch / f"{os.getpid()}-{threading.get_ident()}-{id(frame)}.parquet"
     write_parquet(frame, tmp)
     digest = sha256_file(tmp)
@@ -122,7 +129,11 @@ def _link(src: Path, dst: Path) -> None:
 
 
 def publish(
-    settings: Settings, tables: dict[str, pl.DataFrame], summary: dict, sources: list[dict], force: bool = False
+    settings: Settings,
+    tables: dict[str, pl.DataFrame | Parts],
+    summary: dict,
+    sources: list[dict],
+    force: bool = False,
 ) -> PublishResult:
     """One writer at a time (an exclusive lock on data/curated/.publish.lock, whoever calls: a Dagster run,
     the CLI, a test); readers never take it. A full disk (or any write error) leaves the previous release
@@ -148,7 +159,11 @@ def _clean_partial(settings: Settings) -> None:
 
 
 def _publish(
-    settings: Settings, tables: dict[str, pl.DataFrame], summary: dict, sources: list[dict], force: bool = False
+    settings: Settings,
+    tables: dict[str, pl.DataFrame | Parts],
+    summary: dict,
+    sources: list[dict],
+    force: bool = False,
 ) -> PublishResult:
     settings.objects_dir.mkdir(parents=True, exist_ok=True)
     settings.releases_dir.mkdir(parents=True, exist_ok=True)

@@ -20,6 +20,7 @@ from pipelines.common.parsing import (
     parse_number_columns,
     sha256_file,
 )
+from pipelines.common.parts import PartsWriter
 from pipelines.common.rules import first_failure
 from pipelines.factors.schema import GAS_STRUCT, STAGED_GAS_COLUMNS, STAGED_SCHEMA, staged_frame
 from pipelines.sources.base import SourceBatch, SourceSpec, file_error_rows, raw_file_record, raw_files_frame
@@ -131,23 +132,82 @@ def stage_file(path: Path, raw_root: Path, spec: SourceSpec = SPEC) -> tuple[pl.
         digest = pool.submit(sha256_file, path)
         try:
             frame = _read(path)
-            if _identity(path) != before:
-                raise InputError(
-                    f"{path.name}: the file changed while it was being read; run again once it is complete",
-                    None,
-                    "file.unreadable",
-                )
+            _unchanged(path, before)
         except InputError as exc:
-            raw = raw_file_record(
-                spec,
-                path,
-                raw_root,
-                count_data_lines(path) if path.suffix == ".csv" else 0,
-                error=str(exc),
-                sha256=digest.result(),
-            )
-            return staged_frame(file_error_rows(spec, raw, exc, raw["rows"])), raw
+            return _unreadable(path, raw_root, spec, exc, digest.result())
         raw = raw_file_record(spec, path, raw_root, frame.height, "utf-8", sha256=digest.result())
+    return stage_frame(frame, raw, path, spec), raw
+
+
+def _unchanged(path: Path, before: tuple[int, int, int]) -> None:
+    if _identity(path) != before:
+        raise InputError(
+            f"{path.name}: the file changed while it was being read; run again once it is complete",
+            None,
+            "file.unreadable",
+        )
+
+
+def _unreadable(
+    path: Path, raw_root: Path, spec: SourceSpec, exc: InputError, sha256: str
+) -> tuple[pl.DataFrame, dict]:
+    raw = raw_file_record(
+        spec, path, raw_root, count_data_lines(path) if path.suffix == ".csv" else 0, error=str(exc), sha256=sha256
+    )
+    return staged_frame(file_error_rows(spec, raw, exc, raw["rows"])), raw
+
+
+def stream_file(
+    path: Path, raw_root: Path, chunk_rows: int, writer: PartsWriter, spec: SourceSpec = SPEC, source_version: str = ""
+) -> dict:
+    """A large CSV staged a chunk at a time into `writer` (the same rows as `stage_file`, chunk after chunk):
+    Polars streams the text cells into a Parquet file of `chunk_rows` row groups, each group is staged on its
+    own. -> the raw-file record. A file Polars cannot stream is read whole (for its precise error)."""
+    import pyarrow.parquet as pq
+
+    before = _identity(path)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        digest = pool.submit(sha256_file, path)
+        cells = writer.directory / f"cells-{path.stem}.parquet"
+        try:
+            try:
+                pl.scan_csv(path, infer_schema=False, truncate_ragged_lines=False).sink_parquet(
+                    cells, compression="lz4", statistics=False, row_group_size=chunk_rows
+                )
+            except Exception:
+                frame = _read(path)  # raises the precise InputError (encoding, malformed CSV)
+                _unchanged(path, before)
+                raw = raw_file_record(spec, path, raw_root, frame.height, "utf-8", sha256=digest.result())
+                writer.write(_versioned(stage_frame(frame, raw, path, spec), source_version))
+                return raw
+            _unchanged(path, before)
+        except InputError as exc:
+            staged, raw = _unreadable(path, raw_root, spec, exc, digest.result())
+            writer.write(_versioned(staged, source_version))
+            return raw
+        file = pq.ParquetFile(cells)
+        raw = raw_file_record(spec, path, raw_root, file.metadata.num_rows, "utf-8", sha256=digest.result())
+        offset = 0
+        for group in range(file.num_row_groups):
+            cells_of_group = pl.from_arrow(file.read_row_group(group))
+            assert isinstance(cells_of_group, pl.DataFrame)
+            writer.write(_versioned(stage_frame(cells_of_group, raw, path, spec, offset), source_version))
+            offset += cells_of_group.height
+        if file.metadata.num_rows == 0:
+            writer.write(_versioned(stage_frame(pl.read_parquet(cells), raw, path, spec), source_version))
+        del file
+        cells.unlink()
+        return raw
+
+
+def _versioned(staged: pl.DataFrame, source_version: str) -> pl.DataFrame:
+    return staged.with_columns(pl.lit(source_version or None, dtype=pl.String).alias("source_version"))
+
+
+def stage_frame(frame: pl.DataFrame, raw: dict, path: Path, spec: SourceSpec = SPEC, offset: int = 0) -> pl.DataFrame:
+    """Text cells of one file (or of rows offset+1.. of it) -> staged rows. Row-wise: a file staged in chunks
+    gives the same rows as staged whole."""
+    frame = frame.select(pl.all().cast(pl.String))
     frame = frame.rename({c: c.strip() for c in frame.columns})
     missing = [c for c in REQUIRED if c not in frame.columns]
     for c in ALL_COLUMNS:
@@ -205,7 +265,7 @@ def stage_file(path: Path, raw_root: Path, spec: SourceSpec = SPEC) -> tuple[pl.
     parsed = first_failure(parsed.with_row_index("_r"), [(c, pl.lit(r), pl.lit(k), m) for c, r, k, m in checks], "_r")
     doi_url = pl.col("doi_or_url")
     is_doi = doi_url.str.contains(r"^(?:https?://(?:dx\.)?doi\.org/)?10\.\d{4,9}/")
-    row_no = pl.int_range(1, pl.len() + 1, dtype=pl.Int64)
+    row_no = pl.int_range(offset + 1, offset + pl.len() + 1, dtype=pl.Int64)
     staged = parsed.select(
         pl.lit(spec.source_id).alias("source_id"),
         pl.lit(None, dtype=pl.String).alias("source_version"),
@@ -277,14 +337,23 @@ def stage_file(path: Path, raw_root: Path, spec: SourceSpec = SPEC) -> tuple[pl.
         pl.col("_col").alias("error_column"),
         pl.col("_msg").alias("error_message"),
     )
-    return staged.select(list(STAGED_SCHEMA)).cast(STAGED_SCHEMA), raw  # type: ignore[arg-type]
+    return staged.select(list(STAGED_SCHEMA)).cast(STAGED_SCHEMA)  # type: ignore[arg-type]
 
 
-def load(raw_root: Path, spec: SourceSpec = SPEC) -> SourceBatch:
+def load(raw_root: Path, spec: SourceSpec = SPEC, chunk_rows: int | None = None) -> SourceBatch:
+    """Every template file of the directory. A CSV larger than `chunk_rows` rows' worth of bytes (setting
+    PCF_FACTOR_CHUNK_ROWS) is staged a chunk at a time and the batch's rows are Parquet parts (bounded memory);
+    the rows are the same either way."""
     directory = raw_root / spec.dir_glob
     files = (
         sorted(p for p in directory.glob("*") if p.suffix.lower() in (".csv", ".xlsx")) if directory.is_dir() else []
     )
+    if chunk_rows is None:
+        from pipelines.config import settings
+
+        chunk_rows = settings().factor_chunk_rows
+    if chunk_rows and any(_streamed(p, chunk_rows) for p in files):
+        return _load_streamed(raw_root, spec, files, chunk_rows)
     frames, raws = [], []
     for path in files:
         frame, raw = stage_file(path, raw_root, spec)
@@ -294,4 +363,38 @@ def load(raw_root: Path, spec: SourceSpec = SPEC) -> SourceBatch:
     batch.staged = batch.staged.with_columns(pl.lit(batch.source_version).alias("source_version"))
     if not files:
         batch.status, batch.message = "missing", f"no template files in {directory}"
+    return batch
+
+
+# a CSV row of the template is well over 64 bytes: a file this large has more rows than a chunk (or about)
+BYTES_PER_ROW_AT_LEAST = 64
+
+
+def _streamed(path: Path, chunk_rows: int) -> bool:
+    return path.suffix.lower() == ".csv" and path.stat().st_size > chunk_rows * BYTES_PER_ROW_AT_LEAST
+
+
+def _load_streamed(raw_root: Path, spec: SourceSpec, files: list[Path], chunk_rows: int) -> SourceBatch:
+    from pipelines.common.parts import PartsWriter, scratch_dir
+    from pipelines.config import settings
+
+    # the batch's version names every file's hash: known before any row is staged, so each chunk carries it
+    digests = [sha256_file(p) for p in files]
+    version = SourceBatch(spec, "rolling", staged_frame([]), pl.DataFrame({"raw_sha256": digests})).source_version
+    writer = PartsWriter(scratch_dir(settings().asset_store_dir), STAGED_SCHEMA)
+    raws = []
+    for path in files:
+        if _streamed(path, chunk_rows):
+            raws.append(stream_file(path, raw_root, chunk_rows, writer, spec, version))
+        else:
+            frame, raw = stage_file(path, raw_root, spec)
+            writer.write(_versioned(frame, version))
+            raws.append(raw)
+    batch = SourceBatch(spec, "rolling", writer.finish(), raw_files_frame(raws))  # type: ignore[arg-type]
+    if batch.source_version != version:  # a file changed between the two reads of its bytes
+        raise InputError(
+            f"{spec.dir_glob}: a file changed while the source was being read; run again once it is complete",
+            None,
+            "file.unreadable",
+        )
     return batch
