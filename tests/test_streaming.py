@@ -185,22 +185,54 @@ def test_a_build_in_chunks_publishes_the_release_of_a_build_in_memory(tmp_path, 
     monkeypatch.setenv("PCF_SOURCES_DIR", str(tmp_path / "no_sources"))
     monkeypatch.setenv("PCF_RESTRICTED_DIR", str(tmp_path / "restricted"))
     runner = CliRunner()
-    manifests = {}
-    for chunk in ("0", "7"):
-        monkeypatch.setenv("PCF_FACTOR_CHUNK_ROWS", chunk)
-        monkeypatch.setenv("PCF_CURATED_DIR", str(tmp_path / f"curated-{chunk}"))
-        res = runner.invoke(app, ["build"])
-        assert res.exit_code == 0, res.output
-        s = dataclasses.replace(settings(), curated_dir=tmp_path / f"curated-{chunk}")
-        manifest = sorted(s.releases_dir.glob("v*/manifest.json"))[-1]
-        manifests[chunk] = json.loads(manifest.read_text(encoding="utf-8"))
-        # in chunks, the steps handed parts to each other (stored with their outputs)
-        harmonised = list(s.asset_store_dir.glob("builds/*/harmonised_factors/parts-*/part-*.parquet"))
-        assert (len(harmonised) > 3) == (chunk == "7")
-    in_memory, streamed = manifests["0"], manifests["7"]
-    assert streamed["release_hash"] == in_memory["release_hash"]
-    assert {k: v["sha256"] for k, v in streamed["tables"].items()} == {
-        k: v["sha256"] for k, v in in_memory["tables"].items()
-    }
-    assert streamed["validation"]["balanced"] and streamed["validation"]["outliers_flagged"] == 1
-    assert streamed["validation"]["quarantine_by_rule"]["duplicate.natural_key"] == 3
+
+    def build_both() -> dict[str, dict]:
+        manifests = {}
+        for chunk in ("0", "7"):
+            monkeypatch.setenv("PCF_FACTOR_CHUNK_ROWS", chunk)
+            monkeypatch.setenv("PCF_CURATED_DIR", str(tmp_path / f"curated-{chunk}"))
+            res = runner.invoke(app, ["build"])
+            assert res.exit_code == 0, res.output
+            s = dataclasses.replace(settings(), curated_dir=tmp_path / f"curated-{chunk}")
+            manifest = sorted(s.releases_dir.glob("v*/manifest.json"))[-1]
+            manifests[chunk] = json.loads(manifest.read_text(encoding="utf-8"))
+            # in chunks, the steps handed parts to each other (stored with their outputs)
+            harmonised = list(s.asset_store_dir.glob("builds/*/harmonised_factors/parts-*/part-*.parquet"))
+            assert (len(harmonised) > 3) == (chunk == "7")
+            manifests[chunk]["queue"] = pl.read_parquet(s.curated_dir / "review" / "queue.parquet")
+        return manifests
+
+    def same(manifests: dict[str, dict]) -> None:
+        in_memory, streamed = manifests["0"], manifests["7"]
+        assert streamed["release_hash"] == in_memory["release_hash"]
+        assert {k: v["sha256"] for k, v in streamed["tables"].items()} == {
+            k: v["sha256"] for k, v in in_memory["tables"].items()
+        }
+        assert streamed["queue"].equals(in_memory["queue"])  # the stewards' worklist too
+
+    first = build_both()
+    same(first)
+    assert first["7"]["validation"]["balanced"] and first["7"]["validation"]["outliers_flagged"] == 1
+    assert first["7"]["validation"]["quarantine_by_rule"]["duplicate.natural_key"] == 3
+    # a second edition and stewards' decisions: decisions applied to parts, the guard and the queue against
+    # the current release
+    factor = pl.read_parquet(tmp_path / "curated-7" / "releases" / first["7"]["version"] / "factor.parquet")
+    ids = dict(factor.filter(pl.col("source_id") == "literature").select("natural_key", "factor_id").rows())
+    assert runner.invoke(app, ["approve", ids["r-001"], "--reason", "checked against the paper"]).exit_code == 0
+    override = ["override", ids["r-004"], "--value", "3.5", "--source", "erratum p. 2", "--reason", "typo"]
+    assert runner.invoke(app, override).exit_code == 0, "override"
+    assert runner.invoke(app, ["reject", ids["r-006"], "--reason", "not a factor"]).exit_code == 0
+    rows = _rows()
+    rows[10] = row(record_id="r-010", co2e_kg="4.75")  # changed
+    del rows[11]  # removed
+    rows.append(row(record_id="r-new", co2e_kg="0.5"))  # added
+    write_rows(raw / "literature" / "large.csv", rows)
+    second = build_both()
+    same(second)
+    assert second["7"]["release_hash"] != first["7"]["release_hash"]
+    queue = second["7"]["queue"]
+    assert ids["r-001"] not in queue["factor_id"].to_list()
+    assert "changed: " in queue.filter(pl.col("factor_id") == ids["r-010"])["reasons"].item()
+    released = pl.read_parquet(tmp_path / "curated-7" / "releases" / second["7"]["version"] / "factor.parquet")
+    assert released.filter(pl.col("factor_id") == ids["r-004"])["co2e_kg"].item() == 3.5
+    assert released.filter(pl.col("factor_id") == ids["r-006"])["steward_status"].item() == "rejected"

@@ -6,6 +6,7 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
+from pipelines.common.parts import lazy
 from pipelines.curation.decisions import DecisionError
 from pipelines.curation.guard import GUARD_SCHEMA
 from pipelines.curation.run import curate
@@ -27,7 +28,7 @@ def curated_factors(context: dg.AssetExecutionContext, harmonised_factors: dict,
     except DecisionError as exc:
         raise dg.Failure(str(exc)) from None
     summary, queue = curated["summary"], curated["review_queue"]
-    flags = queue.select(pl.col("flags").str.split(", ").explode()).filter(pl.col("flags") != "")
+    flags = lazy(queue).select(pl.col("flags").str.split(", ").explode()).filter(pl.col("flags") != "").collect()
     context.add_output_metadata(
         {
             "review_queue": queue.height,
@@ -49,8 +50,12 @@ def curated_factors(context: dg.AssetExecutionContext, harmonised_factors: dict,
 def licence_gate(
     context: dg.AssetCheckExecutionContext, curated_factors: dict, warehouse: WarehouseResource
 ) -> dg.AssetCheckResult:
-    factor: pl.DataFrame = curated_factors["tables"]["factor"]
-    bad = factor.filter(~pl.col("redistributable") & (pl.col("steward_status") == "approved"))
+    bad = (
+        lazy(curated_factors["tables"]["factor"])
+        .filter(~pl.col("redistributable") & (pl.col("steward_status") == "approved"))
+        .select("factor_id")
+        .collect()
+    )
     result = dg.AssetCheckResult(
         passed=bad.height == 0,
         metadata={"violations": bad.height, "factor_ids": dg.MetadataValue.json(bad["factor_id"].head(50).to_list())},

@@ -144,6 +144,8 @@ def product_marts(context: dg.AssetExecutionContext, curated_factors: dict) -> d
         return {}
     import polars as pl
 
+    from pipelines.common.parts import lazy
+
     lines = pl.read_parquet(inv / "line_emissions.parquet")
     summary = pl.read_parquet(inv / "product_summary.parquet")
     products = in_scope(s, ("product",))["product"].join(
@@ -155,12 +157,14 @@ def product_marts(context: dg.AssetExecutionContext, curated_factors: dict) -> d
     # products whose inputs fingerprint equals the previous release's get no Monte Carlo and no mart SQL:
     # their rows are carried over (engine/incremental.py)
     reuse = reusable(previous)
+    # the engine reads only the factors the lines drew on (a release of millions of factors is not read whole)
+    used = lines["factor_id"].drop_nulls().unique().implode()
     engine, held = compute_isolated(
         lines,
         products,
         summary,
-        tables["factor"],
-        tables["factor_gas"],
+        lazy(tables["factor"]).filter(pl.col("factor_id").is_in(used)).collect(),
+        lazy(tables["factor_gas"]).filter(pl.col("factor_id").is_in(used)).collect(),
         curated_factors["summary"]["gwp_set"],
         reuse=reuse,
     )

@@ -28,6 +28,7 @@ import duckdb
 import polars as pl
 
 from pipelines.common.filelock import exclusive
+from pipelines.common.parts import Parts, write_parts
 from pipelines.common.sqlmodels import as_arrow_batches
 from pipelines.config import Settings
 
@@ -374,11 +375,48 @@ def apply(
     whether it applied, and why not)."""
     # Only factors that have a decision need their content hash (a 1M-factor upload with no decisions
     # yet costs nothing here).
-    hashes = (
-        content_hashes(factor.filter(pl.col("factor_id").is_in(log["factor_id"].unique().implode())))
-        if log.height
-        else pl.DataFrame(schema={"factor_id": pl.String, "content_sha256": pl.String})
+    decisions, effects = decide(log, _decided_hashes(factor.lazy(), log))
+    return apply_effects(factor, effects), apply_gas_effects(factor_gas, effects), decisions
+
+
+def apply_parts(
+    factor: Parts, factor_gas: Parts, log: pl.DataFrame, directory: Path
+) -> tuple[Parts, Parts, pl.DataFrame]:
+    """`apply` on tables in parts, a part at a time; parts no decision touches are kept as they are."""
+    decisions, effects = decide(log, _decided_hashes(factor.scan(), log))
+    if effects.empty:
+        return factor, factor_gas, decisions
+    (directory / "factor").mkdir(parents=True)
+    (directory / "factor_gas").mkdir(parents=True)
+    new_factor = write_parts((apply_effects(f, effects) for f in factor.frames()), directory / "factor", factor.schema)
+    new_gas = write_parts(
+        (apply_gas_effects(g, effects) for g in factor_gas.frames()), directory / "factor_gas", factor_gas.schema
     )
+    return new_factor, new_gas, decisions
+
+
+def _decided_hashes(factor: pl.LazyFrame, log: pl.DataFrame) -> pl.DataFrame:
+    if not log.height:
+        return pl.DataFrame(schema={"factor_id": pl.String, "content_sha256": pl.String})
+    return content_hashes(factor.filter(pl.col("factor_id").is_in(log["factor_id"].unique().implode())).collect())
+
+
+@dataclass
+class Effects:
+    """What the valid decisions do: a steward status per factor, override values, stale decisions."""
+
+    status: dict
+    override_value: dict
+    stale_ids: list
+
+    @property
+    def empty(self) -> bool:
+        return not (self.status or self.override_value or self.stale_ids)
+
+
+def decide(log: pl.DataFrame, hashes: pl.DataFrame) -> tuple[pl.DataFrame, Effects]:
+    """The decision table (whether each applied, and why not) and the effects of the valid ones, from the log
+    and the current content hash of every factor a decision names."""
     decided = log.join(hashes.rename({"content_sha256": "current_sha256"}), on="factor_id", how="left")
     decided = decided.with_columns(
         pl.when(pl.col("current_sha256").is_null())
@@ -403,12 +441,16 @@ def apply(
         .drop("current_sha256")
         .sort("log_line")
     )
-
     status = dict(valid.select("factor_id", pl.col("action").replace_strict(STATUS_BY_ACTION)).rows())
     overrides = valid.filter(pl.col("action") == "override")
-    override_value = dict(overrides.select("factor_id", "value_co2e_kg").rows())
-    stale_ids = stale["factor_id"].to_list()
-    factor = factor.with_columns(
+    return decisions, Effects(
+        status, dict(overrides.select("factor_id", "value_co2e_kg").rows()), stale["factor_id"].to_list()
+    )
+
+
+def apply_effects(factor: pl.DataFrame, effects: Effects) -> pl.DataFrame:
+    status, override_value, stale_ids = effects.status, effects.override_value, effects.stale_ids
+    return factor.with_columns(
         # licence first: a steward can approve a factor for use, never for redistribution
         pl.when(pl.col("steward_status") == "internal_only")
         .then(pl.lit("internal_only"))
@@ -427,9 +469,11 @@ def apply(
         .otherwise(pl.col("qa_flags"))
         .alias("qa_flags"),
     )
+
+
+def apply_gas_effects(factor_gas: pl.DataFrame, effects: Effects) -> pl.DataFrame:
     # An overridden factor is a CO2e value now: its per-gas rows would contradict it.
-    factor_gas = factor_gas.filter(~pl.col("factor_id").is_in(list(override_value)))
-    return factor, factor_gas, decisions
+    return factor_gas.filter(~pl.col("factor_id").is_in(list(effects.override_value)))
 
 
 def now_utc() -> str:

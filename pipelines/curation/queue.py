@@ -23,6 +23,8 @@ from pathlib import Path
 
 import polars as pl
 
+from pipelines.common.parts import Parts, lazy, write_parts
+
 QUEUE_COLUMNS = [
     "factor_id",
     "source_id",
@@ -58,8 +60,12 @@ def max_dqr() -> float:
     return settings().review_max_dqr
 
 
-def build_queue(factor: pl.DataFrame, baseline: pl.DataFrame | None, decisions: pl.DataFrame) -> pl.DataFrame:
-    """factor: this run's curated factors; baseline: the baseline release's factor table (or None)."""
+def build_queue(
+    factor: pl.DataFrame, baseline: pl.DataFrame | None, decisions: pl.DataFrame, pool: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """factor: this run's curated factors (or a chunk of them); baseline: the baseline release's factor table
+    (or None); pool: the factors peers are looked up in (`peer_pool`; default: `factor`). Row by row except
+    the peers, so the queue of a table in parts is the parts' queues one after the other (build_queue_parts)."""
     # Only the columns the queue shows or tests: a 1M-factor upload is otherwise copied whole at each step.
     live = factor.select(
         "factor_id",
@@ -177,7 +183,7 @@ def build_queue(factor: pl.DataFrame, baseline: pl.DataFrame | None, decisions: 
     queue = live.filter(
         ~pl.col("factor_id").is_in(covered) & ((pl.col("steward_status") == "pending") | (pl.col("flags") != ""))
     )
-    peers = _peers(factor, queue)
+    peers = _peers(peer_pool(factor) if pool is None else pool, queue)
     # In the factor table's order (source, raw file, row: the order of the upload a steward checks against);
     # sorting 1,000,000 hashed ids would cost 0.4-0.6 s and mean nothing to a reader.
     return (
@@ -221,15 +227,32 @@ def _series_previous(live: pl.DataFrame, prev: pl.DataFrame) -> pl.DataFrame:
     return live.join(pairs, on="factor_id", how="left", maintain_order="left")
 
 
-def _peers(factor: pl.DataFrame, queue: pl.DataFrame) -> pl.DataFrame:
+PEER_KEY = ["activity_key", "factor_purpose", "unit", "geography_code"]
+
+
+def peer_pool(factor: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    """The factors a queue item's peers come from: with an activity key, not rejected or deprecated (only the
+    columns the peers show)."""
+    columns = ["factor_id", "source_id", "co2e_kg", "reference_year", *PEER_KEY]
+    pool = factor.filter(
+        pl.col("activity_key").is_not_null() & ~pl.col("steward_status").is_in(["rejected", "deprecated"])
+    ).select(*columns, *(["authority"] if "authority" in factor.collect_schema() else []))
+    return pool.collect() if isinstance(pool, pl.LazyFrame) else pool
+
+
+def build_queue_parts(factor: Parts, baseline: pl.DataFrame | None, decisions: pl.DataFrame, directory: Path) -> Parts:
+    """The review queue of factors in parts, a part at a time (the peers from the whole table's pool)."""
+    pool = peer_pool(factor.scan())
+    directory.mkdir(parents=True)
+    return write_parts((build_queue(f, baseline, decisions, pool) for f in factor.frames()), directory)
+
+
+def _peers(pool: pl.DataFrame, queue: pl.DataFrame) -> pl.DataFrame:
     """Other sources' values for the same activity, purpose, unit and geography: side by side, in the order the
     selection precedence would take them (authority tier, then the newest year; pipelines/matching/selection.py)."""
     from pipelines.matching.selection import AUTHORITY_RANK
 
-    key = ["activity_key", "factor_purpose", "unit", "geography_code"]
-    pool = factor.filter(
-        pl.col("activity_key").is_not_null() & ~pl.col("steward_status").is_in(["rejected", "deprecated"])
-    )
+    key = PEER_KEY
     authority = (
         pl.col("authority").replace_strict(AUTHORITY_RANK, default=5, return_dtype=pl.Int8)
         if "authority" in pool.columns
@@ -290,9 +313,12 @@ def narrow(
     return q
 
 
-def baseline_release(settings, factor: pl.DataFrame, loaded: dict[str, pl.DataFrame] | None = None) -> str | None:
+def baseline_release(
+    settings, factor: pl.DataFrame | Parts, loaded: dict[str, pl.DataFrame] | None = None
+) -> str | None:
     """The newest release whose factor table differs from this run's. `loaded`: factor tables already read,
-    by version (the caller's copy of the current release is not read again)."""
+    by version (the caller's copy of the current release is not read again). Factors in parts are compared a
+    part at a time with the same rows of the release's file."""
     from pipelines.release.publish import list_releases
 
     for release in reversed(list_releases(settings)):
@@ -300,19 +326,42 @@ def baseline_release(settings, factor: pl.DataFrame, loaded: dict[str, pl.DataFr
         path = settings.releases_dir / version / "factor.parquet"
         if not path.exists():
             return version
+        if isinstance(factor, Parts):
+            if not _equal_in_parts(path, factor):
+                return version
+            continue
         table = (loaded or {}).get(version)
         if not (table if table is not None else pl.read_parquet(path)).equals(factor):
             return version
     return None
 
 
-def write_queue(queue: pl.DataFrame, target: Path, release_note: str) -> Path:
+def _equal_in_parts(path: Path, factor: Parts) -> bool:
+    import pyarrow.parquet as pq
+
+    if pq.ParquetFile(path).metadata.num_rows != factor.height:
+        return False
+    release = pl.scan_parquet(path)
+    if dict(release.collect_schema()) != dict(factor.schema):
+        return False
+    offset = 0
+    for part in factor.frames():
+        if not release.slice(offset, part.height).collect().equals(part):
+            return False
+        offset += part.height
+    return True
+
+
+def write_queue(queue: pl.DataFrame | Parts, target: Path, release_note: str) -> Path:
     target.mkdir(parents=True, exist_ok=True)
     from pipelines.common.atomic import replacing, write_text
 
     # a worklist, not a release table: lz4 without statistics (0.2 s instead of 0.28 s at 1M rows)
     with replacing(target / "queue.parquet") as tmp:
-        queue.write_parquet(tmp, compression="lz4", statistics=False)
+        if isinstance(queue, Parts):
+            queue.scan().sink_parquet(tmp, compression="lz4", statistics=False)
+        else:
+            queue.write_parquet(tmp, compression="lz4", statistics=False)
     write_text(target / "index.html", render_html(queue, release_note))
     return target / "index.html"
 
@@ -323,7 +372,7 @@ def page_rows() -> int:
     return settings().review_page_rows
 
 
-def render_html(queue: pl.DataFrame, release_note: str) -> str:
+def render_html(queue: pl.DataFrame | Parts, release_note: str) -> str:
     """A read-only page: counts by source and flag, one table, a filter box (plain JavaScript, no server,
     nothing fetched). The table holds at most PCF_REVIEW_PAGE_ROWS rows (default 2,000), flagged factors
     first, each group in upload order: a 1,000,000-row upload would otherwise make a page of ~370 MB that no browser opens; the whole
@@ -331,12 +380,15 @@ def render_html(queue: pl.DataFrame, release_note: str) -> str:
     from pipelines.common.templating import render
 
     flagged = pl.col("flags") != ""
-    shown = pl.concat([queue.filter(flagged).head(page_rows()), queue.filter(~flagged).head(page_rows())]).head(
-        page_rows()
+    lq = lazy(queue)  # a queue in parts is read a part at a time by the lazy engine
+    shown = (
+        pl.concat([lq.filter(flagged).head(page_rows()), lq.filter(~flagged).head(page_rows())])
+        .head(page_rows())
+        .collect()
     )
-    by_source = ", ".join(f"{src}: {n}" for src, n in sorted(queue.group_by("source_id").len().rows()))
-    by_flag = queue.select(pl.col("flags").str.split(", ").explode()).filter(pl.col("flags") != "")
-    counts = ", ".join(f"{f}: {n}" for f, n in sorted(by_flag.group_by("flags").len().rows())) or "none"
+    by_source = ", ".join(f"{src}: {n}" for src, n in sorted(lq.group_by("source_id").len().collect().rows()))
+    by_flag = lq.select(pl.col("flags").str.split(", ").explode()).filter(pl.col("flags") != "")
+    counts = ", ".join(f"{f}: {n}" for f, n in sorted(by_flag.group_by("flags").len().collect().rows())) or "none"
     rows = [
         ["" if v is None else f"{v:.6g}" if isinstance(v, float) else str(v) for v in r]
         for r in shown.select(QUEUE_COLUMNS).iter_rows()

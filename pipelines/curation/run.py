@@ -6,11 +6,12 @@ import json
 
 import polars as pl
 
-from pipelines.common.parts import whole
+from pipelines.common.parts import Parts, lazy, scratch_dir, whole, write_parts
 from pipelines.config import Settings
-from pipelines.curation.decisions import apply, read_log
+from pipelines.curation.decisions import apply, apply_parts, read_log
 from pipelines.curation.guard import CHANGE_PREFIX, assess, queue_items
-from pipelines.curation.queue import baseline_release, build_queue, write_queue
+from pipelines.curation.queue import baseline_release, build_queue, build_queue_parts, write_queue
+from pipelines.factors.factor_diff import COLUMNS
 from pipelines.release.publish import latest_release, read_table
 
 
@@ -20,15 +21,27 @@ def curate(settings: Settings, harmonised: dict) -> dict:
     release, the review queue built against the baseline release and written."""
     log = read_log(settings)
     tables = dict(harmonised["tables"])
-    # curation still needs the factors whole (decisions, guard, review queue, peers); the lineage stays in parts
-    # until it is published (docs/scale.md)
-    factor, factor_gas, decisions = apply(whole(tables["factor"]), whole(tables["factor_gas"]), log)
+    # a table of millions of factors comes in parts and is curated a part at a time (the guard against the
+    # current release still compares the compared columns whole: docs/scale.md)
+    in_parts = isinstance(tables["factor"], Parts)
+    scratch = scratch_dir(settings.asset_store_dir)
+    factor: pl.DataFrame | Parts
+    factor_gas: pl.DataFrame | Parts
+    if isinstance(tables["factor"], Parts) and isinstance(tables["factor_gas"], Parts):
+        factor, factor_gas, decisions = apply_parts(tables["factor"], tables["factor_gas"], log, scratch / "applied")
+    else:
+        factor, factor_gas, decisions = apply(whole(tables["factor"]), whole(tables["factor_gas"]), log)
     current = latest_release(settings)
     loaded = {}  # factor tables of releases read once here, by version
     if current and (settings.releases_dir / current["version"] / "factor.parquet").exists():
-        loaded[current["version"]] = read_table(settings, current["version"], "factor")
+        path = settings.releases_dir / current["version"] / "factor.parquet"
+        loaded[current["version"]] = (
+            pl.read_parquet(path, columns=_compared(pl.read_parquet_schema(path)))
+            if in_parts
+            else read_table(settings, current["version"], "factor")
+        )
     guard = assess(
-        factor,
+        lazy(factor).select(_compared(factor.schema)).collect() if in_parts and current else whole(factor),
         tables["quarantine"],
         loaded.get(current["version"]) if current else None,
         current["version"] if current else None,
@@ -37,13 +50,22 @@ def curate(settings: Settings, harmonised: dict) -> dict:
     )
     decisions = _change_decisions(decisions, guard)
     tables.update(factor=factor, factor_gas=factor_gas, steward_decision=decisions)
-    baseline = baseline_release(settings, factor, loaded)
+    baseline = baseline_release(settings, factor, None if in_parts else loaded)
     previous = (
         (loaded.get(baseline) if baseline in loaded else read_table(settings, baseline, "factor")) if baseline else None
     )
-    queue = build_queue(factor, previous, decisions)
-    if guard.height:
-        queue = pl.concat([queue_items(guard), queue], how="diagonal_relaxed").select(queue.columns)
+    queue: pl.DataFrame | Parts
+    if isinstance(factor, Parts):
+        queue = build_queue_parts(factor, previous, decisions, scratch / "queue")
+        if guard.height:  # the held changes first, then the factors' items
+            head = pl.concat([queue_items(guard), pl.DataFrame(schema=queue.schema)], how="diagonal_relaxed")
+            (scratch / "queue_head").mkdir()
+            first = write_parts([head.select(queue.columns).cast(queue.schema)], scratch / "queue_head")
+            queue = Parts(first.files + queue.files, queue.schema, first.rows + queue.rows)
+    else:
+        queue = build_queue(factor, previous, decisions)
+        if guard.height:
+            queue = pl.concat([queue_items(guard), queue], how="diagonal_relaxed").select(queue.columns)
     page = write_queue(
         queue,
         settings.curated_dir / "review",
@@ -57,7 +79,7 @@ def curate(settings: Settings, harmonised: dict) -> dict:
         "review_queue": queue.height,
         "review_baseline": baseline,
         "release_guard_held": guard.filter(pl.col("held"))["summary"].to_list(),
-        "steward_status": dict(sorted(factor.group_by("steward_status").len().rows())),
+        "steward_status": dict(sorted(lazy(factor).group_by("steward_status").len().collect().rows())),
     }
     write_guard(settings, guard)
     return {
@@ -68,6 +90,11 @@ def curate(settings: Settings, harmonised: dict) -> dict:
         "review_page": page,
         "release_guard": guard,
     }
+
+
+def _compared(schema) -> list[str]:
+    """The columns the guard and the queue compare (pipelines/factors/factor_diff.py), of those a table has."""
+    return [c for c in COLUMNS if c in schema]
 
 
 def _change_decisions(decisions: pl.DataFrame, guard: pl.DataFrame) -> pl.DataFrame:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import polars as pl
 
 from pipelines.common import quality
+from pipelines.common.parts import Parts
 from pipelines.config import Settings
 from pipelines.enterprise import store
 from pipelines.enterprise.codes import PRIMARY_DATA_TYPES
@@ -105,7 +106,7 @@ def with_period(frame: pl.DataFrame, latest: pl.DataFrame | None) -> pl.DataFram
 
 def build_inventory(
     settings: Settings,
-    factors: pl.DataFrame,
+    factors: pl.DataFrame | Parts,
     release_version: str | None,
     gwp_set: str,
     fuel_property: pl.DataFrame | None = None,

@@ -25,6 +25,7 @@ from typing import IO, cast
 import polars as pl
 
 from pipelines.common import parquet_meta
+from pipelines.common.parts import Parts
 from pipelines.config import PACKAGE_DIR, Settings
 
 # what matching reads from a product in force (matching/lines.py _match_product)
@@ -61,9 +62,13 @@ class _HashingSink(io.RawIOBase):
         return len(data)
 
 
-def _frame_digest(h, frame: pl.DataFrame | None) -> None:
+def _frame_digest(h, frame: pl.DataFrame | Parts | None) -> None:
     if frame is None:
         h.update(b"none")
+        return
+    if isinstance(frame, Parts):  # a table of millions of rows: part after part (the chunking is in the settings)
+        for part in frame.frames():
+            _frame_digest(h, part)
         return
     # the values and types in a canonical layout: Parquet without compression or statistics in fixed row
     # groups encodes only what is there (IPC also carries the bytes under null slots and string-view buffers,
@@ -75,7 +80,7 @@ def _frame_digest(h, frame: pl.DataFrame | None) -> None:
 
 def index_key(
     settings: Settings,
-    factors: pl.DataFrame,
+    factors: pl.DataFrame | Parts,
     fuel_property: pl.DataFrame | None,
     products: pl.DataFrame,
     mappings: dict,

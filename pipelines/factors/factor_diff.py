@@ -44,7 +44,7 @@ COLUMNS = [
 REL_TOL = 1e-9
 
 
-def _select(frame: pl.DataFrame) -> pl.DataFrame:
+def compared_columns(frame: pl.DataFrame) -> pl.DataFrame:
     missing = [c for c in COLUMNS if c not in frame.columns]  # a release written before a column existed
     return frame.with_columns([pl.lit(None, dtype=pl.String).alias(c) for c in missing]).select(COLUMNS)
 
@@ -58,7 +58,7 @@ def _differs(a: pl.Expr, b: pl.Expr) -> pl.Expr:
 def compare(old: pl.DataFrame, new: pl.DataFrame) -> dict[str, pl.DataFrame]:
     """-> added, removed, changed (published values), co2e_recomputed (only the applied GWP moved), series
     (added factors that continue a series)."""
-    a, b = _select(old), _select(new)
+    a, b = compared_columns(old), compared_columns(new)
     added = b.join(a, on="factor_id", how="anti").sort("factor_id")
     removed = a.join(b, on="factor_id", how="anti").sort("factor_id")
     both = a.join(b, on="factor_id", suffix="_new")

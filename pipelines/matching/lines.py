@@ -31,6 +31,7 @@ import pint
 import polars as pl
 
 from pipelines.common import geography, units
+from pipelines.common.parts import Parts, lazy, whole
 from pipelines.matching import selection
 
 GEO_STEP_SCORE = {"requested": 1, "grid_region": 2, "country": 3, "global": 4, "other": 5}
@@ -88,7 +89,7 @@ class FactorIndex:
 
     def __init__(
         self,
-        factors: pl.DataFrame,
+        factors: pl.DataFrame | Parts,
         products: pl.DataFrame | None = None,
         lookups: Iterable[str] | None = None,
         fuel_property: pl.DataFrame | None = None,
@@ -97,28 +98,30 @@ class FactorIndex:
         from pipelines.common.fuels import fuels_from
 
         self.fuels = fuels_from(fuel_property)  # activity_key -> NCV (and density): fuels in any sensible unit
-        self._all_factors = factors
+        self._factors = factors  # in parts (millions of factors): read whole only if the text matcher is needed
+        self._whole: pl.DataFrame | None = factors if isinstance(factors, pl.DataFrame) else None
         self._fuel_property = fuel_property
         self._matcher = None
         self.mappings: dict = dict(mappings or {})
         self.pending: dict[tuple, dict] = {}  # mapping queue: (uscc, text, unit) -> the line ids and candidates
+        columns = factors.columns
         usable = (
-            factors.filter(~pl.col("steward_status").is_in(["rejected", "deprecated"]))
-            if "steward_status" in factors.columns
-            else factors
+            lazy(factors).filter(~pl.col("steward_status").is_in(["rejected", "deprecated"]))
+            if "steward_status" in columns
+            else lazy(factors)
         )
         if lookups is not None:
             wanted = {str(x) for x in lookups if x is not None}
             names = sorted({x.strip().lower() for x in wanted})
             reach = [pl.col("factor_id").is_in(sorted(wanted))]
-            reach += [pl.col(c).is_in(sorted(wanted)) for c in ("activity_key",) if c in usable.columns]
+            reach += [pl.col(c).is_in(sorted(wanted)) for c in ("activity_key",) if c in columns]
             reach += [
                 pl.col(c).cast(pl.String).str.strip_chars().str.to_lowercase().is_in(names)
                 for c in ("name_zh", "name_en")
-                if c in usable.columns
+                if c in columns
             ]
             usable = usable.filter(pl.any_horizontal(reach).fill_null(False))
-        self.rows = usable.select([c for c in MATCH_COLUMNS if c in usable.columns]).to_dicts()
+        self.rows = usable.select([c for c in MATCH_COLUMNS if c in columns]).collect().to_dicts()
         self.by_id = {r["factor_id"]: r for r in self.rows}
         self.ranked: dict[tuple, tuple[list[dict], str, str]] = {}  # match_line's ranking, per build
         self.by_key: dict[str, list[dict]] = {}
@@ -145,10 +148,17 @@ class FactorIndex:
             self._matcher = Matcher(self._all_factors, self._fuel_property)
         return self._matcher
 
+    @property
+    def _all_factors(self) -> pl.DataFrame:
+        if self._whole is None:
+            self._whole = whole(self._factors)
+        return self._whole
+
     def factor_row(self, factor_id: str) -> dict | None:
         if factor_id in self.by_id:
             return self.by_id[factor_id]
-        hit = self._all_factors.filter(pl.col("factor_id") == factor_id)
+        source = self._whole if self._whole is not None else self._factors
+        hit = lazy(source).filter(pl.col("factor_id") == factor_id).collect()
         if hit.is_empty():
             return None
         row = hit.select([c for c in MATCH_COLUMNS if c in hit.columns]).row(0, named=True)
