@@ -41,7 +41,7 @@ def curate(settings: Settings, harmonised: dict) -> dict:
             else read_table(settings, current["version"], "factor")
         )
     guard = assess(
-        lazy(factor).select(_compared(factor.schema)).collect() if in_parts and current else whole(factor),
+        _for_guard(factor, bool(current)),
         tables["quarantine"],
         loaded.get(current["version"]) if current else None,
         current["version"] if current else None,
@@ -90,6 +90,15 @@ def curate(settings: Settings, harmonised: dict) -> dict:
         "review_page": page,
         "release_guard": guard,
     }
+
+
+def _for_guard(factor: pl.DataFrame | Parts, has_release: bool) -> pl.DataFrame:
+    """What the guard compares of this build's factors: factors in parts as their compared columns, and
+    nothing when there is no release to compare with."""
+    if isinstance(factor, pl.DataFrame):
+        return factor
+    compared = factor.scan().select(_compared(factor.schema))
+    return (compared if has_release else compared.head(0)).collect()
 
 
 def _compared(schema) -> list[str]:
