@@ -64,7 +64,14 @@ def memory_mb() -> float:
         return next(int(line.split()[1]) for line in fh if line.startswith("MemTotal")) / 1024
 
 
+def _release_hash(work: Path) -> str:
+    manifest = sorted((work / "curated" / "releases").glob("v*/manifest.json"))[-1]
+    return json.loads(manifest.read_text(encoding="utf-8"))["release_hash"]
+
+
 def build_curve(sizes: list[int]) -> None:
+    """Each size built as `pcf build` does by default (the factor path in chunks of PCF_FACTOR_CHUNK_ROWS); the
+    smallest size also with every source in memory (PCF_FACTOR_CHUNK_ROWS=0), whose release must be the same."""
     points = []
     for rows in sizes:
         name = f"{rows // 1_000_000}m"
@@ -83,13 +90,23 @@ def build_curve(sizes: list[int]) -> None:
             raw = work / "raw"
             shutil.copytree(PROJECT_ROOT / "data" / "raw", raw)
             generate(raw / "literature" / "scale.csv", rows)
-            rc, seconds, peak = measured([str(PCF), "build"], _env(work, raw))
+            env = _env(work, raw)
+            rc, seconds, peak = measured([str(PCF), "build"], env)
             if rc != 0:
                 print(f"build_seconds_{name}: failed (rc {rc})")
                 continue
             points.append((rows, seconds, peak))
             print(f"build_seconds_{name}: {seconds:.1f}", flush=True)
             print(f"build_peak_rss_mb_{name}: {peak:.0f}", flush=True)
+            if rows == min(sizes):  # the same inputs with every source in memory: the same release?
+                streamed = _release_hash(work)
+                shutil.rmtree(work / "curated")
+                shutil.rmtree(work / "restricted", ignore_errors=True)
+                rc, seconds, peak = measured([str(PCF), "build"], {**env, "PCF_FACTOR_CHUNK_ROWS": "0"})
+                print(f"build_seconds_{name}_in_memory: {seconds:.1f}")
+                print(f"build_peak_rss_mb_{name}_in_memory: {peak:.0f}")
+                same = rc == 0 and _release_hash(work) == streamed
+                print(f"build_release_identical_to_in_memory_{name}: {'yes' if same else 'NO'}", flush=True)
     if len(points) >= 2:
         x = np.log([p[0] for p in points])
         print(f"build_time_exponent: {np.polyfit(x, np.log([p[1] for p in points]), 1)[0]:.2f}")

@@ -25,7 +25,7 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
-from pipelines.common.parts import Parts
+from pipelines.common.parts import SCRATCH_MARKER, Parts
 
 OBJECT = "object.pickle"
 
@@ -34,9 +34,10 @@ def _frame_file(index: int) -> str:
     return f"frame-{index:04d}.parquet"
 
 
-def _store_parts(parts: Parts, staging: Path, index: int) -> list[str]:
-    """A Parts' files become the output's own (hard-linked, or copied across file systems); a scratch directory
-    they came from is removed (nothing else refers to it once the step's output is stored)."""
+def _store_parts(parts: Parts, staging: Path, index: int, scratch: set[Path]) -> list[str]:
+    """A Parts' files become the output's own (hard-linked, or copied across file systems); the scratch
+    directories they came from are noted in `scratch` (removed once the whole output is stored: nothing else
+    refers to them)."""
     folder = f"parts-{index:04d}"
     (staging / folder).mkdir()
     names = []
@@ -47,10 +48,7 @@ def _store_parts(parts: Parts, staging: Path, index: int) -> list[str]:
         except OSError:
             shutil.copyfile(f, staging / name)
         names.append(name)
-    parents = {Path(f).parent for f in parts.files}
-    for parent in parents:
-        if parent.parent.name == "scratch":
-            shutil.rmtree(parent, ignore_errors=True)
+        scratch.update(p for p in Path(f).parents if (p / SCRATCH_MARKER).exists())
     return names
 
 
@@ -62,6 +60,7 @@ def write(path: Path, obj: Any) -> None:
     count = 0
     parts_count = 0
     stored_parts: dict[int, tuple] = {}
+    scratch: set[Path] = set()
 
     def count_parts() -> int:
         nonlocal parts_count
@@ -73,7 +72,12 @@ def write(path: Path, obj: Any) -> None:
             nonlocal count
             if isinstance(o, Parts):  # the same Parts twice in one output: stored once
                 if id(o) not in stored_parts:
-                    stored_parts[id(o)] = ("parts", _store_parts(o, staging, count_parts()), dict(o.schema), o.rows)
+                    stored_parts[id(o)] = (
+                        "parts",
+                        _store_parts(o, staging, count_parts(), scratch),
+                        dict(o.schema),
+                        o.rows,
+                    )
                 return stored_parts[id(o)]
             if isinstance(o, pl.DataFrame):
                 kind, frame = "frame", o
@@ -98,6 +102,8 @@ def write(path: Path, obj: Any) -> None:
         os.rename(staging, path)
         if retired is not None:
             shutil.rmtree(retired, ignore_errors=True)
+        for directory in scratch:
+            shutil.rmtree(directory, ignore_errors=True)
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)

@@ -56,11 +56,15 @@ class Parts:
         return self.scan().collect() if self.files else pl.DataFrame(schema=self.schema)
 
 
+SCRATCH_MARKER = ".pcf-scratch"  # what the IO manager looks for before it removes a directory parts came from
+
+
 def scratch_dir(base: Path) -> Path:
-    """A new directory for one table's parts, named by this process (reclaimed when no process of that id
-    runs: `reclaim_scratch`)."""
+    """A new directory for one step's parts, named by this process (removed when the step's output is stored,
+    or reclaimed when no process of that id runs: `reclaim_scratch`)."""
     path = base / "scratch" / f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
     path.mkdir(parents=True)
+    (path / SCRATCH_MARKER).touch()
     return path
 
 

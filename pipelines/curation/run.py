@@ -24,10 +24,10 @@ def curate(settings: Settings, harmonised: dict) -> dict:
     # a table of millions of factors comes in parts and is curated a part at a time (the guard against the
     # current release still compares the compared columns whole: docs/scale.md)
     in_parts = isinstance(tables["factor"], Parts)
-    scratch = scratch_dir(settings.asset_store_dir)
+    scratch = scratch_dir(settings.asset_store_dir) if in_parts else None
     factor: pl.DataFrame | Parts
     factor_gas: pl.DataFrame | Parts
-    if isinstance(tables["factor"], Parts) and isinstance(tables["factor_gas"], Parts):
+    if isinstance(tables["factor"], Parts) and isinstance(tables["factor_gas"], Parts) and scratch:
         factor, factor_gas, decisions = apply_parts(tables["factor"], tables["factor_gas"], log, scratch / "applied")
     else:
         factor, factor_gas, decisions = apply(whole(tables["factor"]), whole(tables["factor_gas"]), log)
@@ -55,7 +55,7 @@ def curate(settings: Settings, harmonised: dict) -> dict:
         (loaded.get(baseline) if baseline in loaded else read_table(settings, baseline, "factor")) if baseline else None
     )
     queue: pl.DataFrame | Parts
-    if isinstance(factor, Parts):
+    if isinstance(factor, Parts) and scratch:
         queue = build_queue_parts(factor, previous, decisions, scratch / "queue")
         if guard.height:  # the held changes first, then the factors' items
             head = pl.concat([queue_items(guard), pl.DataFrame(schema=queue.schema)], how="diagonal_relaxed")
@@ -63,7 +63,7 @@ def curate(settings: Settings, harmonised: dict) -> dict:
             first = write_parts([head.select(queue.columns).cast(queue.schema)], scratch / "queue_head")
             queue = Parts(first.files + queue.files, queue.schema, first.rows + queue.rows)
     else:
-        queue = build_queue(factor, previous, decisions)
+        queue = build_queue(whole(factor), previous, decisions)
         if guard.height:
             queue = pl.concat([queue_items(guard), queue], how="diagonal_relaxed").select(queue.columns)
     page = write_queue(
