@@ -62,3 +62,37 @@ def test_kept_tables_equal_the_upload_files_through_every_change(zone, tmp_path,
     _check(s)  # the one before comes back
     (s.restricted_dir / "current" / "activity.parquet").write_bytes(b"not parquet")
     _check(s)  # a damaged kept file is read again from the uploads
+
+
+def test_the_stewards_views_show_the_uploads_in_force_and_every_upload(zone, tmp_path):
+    import duckdb
+
+    s = zone
+    for name in ("aluminium_profile", "nev_battery_pack"):
+        assert ingest_upload(EXAMPLES_DIR / f"{name}.xlsx", s).accepted
+    changed = copy.deepcopy(NEV_BATTERY_PACK)
+    next(a for a in changed["activity"] if a["line_id"] == "E1")["amount"] = 3_000_000
+    assert ingest_upload(write_workbook(tmp_path / "pack_v2.xlsx", changed), s).accepted
+    for kept in (False, True):  # from the upload files; then from the kept table of the uploads in force
+        if kept:
+            _check(s)  # read_current keeps the tables
+        store.rebuild_views(s)
+        con = duckdb.connect(str(s.restricted_dir / "restricted.duckdb"), read_only=True)
+        try:
+            for table in ("product", "activity"):
+                every = pl.concat(
+                    [
+                        pl.read_parquet(store.upload_dir(s, e["upload_id"]) / f"{table}.parquet")
+                        for e in store.registry(s)
+                    ],
+                    how="diagonal_relaxed",
+                )
+                key = ["upload_id", "line_id" if table == "activity" else "product_id"]
+                current = con.execute(f"select * from current_{table}").pl().sort(key)
+                assert current.equals(_reference(s, table).sort(key)), table
+                history = con.execute(f"select * from history_{table}").pl().sort(key)
+                assert history.select(every.columns).equals(every.sort(key)), table
+                (sql,) = con.execute(f"select sql from duckdb_views() where view_name = 'current_{table}'").fetchone()
+                assert ("/current/" in sql) == kept  # one kept file, not every upload's
+        finally:
+            con.close()
