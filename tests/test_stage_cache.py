@@ -71,3 +71,25 @@ def test_sources_not_known_to_be_pure_are_always_staged(tmp_path):
     for _ in range(2):
         cached_load("regional_steward", spec.dir_glob, tmp_path, tmp_path / "store", lambda: calls.append(1) or None)
     assert len(calls) == 2
+
+
+def test_a_literature_source_staged_in_parts_is_kept_with_its_parts(tmp_path, monkeypatch):
+    from literature_rows import row, write_rows
+
+    from pipelines.common.parts import Parts
+    from pipelines.sources import literature
+
+    monkeypatch.setenv("PCF_CURATED_DIR", str(tmp_path / "curated"))
+    write_rows(tmp_path / "raw" / "literature" / "big.csv", [row(record_id=f"r-{i}") for i in range(30)])
+    root, store, calls = tmp_path / "raw", tmp_path / "store", []
+
+    def load():
+        calls.append(1)
+        return literature.load(root, chunk_rows=4)
+
+    first = cached_load("literature", "literature", root, store, load)
+    again = cached_load("literature", "literature", root, store, load)
+    assert len(calls) == 1 and isinstance(first.staged, Parts) and isinstance(again.staged, Parts)
+    assert all(f.startswith(str(store)) for f in first.staged.files)  # not the scratch parts (removed)
+    assert again.staged.collect().equals(literature.load(root, chunk_rows=0).staged)
+    assert not list((tmp_path / "curated").rglob("part-*.parquet"))  # no scratch left behind
