@@ -366,12 +366,21 @@ def load(raw_root: Path, spec: SourceSpec = SPEC, chunk_rows: int | None = None)
     return batch
 
 
-# a CSV row of the template is well over 64 bytes: a file this large has more rows than a chunk (or about)
+# a CSV row of the template is well over 64 bytes: a smaller file cannot have more rows than a chunk
 BYTES_PER_ROW_AT_LEAST = 64
 
 
 def _streamed(path: Path, chunk_rows: int) -> bool:
-    return path.suffix.lower() == ".csv" and path.stat().st_size > chunk_rows * BYTES_PER_ROW_AT_LEAST
+    """A CSV with more lines than a chunk holds rows (lines counted up to that point only)."""
+    if path.suffix.lower() != ".csv" or path.stat().st_size <= chunk_rows * BYTES_PER_ROW_AT_LEAST:
+        return False
+    lines = 0
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 24):
+            lines += block.count(b"\n")
+            if lines > chunk_rows + 1:  # the header and more data lines than a chunk
+                return True
+    return False
 
 
 def _load_streamed(raw_root: Path, spec: SourceSpec, files: list[Path], chunk_rows: int) -> SourceBatch:
