@@ -124,6 +124,34 @@ def test_a_large_csv_staged_in_chunks_equals_the_file_staged_whole(tmp_path):
     assert not list(writer_dir.glob("cells-*"))  # the text cells' scratch file is gone
 
 
+@pytest.mark.parametrize("damage", ["gbk", "missing_column", "ragged"])
+def test_a_damaged_large_csv_gives_the_errors_it_gives_whole(tmp_path, damage):
+    rows = _rows()
+    path = tmp_path / "literature" / "lit.csv"
+    if damage == "missing_column":
+        from pipelines.sources.literature import ALL_COLUMNS
+
+        write_rows(path, rows, [c for c in ALL_COLUMNS if c != "licence"])
+    else:
+        write_rows(path, rows)
+        data = path.read_bytes()
+        if damage == "gbk":  # a GBK byte sequence in a UTF-8 file, far down
+            data = data.replace(b"r-030", "r-030 测试".encode("gbk"))
+        else:  # a row with one cell too many
+            data = data.replace(b"r-020,", b"r-020,extra,")
+        path.write_bytes(data)
+    whole, raw = stage_file(path, tmp_path, SPEC)
+    from pipelines.common.parts import PartsWriter
+
+    writer = PartsWriter(_dir(tmp_path / "parts"), whole.schema)
+    streamed_raw = stream_file(path, tmp_path, 6, writer, SPEC, source_version="")
+    assert streamed_raw == raw
+    assert writer.finish().collect().equals(whole.with_columns(pl.lit(None, dtype=pl.String).alias("source_version")))
+    assert whole["error_rule"].is_not_null().any()
+    if damage == "missing_column":  # a file-level error holds on every row of the file, not only its first
+        assert whole["error_rule"].to_list() == ["file.missing_columns"] * len(rows)
+
+
 def test_a_source_larger_than_a_chunk_comes_as_parts_with_the_same_rows(tmp_path, monkeypatch):
     write_rows(tmp_path / "literature" / "a.csv", _rows())
     write_rows(tmp_path / "literature" / "b.csv", _rows()[:5])  # small: staged whole, beside the parts

@@ -16,7 +16,8 @@ def first_failure(frame: pl.DataFrame, rules: list[Rule], row_key: str) -> pl.Da
     index = pl.coalesce(
         [pl.when(cond.fill_null(False)).then(pl.lit(i, pl.Int32)) for i, (cond, *_rest) in enumerate(rules)]
     )
-    fail = frame.select(index.alias("_fail")).to_series()
+    # with_columns, not select: a rule whose condition is a literal (a whole file's error) holds on every row
+    fail = frame.with_columns(index.alias("_fail"))["_fail"]
     at = fail.is_not_null().arg_true()
     rule_s, col_s, msg_s = (
         pl.select(pl.repeat(None, frame.height, dtype=pl.String).alias(name)).to_series()
