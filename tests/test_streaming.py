@@ -264,3 +264,23 @@ def test_a_build_in_chunks_publishes_the_release_of_a_build_in_memory(tmp_path, 
     released = pl.read_parquet(tmp_path / "curated-7" / "releases" / second["7"]["version"] / "factor.parquet")
     assert released.filter(pl.col("factor_id") == ids["r-004"])["co2e_kg"].item() == 3.5
     assert released.filter(pl.col("factor_id") == ids["r-006"])["steward_status"].item() == "rejected"
+
+
+def test_a_suite_verdict_is_kept_for_the_same_table_and_redone_for_another(tmp_path, monkeypatch):
+    from pipelines.factors import expectations
+    from pipelines.factors.expectations import run_suite_kept
+
+    staged = _staged(tmp_path)
+    factor = harmonise(validate(staged, "AR6", 2026).passed, "AR6", 2026).factor
+    suite = next(s for s in load_suites() if s["name"] == "factor_critical")
+    store = tmp_path / "verdicts"
+    first = run_suite_kept(suite, factor, store)
+    assert first.success and (store / "factor_critical.json").exists()
+    calls = []
+    real = expectations.run_suite
+    monkeypatch.setattr(expectations, "run_suite", lambda *a: calls.append(1) or real(*a))
+    # the same content in another frame: kept; a changed value: GX runs again and says so
+    assert run_suite_kept(suite, factor.clone(), store) == first and not calls
+    broken = factor.with_columns(pl.lit(None, dtype=pl.String).alias("unit"))
+    again = run_suite_kept(suite, broken, store)
+    assert calls == [1] and not again.success

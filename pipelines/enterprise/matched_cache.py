@@ -16,15 +16,13 @@ metadata: a crash between the two writes leaves tokens that differ, and nothing 
 from __future__ import annotations
 
 import hashlib
-import io
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, cast
 
 import polars as pl
 
-from pipelines.common import parquet_meta
+from pipelines.common import digest, parquet_meta
 from pipelines.common.parts import Parts
 from pipelines.config import PACKAGE_DIR, Settings
 
@@ -46,36 +44,6 @@ class Cached:
     uploads: dict[str, str]  # uscc -> digest of its upload ids in force
     lines: pl.DataFrame
     queue: pl.DataFrame
-
-
-class _HashingSink(io.RawIOBase):
-    """A write-only file that only hashes what is written (no copy of a large table in memory)."""
-
-    def __init__(self) -> None:
-        self.sha = hashlib.sha256()
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data) -> int:  # noqa: ANN001 - bytes-like
-        self.sha.update(data)
-        return len(data)
-
-
-def _frame_digest(h, frame: pl.DataFrame | Parts | None) -> None:
-    if frame is None:
-        h.update(b"none")
-        return
-    if isinstance(frame, Parts):  # a table of millions of rows: part after part (the chunking is in the settings)
-        for part in frame.frames():
-            _frame_digest(h, part)
-        return
-    # the values and types in a canonical layout: Parquet without compression or statistics in fixed row
-    # groups encodes only what is there (IPC also carries the bytes under null slots and string-view buffers,
-    # which depend on how the frame was built: the same table hashed differently after a round trip)
-    sink = _HashingSink()
-    frame.write_parquet(cast(IO[bytes], sink), compression="uncompressed", statistics=False, row_group_size=65536)
-    h.update(sink.sha.digest())
 
 
 def index_key(
@@ -102,9 +70,9 @@ def index_key(
         h.update(path.read_bytes())
     h.update(repr([pl.__version__, pint.__version__, gwp_set, release_version, repr(settings)]).encode())
     h.update(repr(sorted(mappings.items())).encode())
-    _frame_digest(h, factors)
-    _frame_digest(h, fuel_property)
-    _frame_digest(
+    digest.update(h, factors)
+    digest.update(h, fuel_property)
+    digest.update(
         h, products.select([c for c in PRODUCT_COLUMNS if c in products.columns]) if products.height else None
     )
     return h.hexdigest()
