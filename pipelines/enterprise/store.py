@@ -245,16 +245,18 @@ def _write_views(settings: Settings, tmp: Path, signature: str) -> None:
         con.unregister("uploads_frame")
         con.execute("create table views_signature as select ? as signature", [signature])
         for table in TABLES:
-            paths = [
-                str(upload_dir(settings, e["upload_id"]) / f"{table}.parquet")
-                for e in entries
-                if (upload_dir(settings, e["upload_id"]) / f"{table}.parquet").exists()
-            ]
-            cur = [p for p in paths if Path(p).parent.name in current]
             kept = _kept_current(settings, table, current)
+
+            def files_of(of: list[dict]) -> list[str]:
+                paths = (upload_dir(settings, e["upload_id"]) / f"{table}.parquet" for e in of)  # noqa: B023
+                return [str(p) for p in paths if p.exists()]
+
             if kept:  # one file for the uploads in force (binding 10,000 files took seconds per view)
                 cur = [kept]
-                paths = [kept, *(p for p in paths if Path(p).parent.name not in current)]
+                paths = [kept, *files_of([e for e in entries if e["upload_id"] not in current])]
+            else:
+                paths = files_of(entries)
+                cur = [p for p in paths if Path(p).parent.name in current]
             for name, files in ((f"history_{table}", paths), (f"current_{table}", cur)):
                 if files:
                     con.execute(f"create view {name} as select * from read_parquet({files!r}, union_by_name=true)")
