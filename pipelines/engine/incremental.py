@@ -56,17 +56,18 @@ def code_fingerprint() -> str:
     return h.hexdigest()
 
 
-def _texts_by(frame: pl.DataFrame, key: str, name: str) -> pl.DataFrame:
-    """key -> its rows as one exact text `name` (every column as text, floats in shortest round-trip form, rows
-    in the order of their texts): what a process's fingerprint digests, built in Polars, not row by row."""
+def _texts_by(frame: pl.DataFrame, key: str) -> dict[str, str]:
+    """key -> its rows as one exact text (every column as text, floats in shortest round-trip form, rows in
+    the order of their texts): what a process's fingerprint digests, built in Polars, not row by row."""
     if frame.is_empty():
-        return pl.DataFrame(schema={key: pl.String, name: pl.String})
+        return {}
     row = pl.concat_str([pl.col(c).cast(pl.String).fill_null("\x00") for c in frame.columns], separator="\x1f")
-    return (
-        frame.select(pl.col(key).cast(pl.String), row.alias("_row"))
+    return dict(
+        frame.select(pl.col(key), row.alias("_row"))
         .sort(key, "_row")  # a canonical order of the rows: their texts
         .group_by(key, maintain_order=True)
-        .agg(pl.col("_row").str.join("\x1e").alias(name))
+        .agg(pl.col("_row").str.join("\x1e"))
+        .rows()
     )
 
 
@@ -82,24 +83,19 @@ def fingerprints(
     Each process's own rows are digested once (a factor drawn on by 40,000 products is not re-read 40,000
     times); a product's fingerprint is the digest of its closure's digests in process-id order."""
     tech_rows = technosphere.select("consumer", "provider", "amount", "gsd2", "stage", "line_id")
+    tech = _texts_by(tech_rows, "consumer")
+    bio = _texts_by(biosphere.select("process_id", "gas", "amount_kg", "gsd2"), "process_id")
+    info = _texts_by(line_info, "consumer")
+    own = _texts_by(products, "process_id")
     common = json.dumps({**settings_key, "code": code_fingerprint()}, sort_keys=True, default=str).encode()
     closure = upstream_pairs(products["process_id"], tech_rows.select("consumer", "provider"))
-    # each member's texts side by side (joined in Polars: ~6 s of dictionary look-ups at 480,000 processes)
-    texts = pl.DataFrame({"p": closure["member"].unique().cast(pl.String)})
-    for part, key, name in (
-        (tech_rows, "consumer", "tech"),
-        (biosphere.select("process_id", "gas", "amount_kg", "gsd2"), "process_id", "bio"),
-        (line_info, "consumer", "info"),
-        (products, "process_id", "own"),
-    ):
-        texts = texts.join(_texts_by(part, key, name).rename({key: "p"}), on="p", how="left")
-    joined = texts.select(
-        "p",
-        pl.concat_str([pl.col(c).fill_null("") for c in ("p", "tech", "bio", "info", "own")], separator="\x1d").alias(
-            "_text"
-        ),
-    )
-    digests = dict(zip(joined["p"].to_list(), [hashlib.sha256(t.encode()).digest() for t in joined["_text"].to_list()]))
+    members = closure["member"].unique().to_list()
+    digests = {
+        p: hashlib.sha256(
+            "\x1d".join((p, tech.get(p, ""), bio.get(p, ""), info.get(p, ""), own.get(p, ""))).encode()
+        ).digest()
+        for p in members
+    }
     grouped = (
         closure.sort("product", "member")
         .with_columns(pl.col("member").replace_strict(digests, return_dtype=pl.Binary).alias("_digest"))
