@@ -137,7 +137,7 @@ class Settings:
     factor_chunk_rows: int = _setting(
         "PCF_FACTOR_CHUNK_ROWS",
         int,
-        1_000_000,
+        500_000,
         "rows per chunk of the factor path: a source larger than this is staged, validated and harmonised a chunk at a "
         "time through Parquet parts (bounded memory, same release); 0 keeps every source in memory",
     )
