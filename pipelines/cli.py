@@ -16,6 +16,7 @@ import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from pipelines.asset_store import FrameStoreIOManager
+from pipelines.common.processes import alive
 from pipelines.common.terminal import Table, console
 from pipelines.config import GWP_SETS, ensure_home, settings
 from pipelines.runs import BUILD_TAG
@@ -234,23 +235,13 @@ def _reclaim(instance, s) -> None:
 
     for run in instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED])):
         pid = (run.tags or {}).get(PID_TAG)
-        if pid and not _alive(int(pid)):
+        if pid and not alive(int(pid)):
             instance.report_run_failed(run, f"its process {pid} is gone (killed); slot and data reclaimed")
             instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
             console.print(f"[yellow]reclaimed the pool slot of run {run.run_id[:8]} (process {pid} is gone)[/yellow]")
     removed = reclaim(s.asset_store_dir)
     if removed:
         console.print(f"[yellow]removed the intermediate data of {len(removed)} earlier build(s)[/yellow]")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 PID_TAG = "pcf/pid"

@@ -284,3 +284,21 @@ def test_a_suite_verdict_is_kept_for_the_same_table_and_redone_for_another(tmp_p
     broken = factor.with_columns(pl.lit(None, dtype=pl.String).alias("unit"))
     again = run_suite_kept(suite, broken, store)
     assert calls == [1] and not again.success
+
+
+def test_scratch_parts_of_a_gone_process_are_reclaimed_and_ours_kept(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from pipelines.asset_store import reclaim
+    from pipelines.common.parts import scratch_dir
+
+    ours = scratch_dir(tmp_path)
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = tmp_path / "scratch" / f"{int(gone.stdout)}-abc"  # a build killed before its output was stored
+    dead.mkdir()
+    (dead / "part-00000.parquet").write_bytes(b"x")
+    removed = reclaim(tmp_path)
+    assert removed == [f"scratch {dead.name}"] and not dead.exists() and ours.exists()
+    assert ours.name.startswith(f"{os.getpid()}-")

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import polars as pl
 
+from pipelines.common.processes import alive
+
 # parts between steps: fast codec, no statistics (they are read whole, in order); the release is written
 # from them with the release's own settings (pipelines/release/publish.py)
 PART_OPTIONS = {"compression": "lz4", "statistics": False}
@@ -132,17 +134,7 @@ def reclaim_scratch(base: Path) -> list[str]:
     root = base / "scratch"
     for path in sorted(root.iterdir()) if root.is_dir() else []:
         pid = path.name.split("-", 1)[0]
-        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+        if pid.isdigit() and int(pid) != os.getpid() and not alive(int(pid)):
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path.name)
     return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
