@@ -23,9 +23,11 @@ import polars as pl
 
 from pipelines.common.processes import alive
 
-# parts between steps: fast codec, no statistics (they are read whole, in order); the release is written
-# from them with the release's own settings (pipelines/release/publish.py)
-PART_OPTIONS = {"compression": "lz4", "statistics": False}
+
+def write_part(frame: pl.DataFrame, path: Path | str) -> None:
+    """One part between steps: fast codec, no statistics (parts are read whole, in order); the release is
+    written from them with the release's own settings (pipelines/release/publish.py)."""
+    frame.write_parquet(path, compression="lz4", statistics=False)
 
 
 @dataclass
@@ -87,7 +89,7 @@ class PartsWriter:
         if frame.height == 0:
             return
         path = self.directory / f"part-{len(self.files):05d}.parquet"
-        frame.write_parquet(path, **PART_OPTIONS)  # type: ignore[arg-type]
+        write_part(frame, path)
         self.files.append(str(path))
         self.rows += frame.height
 
@@ -100,10 +102,6 @@ def write_parts(frames: Iterable[pl.DataFrame], directory: Path, schema: pl.Sche
     for frame in frames:
         writer.write(frame)
     return writer.finish()
-
-
-def height(table: pl.DataFrame | Parts) -> int:
-    return table.height
 
 
 def whole(table: pl.DataFrame | Parts) -> pl.DataFrame:

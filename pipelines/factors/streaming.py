@@ -19,7 +19,7 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines.common.parts import Parts, PartsWriter, chunks
+from pipelines.common.parts import Parts, PartsWriter, chunks, write_part
 from pipelines.factors.harmonise import Harmonised, flag_outliers, harmonise_rows, outlier_ids
 from pipelines.factors.schema import (
     FACTOR_GAS_SCHEMA,
@@ -113,7 +113,7 @@ def _duplicates(passed: Parts, hashes: list[pl.Series]) -> tuple[Parts, list[pl.
         kept = frame.filter(~leaving)
         rows -= bad.height
         if kept.height:
-            kept.write_parquet(files[part], compression="lz4", statistics=False)
+            write_part(kept, files[part])
         else:
             emptied.add(part)
     return Parts([f for i, f in enumerate(files) if i not in emptied], passed.schema, rows), quarantine, lineage
@@ -139,5 +139,5 @@ def harmonise_in_chunks(passed: Parts, gwp_set: str, assessment_year: int, direc
         for file in factors.files:
             frame = pl.read_parquet(file)
             if frame["factor_id"].is_in(ids.implode()).any():
-                flag_outliers(frame, ids).write_parquet(file, compression="lz4", statistics=False)
+                write_part(flag_outliers(frame, ids), file)
     return Harmonised(factors, gas.finish(), lineage.finish())  # type: ignore[arg-type]

@@ -20,7 +20,7 @@ from pipelines.common.parsing import (
     parse_number_columns,
     sha256_file,
 )
-from pipelines.common.parts import PartsWriter
+from pipelines.common.parts import PartsWriter, scratch_dir
 from pipelines.common.rules import first_failure
 from pipelines.factors.schema import GAS_STRUCT, STAGED_GAS_COLUMNS, STAGED_SCHEMA, staged_frame
 from pipelines.sources.base import SourceBatch, SourceSpec, file_error_rows, raw_file_record, raw_files_frame
@@ -158,16 +158,27 @@ def _unreadable(
 
 
 def stream_file(
-    path: Path, raw_root: Path, chunk_rows: int, writer: PartsWriter, spec: SourceSpec = SPEC, source_version: str = ""
+    path: Path,
+    raw_root: Path,
+    chunk_rows: int,
+    writer: PartsWriter,
+    spec: SourceSpec = SPEC,
+    source_version: str = "",
+    known: tuple[tuple[int, int, int], str] | None = None,
 ) -> dict:
     """A large CSV staged a chunk at a time into `writer` (the same rows as `stage_file`, chunk after chunk):
     Polars streams the text cells into a Parquet file of `chunk_rows` row groups, each group is staged on its
-    own. -> the raw-file record. A file Polars cannot stream is read whole (for its precise error)."""
+    own. -> the raw-file record. A file Polars cannot stream is read whole (for its precise error).
+    `known`: the file's identity and SHA-256 taken by the caller (identity first): not hashed again."""
     import pyarrow.parquet as pq
 
-    before = _identity(path)
+    before, known_sha = known if known else (_identity(path), None)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        digest = pool.submit(sha256_file, path)
+        hashing = pool.submit(sha256_file, path) if known_sha is None else None
+
+        def digest() -> str:
+            return known_sha or hashing.result()  # type: ignore[union-attr]
+
         cells = writer.directory / f"cells-{path.stem}.parquet"
         try:
             try:
@@ -177,16 +188,16 @@ def stream_file(
             except Exception:
                 frame = _read(path)  # raises the precise InputError (encoding, malformed CSV)
                 _unchanged(path, before)
-                raw = raw_file_record(spec, path, raw_root, frame.height, "utf-8", sha256=digest.result())
+                raw = raw_file_record(spec, path, raw_root, frame.height, "utf-8", sha256=digest())
                 writer.write(_versioned(stage_frame(frame, raw, path, spec), source_version))
                 return raw
             _unchanged(path, before)
         except InputError as exc:
-            staged, raw = _unreadable(path, raw_root, spec, exc, digest.result())
+            staged, raw = _unreadable(path, raw_root, spec, exc, digest())
             writer.write(_versioned(staged, source_version))
             return raw
         file = pq.ParquetFile(cells)
-        raw = raw_file_record(spec, path, raw_root, file.metadata.num_rows, "utf-8", sha256=digest.result())
+        raw = raw_file_record(spec, path, raw_root, file.metadata.num_rows, "utf-8", sha256=digest())
         offset = 0
         for group in range(file.num_row_groups):
             cells_of_group = pl.from_arrow(file.read_row_group(group))
@@ -384,17 +395,19 @@ def _streamed(path: Path, chunk_rows: int) -> bool:
 
 
 def _load_streamed(raw_root: Path, spec: SourceSpec, files: list[Path], chunk_rows: int) -> SourceBatch:
-    from pipelines.common.parts import PartsWriter, scratch_dir
     from pipelines.config import settings
 
     # the batch's version names every file's hash: known before any row is staged, so each chunk carries it
+    # (each identity taken before its hash: a file changed after it was hashed is refused by stream_file)
+    before = {p: _identity(p) for p in files}
     digests = [sha256_file(p) for p in files]
+    known = dict(zip(files, digests))
     version = SourceBatch(spec, "rolling", staged_frame([]), pl.DataFrame({"raw_sha256": digests})).source_version
     writer = PartsWriter(scratch_dir(settings().asset_store_dir), STAGED_SCHEMA)
     raws = []
     for path in files:
         if _streamed(path, chunk_rows):
-            raws.append(stream_file(path, raw_root, chunk_rows, writer, spec, version))
+            raws.append(stream_file(path, raw_root, chunk_rows, writer, spec, version, (before[path], known[path])))
         else:
             frame, raw = stage_file(path, raw_root, spec)
             writer.write(_versioned(frame, version))
