@@ -150,8 +150,11 @@ def test_a_release_after_one_corrected_upload_is_byte_identical_to_a_build_from_
     said = " ".join(res.output.split())
     assert "0 added, 1 changed, 0 removed, 3 unchanged (rows carried over)" in said  # 2 products + 1 model
     assert (restricted / "inventory" / "matched" / "lines.parquet").exists()
+    assert (restricted / "engine" / "fingerprint_state.parquet").exists()
     # from scratch: the same raw files and uploads, nothing kept from earlier builds
-    shutil.copytree(restricted, tmp_path / "restricted2", ignore=shutil.ignore_patterns("current", "inventory"))
+    shutil.copytree(
+        restricted, tmp_path / "restricted2", ignore=shutil.ignore_patterns("current", "inventory", "engine")
+    )
     monkeypatch.setenv("PCF_RESTRICTED_DIR", str(tmp_path / "restricted2"))
     monkeypatch.setenv("PCF_CURATED_DIR", str(tmp_path / "scratch"))
     assert runner.invoke(app, ["build"]).exit_code == 0
@@ -163,3 +166,68 @@ def test_a_release_after_one_corrected_upload_is_byte_identical_to_a_build_from_
     incremental, scratch = tables(tmp_path / "incremental"), tables(tmp_path / "scratch")
     assert "product_footprint" in scratch
     assert incremental == scratch
+
+
+def _network(pack_electricity: float = 10.0, with_c: bool = True, grid: float = 0.58):
+    """A small product network: B (a pack) draws on A (a cell) and the grid; A and C draw on factors; A and B
+    feed each other (a loop)."""
+    tech = [
+        ("product:A", "factor:steel", 2.0, 1.1, "production", "L1"),
+        ("product:A", "product:B", 0.01, 1.2, "production", "L2"),
+        ("product:B", "product:A", 8.0, 1.1, "production", "L1"),
+        ("product:B", "factor:grid", pack_electricity, 1.05, "production", "L2"),
+        ("product:C", "factor:grid", 3.0, 1.05, "production", "L1"),
+        ("product:C", "factor:steel", 1.0, None, "distribution", "L2"),
+    ]
+    tech = [t for t in tech if with_c or t[0] != "product:C"]
+    technosphere = pl.DataFrame(
+        tech, schema=["consumer", "provider", "amount", "gsd2", "stage", "line_id"], orient="row"
+    )
+    biosphere = pl.DataFrame(
+        [("factor:steel", "CO2", 1.9, 1.2), ("factor:grid", "CO2", grid, None), ("factor:grid", "CH4", 1e-5, None)],
+        schema=["process_id", "gas", "amount_kg", "gsd2"],
+        orient="row",
+    )
+    line_info = technosphere.select("consumer", "line_id", pl.lit("energy").alias("kind"))
+    products = pl.DataFrame(
+        {"process_id": ["product:A", "product:B", "product:C"], "product_name": ["cell", "pack", "frame"]}
+    ).filter(pl.lit(True) if with_c else pl.col("process_id") != "product:C")
+    return products, technosphere, biosphere, line_info
+
+
+def test_fingerprints_from_the_kept_state_equal_a_full_digest_and_digest_only_what_changed(monkeypatch):
+    from pipelines.engine import incremental
+
+    key = {"gwp_set": "AR6", "mc": [300, 1]}
+    digested: list[list[str]] = []
+    full_digest = incremental._digest_closures
+
+    def recording(todo, *args):
+        digested.append(sorted(todo.to_list()))
+        return full_digest(todo, *args)
+
+    monkeypatch.setattr(incremental, "_digest_closures", recording)
+    first, state, common = incremental.fingerprints(*_network(), key)
+    assert digested == [["product:A", "product:B", "product:C"]]
+    cases = {
+        "nothing changed": (_network(), []),
+        "the pack's own line": (_network(pack_electricity=11.0), ["product:A", "product:B"]),  # A draws on B
+        "a factor everyone draws on": (_network(grid=0.57), ["product:A", "product:B", "product:C"]),
+        "a product gone": (_network(with_c=False), []),
+    }
+    for what, (network, expected) in cases.items():
+        digested.clear()
+        full, _, _ = incremental.fingerprints(*network, key)  # no kept state: every product digested
+        digested.clear()
+        kept, _, _ = incremental.fingerprints(*network, key, (state, common))
+        assert kept == full, what
+        assert digested == [expected], what
+    unchanged, _, _ = incremental.fingerprints(*_network(), key, (state, common))
+    assert unchanged == first
+    changed, _, _ = incremental.fingerprints(*_network(pack_electricity=11.0), key, (state, common))
+    assert changed["product:C"] == first["product:C"] and changed["product:A"] != first["product:A"]
+    # other settings (here the Monte Carlo) change every fingerprint: the kept state is not used
+    digested.clear()
+    other, _, _ = incremental.fingerprints(*_network(), {**key, "mc": [1000, 1]}, (state, common))
+    assert digested == [["product:A", "product:B", "product:C"]]
+    assert all(other[p] != first[p] for p in first)

@@ -10,7 +10,7 @@ import json
 import dagster as dg
 
 from pipelines.config import settings
-from pipelines.enterprise import store
+from pipelines.enterprise import matched_cache, store
 from pipelines.enterprise.intake import ingest_upload, upload_id_for
 from pipelines.enterprise.inventory import build_inventory, in_scope, write_inventory
 from pipelines.enterprise.reference_models import load_models
@@ -101,7 +101,8 @@ def enterprise_inventory(context: dg.AssetExecutionContext, curated_factors: dic
         curated_factors["tables"].get("fuel_property"),
         cache=True,  # enterprises whose uploads and factors did not change are not matched again
     )
-    write_inventory(s, tables)
+    # the matched lines were just kept for the next build: the inventory's line table is the same file
+    write_inventory(s, tables, same_as={"line_emissions": matched_cache.lines_path(s)})
     summary = tables["product_summary"]
     models = load_models(s.models_dir)
     for err in models.errors:  # a bad model file is skipped whole; the others and the uploads go on
@@ -132,7 +133,14 @@ def enterprise_inventory(context: dg.AssetExecutionContext, curated_factors: dic
     "(product_footprint, _stage, _gas, product_contribution, product_benchmark) for the release.",
 )
 def product_marts(context: dg.AssetExecutionContext, curated_factors: dict) -> dict:
-    from pipelines.engine.incremental import merge_with_previous, previous_marts, recomputed_only, reusable
+    from pipelines.engine.incremental import (
+        load_state,
+        merge_with_previous,
+        previous_marts,
+        recomputed_only,
+        reusable,
+        save_state,
+    )
     from pipelines.engine.isolation import compute_isolated
     from pipelines.engine.marts import build_marts
     from pipelines.release.publish import latest_release, release_dir
@@ -167,7 +175,9 @@ def product_marts(context: dg.AssetExecutionContext, curated_factors: dict) -> d
         lazy(tables["factor_gas"]).filter(pl.col("factor_id").is_in(used)).collect(),
         curated_factors["summary"]["gwp_set"],
         reuse=reuse,
+        kept=load_state(s),  # only the products whose closure changed since the last build are digested
     )
+    save_state(s, engine.get("fingerprint_state") if engine else None)
     # lines drawing on other enterprise products now carry their CO2e; held products and why, for the
     # enterprise and the stewards (restricted zone only)
     write_inventory(s, {**(engine["inventory"] if engine else {}), "product_hold": held})
@@ -179,7 +189,7 @@ def product_marts(context: dg.AssetExecutionContext, curated_factors: dict) -> d
     if not engine:  # products in force but no line with a usable amount: nothing to publish
         context.log.info("no product with usable lines: no product marts")
         return {}
-    shas = dict(engine["engine_products"].select("process_id", "inputs_sha256").rows())
+    shas = engine["engine_products"].select(pl.col("process_id").alias("product_key"), "inputs_sha256")
     fresh = build_marts(recomputed_only(engine, reuse))
     marts, changes = merge_with_previous(fresh, previous, shas)
     context.log.info(

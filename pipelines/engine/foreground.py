@@ -25,18 +25,16 @@ def build_tables(
     lines: pl.DataFrame, products: pl.DataFrame, factors: pl.DataFrame, factor_gas: pl.DataFrame
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, dict[str, float]]:
     """-> processes, technosphere, biosphere, gas weights (kg CO2e per kg of each gas, from the release)."""
-    product_rows = [
-        {
-            "process_id": product_process_id(r["uscc"], r["product_id"]),
-            "name": r["product_name"],
-            "kind": "product",
-            "unit": r["declared_unit"],
-            "reference_amount": 1.0,
-            "category": r.get("category"),
-        }
-        for r in products.iter_rows(named=True)
-    ]
-    known_products = {r["process_id"] for r in product_rows}
+    # built in Polars, not row by row (480,000 products at 10,000 uploads: issue 20)
+    product_rows = products.select(
+        pl.format("{}{}/{}", pl.lit(PRODUCT_PREFIX), "uscc", "product_id").alias("process_id"),
+        pl.col("product_name").cast(pl.String).alias("name"),
+        pl.lit("product").alias("kind"),
+        pl.col("declared_unit").cast(pl.String).alias("unit"),
+        pl.lit(1.0).alias("reference_amount"),
+        (pl.col("category") if "category" in products.columns else pl.lit(None)).cast(pl.String).alias("category"),
+    )
+    known_products = set(product_rows["process_id"].to_list())
     usable = lines.filter(
         pl.col("co2e_kg_per_declared_unit").is_not_null()
         | ((pl.col("match_method") == "supplier_product") & pl.col("amount_per_declared_unit").is_not_null())
@@ -58,17 +56,19 @@ def build_tables(
         "factor_id"
     ].unique()
     f = factors.filter(pl.col("factor_id").is_in(used_factors.implode()))
-    factor_rows = [
-        {
-            "process_id": f"factor:{r['factor_id']}",
-            "name": r["name_zh"] or r["name_en"],
-            "kind": "factor",
-            "unit": r["unit"],
-            "reference_amount": 1.0,
-            "category": r["activity_category"],
-        }
-        for r in f.iter_rows(named=True)
-    ]
+    name_zh = pl.col("name_zh").cast(pl.String)
+    factor_rows = f.select(
+        pl.format("factor:{}", "factor_id").alias("process_id"),
+        pl.when(name_zh.is_null() | (name_zh == ""))
+        .then(pl.col("name_en"))
+        .otherwise(name_zh)
+        .cast(pl.String)
+        .alias("name"),
+        pl.lit("factor").alias("kind"),
+        pl.col("unit").cast(pl.String),
+        pl.lit(1.0).alias("reference_amount"),
+        pl.col("activity_category").cast(pl.String).alias("category"),
+    )
     gases = factor_gas.filter(pl.col("factor_id").is_in(used_factors.implode()))
     per_gas_ids = set(gases["factor_id"].unique().to_list())
     bio = [
@@ -95,17 +95,19 @@ def build_tables(
         pl.col("process_id").replace_strict(gsd_by_factor, default=None, return_dtype=pl.Float64).alias("gsd2")
     )
     supplier = usable.filter(pl.col("match_method") == "supplier_specific")
-    supplier_rows = [
-        {
-            "process_id": f"supplier:{r['upload_id']}/{r['line_id']}",
-            "name": f"{r['item']} ({r['factor_name']})",
-            "kind": "supplier",
-            "unit": r["unit"],
-            "reference_amount": 1.0,
-            "category": "supplier_specific",
-        }
-        for r in supplier.iter_rows(named=True)
-    ]
+    supplier_rows = supplier.select(
+        pl.format("supplier:{}/{}", "upload_id", "line_id").alias("process_id"),
+        # as Python's f-string gives it (a missing name reads 'None')
+        pl.format(
+            "{} ({})",
+            pl.col("item").cast(pl.String).fill_null("None"),
+            pl.col("factor_name").cast(pl.String).fill_null("None"),
+        ).alias("name"),
+        pl.lit("supplier").alias("kind"),
+        pl.col("unit").cast(pl.String),
+        pl.lit(1.0).alias("reference_amount"),
+        pl.lit("supplier_specific").alias("category"),
+    )
     bio.append(
         supplier.select(
             pl.format("supplier:{}/{}", "upload_id", "line_id").alias("process_id"),
@@ -118,6 +120,6 @@ def build_tables(
     missing = set(tech.filter(pl.col("provider").str.starts_with(PRODUCT_PREFIX))["provider"]) - known_products
     if missing:
         raise ValueError(f"lines refer to products not in force: {sorted(missing)[:5]}")
-    processes = pl.DataFrame(product_rows + factor_rows + supplier_rows)
+    processes = pl.concat([product_rows, factor_rows, supplier_rows])
     biosphere = pl.concat([b.cast({"amount_kg": pl.Float64, "gsd2": pl.Float64}) for b in bio])
     return processes, tech, biosphere, weights

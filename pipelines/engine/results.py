@@ -7,11 +7,12 @@ import numpy as np
 import polars as pl
 
 from pipelines.engine import foreground, incremental, montecarlo
-from pipelines.engine.network import Solver, build, gwp_weights, solve_footprints
+from pipelines.engine.network import Solver, _lookup, _positions, build, gwp_weights, solve_footprints
 from pipelines.enterprise.inventory import summarise
 
 MC_ITERATIONS = 1000
 MC_SEED = 20241124
+STATE_SHAS = {"process_id": pl.String, "inputs_sha256": pl.String}
 
 
 def compute(
@@ -24,10 +25,13 @@ def compute(
     iterations: int = MC_ITERATIONS,
     seed: int = MC_SEED,
     reuse: dict[str, str] | None = None,
-) -> dict[str, pl.DataFrame]:
+    kept: tuple[pl.DataFrame, str] | None = None,
+) -> dict:
     """reuse: product process id -> inputs fingerprint of rows the caller already has (the previous
     release's); a product whose fingerprint is the same gets no Monte Carlo draws here (its percentiles
-    are NaN and the caller carries its rows over, engine.incremental). None: draw for every product."""
+    are NaN and the caller carries its rows over, engine.incremental). None: draw for every product.
+    kept: the previous build's "fingerprint_state" (state, key) (incremental.fingerprints): only the products
+    whose closure changed since are digested. The result's "fingerprint_state" is this build's."""
     if products.is_empty() or lines.is_empty():
         return {}
     processes, tech, bio, given = foreground.build_tables(lines, products, factors, factor_gas)
@@ -38,10 +42,13 @@ def compute(
     idx = net.index
     lines, summary = resolve_linked_lines(lines, summary, fp.co2e, idx)
     # Per line: amount x per-unit footprint of what it draws on (CO2e and per gas).
-    t = tech.with_columns(
-        pl.col("provider").replace_strict(idx, return_dtype=pl.Int64).alias("_p"),
-        pl.col("consumer").replace_strict(idx, return_dtype=pl.Int64).alias("_c"),
-    )
+    # positions by join, not by a 500,000-key dict (issue 20)
+    positions = _positions(pl.Series(net.process_ids, dtype=pl.String))
+    t = _lookup(tech, "provider", positions, "_p")
+    if t["_p"].null_count():  # build() would have refused it; say so rather than index with a null
+        raise ValueError(
+            f"lines draw on processes not in the network: {t.filter(pl.col('_p').is_null())['provider'][:5]}"
+        )
     p_idx = t["_p"].to_numpy()
     amount = t["amount"].to_numpy()
     contrib = t.select("consumer", "line_id", "stage").with_columns(
@@ -83,7 +90,7 @@ def compute(
         .cast(pl.Int32)
         .alias("reporting_year"),
     )
-    pos = product_rows["process_id"].replace_strict(idx, return_dtype=pl.Int64).to_numpy()
+    pos = _lookup(product_rows.select("process_id"), "process_id", positions, "_pos")["_pos"].to_numpy()
     biogenic = (
         sum(fp.per_gas[k][pos] * w[k] for k, g in enumerate(net.gases) if "biogenic" in g.lower())
         if any("biogenic" in g.lower() for g in net.gases)
@@ -116,7 +123,7 @@ def compute(
         how="left",
     )
     # What each product's rows depend on, for the incremental run (engine.incremental).
-    shas = incremental.fingerprints(
+    shas, state, state_key = incremental.fingerprints(
         engine_products.select(
             "process_id",
             "uscc",
@@ -134,6 +141,7 @@ def compute(
         bio,
         line_info.drop("item"),
         {"gwp_set": gwp_set, "weights": dict(zip(net.gases, w.tolist())), "mc": [iterations, seed]},
+        kept,
     )
     # The Monte Carlo after the fingerprints: only products whose inputs changed are drawn for, on their
     # upstream closure (draws are keyed by entry, so a sub-network draws the same numbers for them).
@@ -147,7 +155,11 @@ def compute(
         pl.Series("mc_p95", mc.p95[pos]),
         pl.Series("mc_mean", mc.mean[pos]),
         pl.Series("mc_std", mc.std[pos]),
-        pl.col("process_id").replace_strict(shas, return_dtype=pl.String).alias("inputs_sha256"),
+    ).join(
+        pl.DataFrame({"process_id": list(shas), "inputs_sha256": list(shas.values())}, schema=STATE_SHAS),
+        on="process_id",
+        how="left",
+        maintain_order="left",
     )
     gas_cols = [c for c in contrib.columns if c.startswith("gas::")]
     gases = (
@@ -165,6 +177,7 @@ def compute(
         "engine_products": engine_products,
         "engine_contributions": contrib,
         "engine_gases": gases,
+        "fingerprint_state": (state, state_key),  # not a mart: kept by the caller for the next build
         # the restricted inventory with linked lines resolved (not a mart: it stays in the restricted zone)
         "inventory": {"line_emissions": lines, "product_summary": summary},  # type: ignore[dict-item]
     }

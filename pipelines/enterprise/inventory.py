@@ -16,6 +16,8 @@ the site) and the matched factor's representativeness (year gap, geography fallb
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import polars as pl
 
 from pipelines.common import quality
@@ -136,14 +138,26 @@ def build_inventory(
         fresh_uploads = activities.filter(~pl.col("uscc").is_in(sorted(reused)))["upload_id"].unique()
         activities = activities.filter(pl.col("upload_id").is_in(fresh_uploads))
         allocation = allocation.filter(pl.col("upload_id").is_in(fresh_uploads))
+    # the rows of the uploads being matched, as look-ups (not the 480,000 products of 10,000 uploads: issue 20);
+    # the products in force stay whole in the index (lines may draw on any of them)
+    matching = activities["upload_id"].unique().implode()
     lookups = [
         *activities["item"].to_list(),
         *(activities["factor_ref"].to_list() if "factor_ref" in activities.columns else []),
     ]
     index = FactorIndex(factors, products, lookups, fuel_property, confirmed)
-    facility_geo = {(r["upload_id"], r["facility_id"]): r["geography_code"] for r in facilities.iter_rows(named=True)}
-    years = {r["upload_id"]: r["reporting_year"] for r in enterprises.iter_rows(named=True)}
-    product_by = {(r["upload_id"], r["product_id"]): r for r in products.iter_rows(named=True)}
+    facility_geo = {
+        (r["upload_id"], r["facility_id"]): r["geography_code"]
+        for r in facilities.filter(pl.col("upload_id").is_in(matching)).iter_rows(named=True)
+    }
+    years = {
+        r["upload_id"]: r["reporting_year"]
+        for r in enterprises.filter(pl.col("upload_id").is_in(matching)).iter_rows(named=True)
+    }
+    product_by = {
+        (r["upload_id"], r["product_id"]): r
+        for r in products.filter(pl.col("upload_id").is_in(matching)).iter_rows(named=True)
+    }
     line_by = {(r["upload_id"], r["line_id"]): r for r in activities.iter_rows(named=True)}
     rows: list[tuple] = []  # tuples, not dicts: at 10,000 uploads (3.4 million rows) a dict per row is ~7 GB
     names: list[str] = []
@@ -301,11 +315,18 @@ def summarise(lines: pl.DataFrame, release_version: str | None, gwp_set: str) ->
     )
 
 
-def write_inventory(settings: Settings, tables: dict[str, pl.DataFrame]) -> None:
+def write_inventory(
+    settings: Settings, tables: dict[str, pl.DataFrame], same_as: dict[str, Path] | None = None
+) -> None:
+    """same_as: table -> a file already holding exactly its rows (the matched lines just kept): linked, not
+    written again (3 s at 10,000 uploads)."""
     target = settings.restricted_dir / "inventory"
     target.mkdir(parents=True, exist_ok=True)
+    same_as = same_as or {}
     with store.locked(settings):
         for name, frame in tables.items():
+            if frame.height and name in same_as and store.link_table(same_as[name], target / f"{name}.parquet"):
+                continue
             if frame.height:
                 store.write_table(frame, target / f"{name}.parquet")
             else:

@@ -90,6 +90,11 @@ def _dir(settings: Settings) -> Path:
     return settings.restricted_dir / "inventory" / "matched"
 
 
+def lines_path(settings: Settings) -> Path:
+    """The kept lines: after `build_inventory(cache=True)`, exactly the lines it returned."""
+    return _dir(settings) / "lines.parquet"
+
+
 def load(settings: Settings, index: str | None = None) -> Cached | None:
     """The kept lines and queue of the previous build; None when torn (generations differ), missing, or kept
     under another index key than `index` (the rows are then not read at all)."""
