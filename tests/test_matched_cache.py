@@ -74,8 +74,8 @@ def test_a_changed_factor_or_mapping_matches_everyone_again(zone):
     _build(s, factors, cache=True)
     assert len(set(calls)) == 2
     calls.clear()
-    key = matched_cache.index_key(s, factors, None, pl.DataFrame(), {"k": "v"}, s.gwp_set, None)
-    assert key != matched_cache.index_key(s, factors, None, pl.DataFrame(), {}, s.gwp_set, None)
+    key = matched_cache.index_key(s, factors, None, {"k": "v"}, s.gwp_set, None)
+    assert key != matched_cache.index_key(s, factors, None, {}, s.gwp_set, None)
 
 
 def test_a_torn_cache_is_not_used(zone):
@@ -100,6 +100,35 @@ def test_the_key_depends_on_the_values_not_on_how_the_frame_is_laid_out(full_bui
     assert rebuilt.equals(factors)
 
     def key(frame):
-        return matched_cache.index_key(s, frame, None, pl.DataFrame(), {}, s.gwp_set, None)
+        return matched_cache.index_key(s, frame, None, {}, s.gwp_set, None)
 
     assert key(rebuilt) == key(factors)
+
+
+def test_a_new_enterprise_rematches_only_those_that_draw_on_its_products(zone, tmp_path):
+    # a cell maker arrives; the pack maker's line M1 draws on its cell: only the cell maker (new) and the
+    # pack maker (what it draws on changed: absent -> in force) are matched, the aluminium enterprise is not
+    from tests.test_product_chain import CELL_USCC, _cell_maker, _pack
+
+    s, tables, calls = zone
+    pack = _pack(f"product:{CELL_USCC}/CELL-300")
+    assert ingest_upload(write_workbook(tmp_path / "pack_draws_on_cells.xlsx", pack), s).accepted
+    before = _build(s, tables["factor"], cache=True)
+    m1 = before["line_emissions"].filter(pl.col("line_id") == "M1")
+    assert m1["match_method"].to_list() == ["unmatched"] * m1.height  # the cell is not in force yet
+    calls.clear()
+    assert ingest_upload(write_workbook(tmp_path / "cells.xlsx", _cell_maker()), s).accepted
+    after = _build(s, tables["factor"], cache=True)
+    assert set(calls) == {CELL_USCC, _pack_uscc()}
+    m1 = after["line_emissions"].filter(pl.col("line_id") == "M1", pl.col("uscc") == _pack_uscc())
+    assert set(m1["match_method"].to_list()) == {"supplier_product"}
+    full = _build(s, tables["factor"], cache=False)
+    for name in TABLES:
+        assert after[name].equals(full[name]), name
+    # an enterprise nobody draws on changes: only it is matched again
+    calls.clear()
+    cells = _cell_maker()
+    cells["activity"][0]["amount"] = cells["activity"][0]["amount"] * 1.5
+    assert ingest_upload(write_workbook(tmp_path / "cells_v2.xlsx", cells), s).accepted
+    _build(s, tables["factor"], cache=True)
+    assert set(calls) == {CELL_USCC}

@@ -25,7 +25,7 @@ from pipelines.common.parts import Parts
 from pipelines.config import Settings
 from pipelines.enterprise import store
 from pipelines.enterprise.codes import PRIMARY_DATA_TYPES
-from pipelines.matching.lines import FactorIndex, Match, match_line
+from pipelines.matching.lines import PRODUCT_REF_PREFIX, FactorIndex, Match, match_line
 
 OWN_SITE_KINDS = ("energy", "fuel", "direct_emission", "refrigerant", "water", "waste")
 MARKET_ZERO_CONTRACTS = ("green_certificate", "direct_supply")
@@ -128,24 +128,26 @@ def build_inventory(
     reused: set[str] = set()
     cache_key, uploads, cached = "", {}, None
     if cache:
-        cache_key = matched_cache.index_key(
-            settings, factors, fuel_property, products, confirmed, gwp_set, release_version
-        )
-        uploads = matched_cache.upload_keys(activities)
+        cache_key = matched_cache.index_key(settings, factors, fuel_property, confirmed, gwp_set, release_version)
+        uploads = matched_cache.upload_keys(activities, products)
         cached = matched_cache.load(settings, cache_key)
         reused = matched_cache.reusable(cached, uploads)
     if reused:  # match only the other enterprises' lines
         fresh_uploads = activities.filter(~pl.col("uscc").is_in(sorted(reused)))["upload_id"].unique()
         activities = activities.filter(pl.col("upload_id").is_in(fresh_uploads))
         allocation = allocation.filter(pl.col("upload_id").is_in(fresh_uploads))
-    # the rows of the uploads being matched, as look-ups (not the 480,000 products of 10,000 uploads: issue 20);
-    # the products in force stay whole in the index (lines may draw on any of them)
+    # the rows of the uploads being matched, as look-ups, and the products their lines draw on (not the
+    # 480,000 products of 10,000 uploads: issue 20)
     matching = activities["upload_id"].unique().implode()
+    refs = activities["factor_ref"].drop_nulls().unique() if "factor_ref" in activities.columns else pl.Series([])
+    drawn_on = products.filter(
+        pl.format("{}{}/{}", pl.lit(PRODUCT_REF_PREFIX), "uscc", "product_id").is_in(refs.cast(pl.String).implode())
+    )
     lookups = [
         *activities["item"].to_list(),
         *(activities["factor_ref"].to_list() if "factor_ref" in activities.columns else []),
     ]
-    index = FactorIndex(factors, products, lookups, fuel_property, confirmed)
+    index = FactorIndex(factors, drawn_on, lookups, fuel_property, confirmed)
     facility_geo = {
         (r["upload_id"], r["facility_id"]): r["geography_code"]
         for r in facilities.filter(pl.col("upload_id").is_in(matching)).iter_rows(named=True)

@@ -5,10 +5,13 @@ uploads changed (issue 20: re-matching 195,000 lines of 1,000 uploads was 14 s o
     restricted/inventory/matched/queue.parquet   its mapping queue rows
 
 An enterprise's lines are taken from here only when everything they were computed from is the same:
-  - the enterprise's uploads in force (upload ids are content hashes; reference models likewise);
+  - the enterprise's uploads in force (upload ids are content hashes; reference models likewise), and the
+    products in force its lines draw on (`factor_ref = product:...`: the columns matching reads, or their
+    absence), so a new or corrected upload of another enterprise re-matches only the enterprises that
+    reference its products, not all of them;
   - the index key: the factor table being matched against (its values and types), the fuel properties, the
-    steward mappings, the products in force that lines may draw on (the columns matching reads), the GWP
-    set, the release label, the settings, the code of matching and inventory and the library versions.
+    steward mappings, the GWP set, the release label, the settings, the code of matching and inventory and
+    the library versions.
 Anything else is matched again. Both files carry the key and one generation token in their Parquet
 metadata: a crash between the two writes leaves tokens that differ, and nothing is reused.
 """
@@ -25,6 +28,7 @@ import polars as pl
 from pipelines.common import digest, parquet_meta
 from pipelines.common.parts import Parts
 from pipelines.config import PACKAGE_DIR, Settings
+from pipelines.matching.lines import PRODUCT_REF_PREFIX
 
 # what matching reads from a product in force (matching/lines.py _match_product)
 PRODUCT_COLUMNS = (
@@ -50,7 +54,6 @@ def index_key(
     settings: Settings,
     factors: pl.DataFrame | Parts,
     fuel_property: pl.DataFrame | None,
-    products: pl.DataFrame,
     mappings: dict,
     gwp_set: str,
     release_version: str | None,
@@ -72,18 +75,44 @@ def index_key(
     h.update(repr(sorted(mappings.items())).encode())
     digest.update(h, factors)
     digest.update(h, fuel_property)
-    digest.update(
-        h, products.select([c for c in PRODUCT_COLUMNS if c in products.columns]) if products.height else None
-    )
     return h.hexdigest()
 
 
-def upload_keys(activities: pl.DataFrame) -> dict[str, str]:
-    """uscc -> digest of the upload ids its lines come from."""
+def upload_keys(activities: pl.DataFrame, products: pl.DataFrame | None = None) -> dict[str, str]:
+    """uscc -> digest of the upload ids its lines come from and of the products in force they draw on (each
+    referenced product's matching columns as text, or 'absent')."""
     if activities.is_empty():
         return {}
-    groups = activities.group_by("uscc").agg(pl.col("upload_id").unique().sort()).rows()
-    return {u: hashlib.sha256("\n".join(ids).encode()).hexdigest() for u, ids in groups}
+    ids = activities.group_by("uscc").agg(pl.col("upload_id").unique().sort().str.join("\n").alias("_ids"))
+    refs = pl.DataFrame(schema={"uscc": pl.String, "_refs": pl.String})
+    if "factor_ref" in activities.columns:
+        drawn = (
+            activities.filter(pl.col("factor_ref").str.starts_with(PRODUCT_REF_PREFIX))
+            .select("uscc", pl.col("factor_ref").alias("_ref"))
+            .unique()
+        )
+        if drawn.height:
+            cols = [c for c in PRODUCT_COLUMNS if products is not None and c in products.columns]
+            rows = (
+                products.select(
+                    pl.format("{}{}/{}", pl.lit(PRODUCT_REF_PREFIX), "uscc", "product_id").alias("_ref"),
+                    pl.concat_str([pl.col(c).cast(pl.String).fill_null("\x00") for c in cols], separator="\x1f").alias(
+                        "_row"
+                    ),
+                )
+                if products is not None and products.height and cols
+                else pl.DataFrame(schema={"_ref": pl.String, "_row": pl.String})
+            )
+            refs = (
+                drawn.join(rows, on="_ref", how="left")
+                .with_columns(pl.concat_str(["_ref", pl.col("_row").fill_null("absent")], separator="=").alias("_r"))
+                .group_by("uscc")
+                .agg(pl.col("_r").unique().sort().str.join("\n").alias("_refs"))
+            )
+    keyed = ids.join(refs, on="uscc", how="left").select(
+        "uscc", pl.concat_str(["_ids", pl.col("_refs").fill_null("")], separator="\x1e").alias("_key")
+    )
+    return {u: hashlib.sha256(k.encode()).hexdigest() for u, k in keyed.rows()}
 
 
 def _dir(settings: Settings) -> Path:
