@@ -180,7 +180,11 @@ def product_marts(context: dg.AssetExecutionContext, curated_factors: dict) -> d
     save_state(s, engine.get("fingerprint_state") if engine else None)
     # lines drawing on other enterprise products now carry their CO2e; held products and why, for the
     # enterprise and the stewards (restricted zone only)
-    write_inventory(s, {**(engine["inventory"] if engine else {}), "product_hold": held})
+    resolved = dict(engine["inventory"]) if engine else {}
+    for name, before in (("line_emissions", lines), ("product_summary", summary)):
+        if name in resolved and resolved[name].equals(before):  # no linked line, none held: already on disk
+            del resolved[name]
+    write_inventory(s, {**resolved, "product_hold": held})
     if held.height:
         context.log.warning(
             f"{held.height} product(s) held (not published): "

@@ -141,6 +141,8 @@ def _isolate(lines, products, summary, factors, factor_gas, gwp_set) -> dict[str
 
 
 def _hold_frame(held: dict[str, str], products: pl.DataFrame) -> pl.DataFrame:
+    if not held:
+        return pl.DataFrame(schema=HOLD_SCHEMA)
     names = {product_process_id(u, p): (u, p) for u, p in products.select("uscc", "product_id").rows()}
     return pl.DataFrame(
         [

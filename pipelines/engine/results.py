@@ -146,7 +146,7 @@ def compute(
     # The Monte Carlo after the fingerprints: only products whose inputs changed are drawn for, on their
     # upstream closure (draws are keyed by entry, so a sub-network draws the same numbers for them).
     ids = engine_products["process_id"].to_list()
-    draw = [p for p in ids if reuse is None or reuse.get(p) != shas[p]]
+    draw = ids if reuse is None else [p for p, sha in shas.items() if reuse.get(p) != sha]
     everything = len(draw) == len(ids)
     mc = _monte_carlo(net, solver, fp.co2e, w, processes, tech, bio, gwp_set, given, draw, everything, iterations, seed)
     engine_products = engine_products.with_columns(
