@@ -8,13 +8,14 @@
 2. Enterprise scale: --uploads generated workbooks of ~200 activity lines each (the template's rules; 48
    products per enterprise from the aluminium example, amounts varied), ingested by the intake (the
    function the upload partition runs) and one `pcf build`; then one corrected upload through the whole
-   path (`pcf ingest enterprise`: its Dagster partition, then the rebuild, incremental in the marts).
+   path (`pcf ingest enterprise`: its Dagster partition, then the rebuild, incremental in the marts), then
+   one new enterprise's first upload the same way.
 3. The engine at 1,000,000 processes: CO2e total, per gas and per stage (benchmarks/bench_engine.py's
    large part, in its own process).
 
 Prints `name: value` lines: build_seconds_{1m,3m,10m}, build_peak_rss_mb_{...}, build_time_exponent,
 build_memory_exponent, enterprise_uploads_<n>_seconds, enterprise_lines_<n>, incremental_upload_seconds,
-engine_seconds_1m_total_gas_stage, engine_peak_rss_mb_1m.
+incremental_new_upload_seconds, engine_seconds_1m_total_gas_stage, engine_peak_rss_mb_1m.
 """
 
 from __future__ import annotations
@@ -195,6 +196,11 @@ def enterprise_scale(uploads: int) -> None:
         rc, seconds, _ = measured([str(PCF), "ingest", "enterprise", str(path)], env)
         assert rc == 0, "the corrected upload failed"
         print(f"incremental_upload_seconds: {seconds:.1f}", flush=True)
+        # and one new enterprise's first upload (its products are new; nobody draws on them yet)
+        path = write_workbook(work / f"upload-{uploads:05d}-new.xlsx", upload_data(uploads))
+        rc, seconds, _ = measured([str(PCF), "ingest", "enterprise", str(path)], env)
+        assert rc == 0, "the new upload failed"
+        print(f"incremental_new_upload_seconds: {seconds:.1f}", flush=True)
 
 
 def engine_1m() -> None:

@@ -96,3 +96,32 @@ def test_the_stewards_views_show_the_uploads_in_force_and_every_upload(zone, tmp
                 assert ("/current/" in sql) == kept  # one kept file, not every upload's
         finally:
             con.close()
+
+
+def test_the_quarantine_views_bind_only_files_with_rows_and_show_them_all(zone, tmp_path):
+    import duckdb
+
+    s = zone
+    assert ingest_upload(EXAMPLES_DIR / "aluminium_profile.xlsx", s).accepted
+    bad = copy.deepcopy(NEV_BATTERY_PACK)
+    next(a for a in bad["activity"] if a["line_id"] == "E1")["amount"] = -5  # a row to quarantine
+    partial = ingest_upload(write_workbook(tmp_path / "pack_bad_line.xlsx", bad), s)
+    assert partial.accepted and partial.quarantine
+    store.rebuild_views(s)
+    files = {
+        e["upload_id"]: pl.read_parquet(store.upload_dir(s, e["upload_id"]) / "quarantine.parquet")
+        for e in store.registry(s)
+    }
+    assert sum(f.height > 0 for f in files.values()) == 1
+    con = duckdb.connect(str(s.restricted_dir / "restricted.duckdb"), read_only=True)
+    try:
+        for view in ("current_quarantine", "history_quarantine"):
+            assert con.execute(f"select count(*) from {view}").fetchone()[0] == sum(f.height for f in files.values())
+            (sql,) = con.execute(f"select sql from duckdb_views() where view_name = '{view}'").fetchone()
+            assert _binds_only(sql, files, partial.upload_id)
+    finally:
+        con.close()
+
+
+def _binds_only(sql: str, files: dict, keep: str) -> bool:
+    return keep in sql and all(upload_id not in sql for upload_id in files if upload_id != keep)

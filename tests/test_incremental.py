@@ -231,3 +231,22 @@ def test_fingerprints_from_the_kept_state_equal_a_full_digest_and_digest_only_wh
     other, _, _ = incremental.fingerprints(*_network(), {**key, "mc": [1000, 1]}, (state, common))
     assert digested == [["product:A", "product:B", "product:C"]]
     assert all(other[p] != first[p] for p in first)
+
+
+def test_the_merge_of_carried_and_fresh_rows_is_the_full_sort():
+    from pipelines.engine.incremental import _merged
+
+    rows = pl.DataFrame(
+        {
+            "product_key": ["a", "a", "b", "c", "c", "c", "d", "e"],
+            "share": [0.9, 0.1, 1.0, 0.5, 0.5, 0.2, 1.0, 0.7],
+            "line_id": ["L2", "L1", "L1", "L1", "L3", "L2", "L9", "L1"],
+        }
+    )
+    by, descending = PER_PRODUCT_MARTS["product_contribution"]
+    carried = rows.filter(pl.col("product_key").is_in(["a", "c", "e"]))
+    fresh = rows.filter(pl.col("product_key").is_in(["b", "d"]))
+    want = pl.concat([carried, fresh]).sort(by, descending=descending, maintain_order=True)
+    assert _merged(carried, fresh, by, descending).equals(want)
+    assert _merged(fresh, carried, by, descending).equals(want)
+    assert _merged(carried.reverse(), fresh, by, descending).equals(want)  # not in order: sorted in full

@@ -331,7 +331,7 @@ def merge_with_previous(
     for mart, (by, descending) in PER_PRODUCT_MARTS.items():
         fresh = new[mart].filter(~pl.col("product_key").is_in(kept))
         carried = previous[mart].filter(pl.col("product_key").is_in(kept)) if keep.len() else new[mart].clear()
-        merged[mart] = pl.concat([carried, fresh]).sort(by, descending=descending, maintain_order=True)
+        merged[mart] = _merged(carried, fresh, by, descending)
     con = duckdb.connect()
     try:
         merged["product_benchmark"] = run_model(
@@ -371,6 +371,16 @@ def merge_with_previous(
         "compared_with_previous": bool(usable),
     }
     return merged, report
+
+
+def _merged(carried: pl.DataFrame, fresh: pl.DataFrame, by: list[str], descending: list[bool]) -> pl.DataFrame:
+    """carried + fresh in the mart's order. Their products are disjoint and each is in the mart's order already
+    (the previous release's rows, the SQL's rows), so a linear merge on the product key gives the order a
+    full sort gives (sorting 2,000,000 contribution rows by three keys took ~1 s at 10,000 uploads)."""
+    key = carried["product_key"]
+    if carried.height and fresh.height and key.is_sorted() and fresh["product_key"].is_sorted():
+        return carried.merge_sorted(fresh, key="product_key")
+    return pl.concat([carried, fresh]).sort(by, descending=descending, maintain_order=True)
 
 
 def previous_marts(release_path: Path | None) -> dict[str, pl.DataFrame] | None:
