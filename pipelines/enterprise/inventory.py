@@ -22,6 +22,7 @@ import polars as pl
 
 from pipelines.common import quality
 from pipelines.common.parts import Parts
+from pipelines.common.splice import spliced
 from pipelines.config import Settings
 from pipelines.enterprise import store
 from pipelines.enterprise.codes import PRIMARY_DATA_TYPES
@@ -253,9 +254,13 @@ def build_inventory(
         schema=MAPPING_QUEUE_SCHEMA,
     )
     if reused and cached is not None:  # in the order a full build gives: allocation order, queue by key
-        lines = pl.concat(
-            [cached.lines.filter(pl.col("uscc").is_in(sorted(reused))), lines], how="diagonal_relaxed"
-        ).sort("upload_id", "line_id", "product_id", maintain_order=True)
+        # both already in that order, their uploads disjoint: the fresh uploads' lines are spliced in
+        lines = spliced(
+            cached.lines.filter(pl.col("uscc").is_in(sorted(reused))),
+            lines,
+            "upload_id",
+            ["upload_id", "line_id", "product_id"],
+        )
         queue = pl.concat([cached.queue.filter(pl.col("uscc").is_in(sorted(reused))), queue])
     queue = queue.sort("uscc", "text", "unit", maintain_order=True)
     if cache:

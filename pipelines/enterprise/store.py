@@ -40,11 +40,24 @@ def upload_dir(settings: Settings, upload_id: str) -> Path:
     return settings.restricted_dir / "uploads" / upload_id
 
 
+_REGISTRY_READ: dict[Path, tuple[tuple, list[dict]]] = {}  # path -> (its stat, its entries)
+
+
 def registry(settings: Settings) -> list[dict]:
+    """The registry's entries. Parsed again only when the file changed (size, time, inode): a build asks
+    for it a dozen times, 10,000 JSON lines each (issue 20)."""
     path = settings.restricted_dir / "registry.jsonl"
-    if not path.exists():
+    try:
+        st = path.stat()
+    except FileNotFoundError:
         return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    stamp = (st.st_size, st.st_mtime_ns, st.st_ino)
+    seen = _REGISTRY_READ.get(path)
+    if seen is None or seen[0] != stamp:
+        entries = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        _REGISTRY_READ.clear()  # one zone at a time is enough
+        _REGISTRY_READ[path] = seen = (stamp, entries)
+    return [dict(e) for e in seen[1]]
 
 
 def append_registry(settings: Settings, entry: dict) -> dict:
