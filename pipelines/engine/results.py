@@ -123,6 +123,7 @@ def compute(
         how="left",
     )
     # What each product's rows depend on, for the incremental run (engine.incremental).
+    edges = incremental.unique_edges(tech)  # walked by the fingerprints and the Monte Carlo's closure
     shas, state, state_key = incremental.fingerprints(
         engine_products.select(
             "process_id",
@@ -142,13 +143,16 @@ def compute(
         line_info.drop("item"),
         {"gwp_set": gwp_set, "weights": dict(zip(net.gases, w.tolist())), "mc": [iterations, seed]},
         kept,
+        edges,
     )
     # The Monte Carlo after the fingerprints: only products whose inputs changed are drawn for, on their
     # upstream closure (draws are keyed by entry, so a sub-network draws the same numbers for them).
     ids = engine_products["process_id"].to_list()
     draw = ids if reuse is None else [p for p, sha in shas.items() if reuse.get(p) != sha]
     everything = len(draw) == len(ids)
-    mc = _monte_carlo(net, solver, fp.co2e, w, processes, tech, bio, gwp_set, given, draw, everything, iterations, seed)
+    mc = _monte_carlo(
+        net, solver, fp.co2e, w, processes, tech, bio, gwp_set, given, draw, everything, iterations, seed, edges
+    )
     engine_products = engine_products.with_columns(
         pl.Series("mc_p5", mc.p5[pos]),
         pl.Series("mc_p50", mc.p50[pos]),
@@ -184,7 +188,20 @@ def compute(
 
 
 def _monte_carlo(
-    net, solver, base, w, processes, tech, bio, gwp_set, given, draw: list[str], everything: bool, iterations, seed
+    net,
+    solver,
+    base,
+    w,
+    processes,
+    tech,
+    bio,
+    gwp_set,
+    given,
+    draw: list[str],
+    everything: bool,
+    iterations,
+    seed,
+    edges,
 ) -> montecarlo.MonteCarloResult:
     """Percentiles for the products in `draw` (NaN for the others), on the whole network when every product
     is drawn for, else on the upstream closure of `draw` alone."""
@@ -203,9 +220,7 @@ def _monte_carlo(
     out = montecarlo.MonteCarloResult(iterations, seed, nan, nan.copy(), nan.copy(), nan.copy(), nan.copy())
     if not draw:
         return out
-    closure = incremental.upstream_pairs(pl.Series(draw, dtype=pl.String), tech.select("consumer", "provider"))[
-        "member"
-    ].unique()
+    closure = incremental.upstream_pairs(pl.Series(draw, dtype=pl.String), edges)["member"].unique()
     sub_tech = tech.filter(pl.col("consumer").is_in(closure))
     sub_bio = bio.filter(pl.col("process_id").is_in(closure))
     sub = build(processes.filter(pl.col("process_id").is_in(closure)), sub_tech, sub_bio)
