@@ -250,3 +250,14 @@ def test_the_merge_of_carried_and_fresh_rows_is_the_full_sort():
     assert _merged(carried, fresh, by, descending).equals(want)
     assert _merged(fresh, carried, by, descending).equals(want)
     assert _merged(carried.reverse(), fresh, by, descending).equals(want)  # not in order: sorted in full
+
+
+def test_cutting_products_out_of_a_sorted_mart_equals_filtering_them():
+    from pipelines.common.splice import without
+
+    rows = pl.DataFrame({"product_key": ["a", "a", "b", "c", "c", "d", "e"], "v": [1, 2, 3, 4, 5, 6, 7]})
+    for drop in ([], ["a"], ["e"], ["b", "d"], ["a", "c", "e"], ["x"], ["a", "b", "c", "d", "e"]):
+        want = rows.filter(~pl.col("product_key").is_in(drop))
+        assert without(rows, "product_key", pl.Series(drop, dtype=pl.String)).equals(want), drop
+    shuffled = rows.reverse()  # not sorted: filtered
+    assert without(shuffled, "product_key", pl.Series(["c"])).equals(shuffled.filter(pl.col("product_key") != "c"))

@@ -182,7 +182,8 @@ def product_marts(context: dg.AssetExecutionContext, curated_factors: dict) -> d
     # enterprise and the stewards (restricted zone only)
     resolved = dict(engine["inventory"]) if engine else {}
     for name, before in (("line_emissions", lines), ("product_summary", summary)):
-        if name in resolved and resolved[name].equals(before):  # no linked line, none held: already on disk
+        # no linked line, none held: the same frame (or equal rows), already on disk
+        if name in resolved and (resolved[name] is before or resolved[name].equals(before)):
             del resolved[name]
     write_inventory(s, {**resolved, "product_hold": held})
     if held.height:

@@ -33,3 +33,22 @@ def spliced(
         start = end
     pieces.append(kept.slice(start))
     return pl.concat(pieces, how="diagonal_relaxed")
+
+
+def without(frame: pl.DataFrame, key: str, drop: pl.Series) -> pl.DataFrame:
+    """`frame` without the rows whose `key` is in `drop`, in the same order. When `frame` is sorted by `key`
+    and `drop` is small, their ranges are cut out (found by binary search) instead of testing every row."""
+    if drop.is_empty() or not frame.height:
+        return frame
+    if drop.n_unique() > MAX_GROUPS or not frame[key].is_sorted():
+        return frame.filter(~pl.col(key).is_in(drop.implode()))
+    targets = drop.unique().sort().cast(frame.schema[key])
+    low = frame[key].search_sorted(targets, side="left").to_list()
+    high = frame[key].search_sorted(targets, side="right").to_list()
+    pieces, start = [], 0
+    for a, b in zip(low, high):
+        if a > start:
+            pieces.append(frame.slice(start, a - start))
+        start = max(start, b)
+    pieces.append(frame.slice(start))
+    return pl.concat(pieces)

@@ -24,7 +24,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines.common.splice import spliced
+from pipelines.common.splice import spliced, without
 from pipelines.common.sqlmodels import run_model
 from pipelines.config import PACKAGE_DIR, SQL_DIR
 
@@ -339,10 +339,10 @@ def merge_with_previous(
         )
     merged = {}
     # the previous rows not carried over (recomputed or gone: a few at one upload) name the filter
-    dropped = old["product_key"].filter(~old["product_key"].is_in(kept)).implode()
+    dropped = old["product_key"].filter(~old["product_key"].is_in(kept))
     for mart, (by, descending) in PER_PRODUCT_MARTS.items():
         fresh = new[mart].filter(~pl.col("product_key").is_in(kept))
-        carried = previous[mart].filter(~pl.col("product_key").is_in(dropped)) if keep.len() else new[mart].clear()
+        carried = without(previous[mart], "product_key", dropped) if keep.len() else new[mart].clear()
         merged[mart] = _merged(carried, fresh, by, descending)
     con = duckdb.connect()
     try:

@@ -36,6 +36,8 @@ def _keys(frame: pl.DataFrame) -> list[str]:
 
 
 def _without(lines: pl.DataFrame, products: pl.DataFrame, summary: pl.DataFrame, held: set[str]):
+    if not held:  # the frames themselves: the caller can tell by identity that nothing was taken out
+        return lines, products, summary
     keep = ~pl.format("{}{}/{}", pl.lit(PRODUCT_PREFIX), "uscc", "product_id").is_in(list(held))
     return lines.filter(keep), products.filter(keep), summary.filter(keep)
 

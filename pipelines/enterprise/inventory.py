@@ -254,22 +254,22 @@ def build_inventory(
         schema=MAPPING_QUEUE_SCHEMA,
     )
     if reused and cached is not None:  # in the order a full build gives: allocation order, queue by key
-        # both already in that order, their uploads disjoint: the fresh uploads' lines are spliced in
-        lines = spliced(
-            cached.lines.filter(pl.col("uscc").is_in(sorted(reused))),
-            lines,
-            "upload_id",
-            ["upload_id", "line_id", "product_id"],
-        )
-        queue = pl.concat([cached.queue.filter(pl.col("uscc").is_in(sorted(reused))), queue])
+        # both already in that order, their uploads disjoint: the fresh uploads' lines are spliced in; a
+        # product's summary row depends on its lines only, so the reused enterprises' rows are kept too
+        # (summarising 3.4 million lines was 1.8 s of every one-upload build at 10,000 uploads)
+        again = pl.col("uscc").is_in(sorted(reused))
+        fresh_summary = summarise(lines, release_version, gwp_set) if lines.height else None
+        lines = spliced(cached.lines.filter(again), lines, "upload_id", ["upload_id", "line_id", "product_id"])
+        summary = cached.summary.filter(again)
+        if fresh_summary is not None:
+            summary = spliced(summary, fresh_summary, "upload_id", ["upload_id"])
+        queue = pl.concat([cached.queue.filter(again), queue])
+    else:
+        summary = summarise(lines, release_version, gwp_set)
     queue = queue.sort("uscc", "text", "unit", maintain_order=True)
     if cache:
-        matched_cache.save(settings, cache_key, uploads, lines, queue)
-    return {
-        "line_emissions": lines,
-        "product_summary": summarise(lines, release_version, gwp_set),
-        "mapping_queue": queue,
-    }
+        matched_cache.save(settings, cache_key, uploads, lines, queue, summary)
+    return {"line_emissions": lines, "product_summary": summary, "mapping_queue": queue}
 
 
 # lines the matcher could not place with confidence, one row per enterprise, text and unit (restricted zone)

@@ -3,6 +3,7 @@ uploads changed (issue 20: re-matching 195,000 lines of 1,000 uploads was 14 s o
 
     restricted/inventory/matched/lines.parquet   build_inventory's lines (before the network solve)
     restricted/inventory/matched/queue.parquet   its mapping queue rows
+    restricted/inventory/matched/summary.parquet its product summary (a product's row depends only on its lines)
 
 An enterprise's lines are taken from here only when everything they were computed from is the same:
   - the enterprise's uploads in force (upload ids are content hashes; reference models likewise), and the
@@ -48,6 +49,7 @@ class Cached:
     uploads: dict[str, str]  # uscc -> digest of its upload ids in force
     lines: pl.DataFrame
     queue: pl.DataFrame
+    summary: pl.DataFrame
 
 
 def index_key(
@@ -124,26 +126,34 @@ def lines_path(settings: Settings) -> Path:
     return _dir(settings) / "lines.parquet"
 
 
+NAMES = ("lines", "queue", "summary")
+
+
 def load(settings: Settings, index: str | None = None) -> Cached | None:
-    """The kept lines and queue of the previous build; None when torn (generations differ), missing, or kept
-    under another index key than `index` (the rows are then not read at all)."""
+    """The kept lines, queue and summary of the previous build; None when torn (generations differ), missing,
+    or kept under another index key than `index` (the rows are then not read at all)."""
     folder = _dir(settings)
-    metas = [parquet_meta.read_meta(folder / f"{n}.parquet") for n in ("lines", "queue")]
-    if metas[0] is None or metas[1] is None or metas[0]["generation"] != metas[1]["generation"]:
+    metas = [parquet_meta.read_meta(folder / f"{n}.parquet") for n in NAMES]
+    if any(m is None for m in metas) or len({m["generation"] for m in metas if m}) != 1:
         return None
-    if index is not None and metas[0]["index"] != index:
+    meta = metas[0]
+    assert meta is not None
+    if index is not None and meta["index"] != index:
         return None
-    return Cached(
-        metas[0]["index"],
-        metas[0]["uploads"],
-        pl.read_parquet(folder / "lines.parquet"),
-        pl.read_parquet(folder / "queue.parquet"),
-    )
+    frames = [pl.read_parquet(folder / f"{n}.parquet") for n in NAMES]
+    return Cached(meta["index"], meta["uploads"], *frames)
 
 
-def save(settings: Settings, index: str, uploads: dict[str, str], lines: pl.DataFrame, queue: pl.DataFrame) -> None:
+def save(
+    settings: Settings,
+    index: str,
+    uploads: dict[str, str],
+    lines: pl.DataFrame,
+    queue: pl.DataFrame,
+    summary: pl.DataFrame,
+) -> None:
     meta = {"generation": uuid.uuid4().hex, "index": index, "uploads": uploads}
-    for name, frame in (("lines", lines), ("queue", queue)):
+    for name, frame in zip(NAMES, (lines, queue, summary)):
         parquet_meta.write(_dir(settings) / f"{name}.parquet", frame, meta)
 
 
