@@ -125,3 +125,37 @@ def test_the_quarantine_views_bind_only_files_with_rows_and_show_them_all(zone, 
 
 def _binds_only(sql: str, files: dict, keep: str) -> bool:
     return keep in sql and all(upload_id not in sql for upload_id in files if upload_id != keep)
+
+
+def test_a_lagging_kept_table_is_not_rewritten_and_the_views_still_show_exactly_the_uploads(zone, tmp_path):
+    import duckdb
+
+    s = zone
+    for name in ("aluminium_profile", "nev_battery_pack"):
+        assert ingest_upload(EXAMPLES_DIR / f"{name}.xlsx", s).accepted
+    _check(s)  # the kept tables written
+    kept_file = s.restricted_dir / "current" / "activity.parquet"
+    before = kept_file.stat().st_mtime_ns
+    changed = copy.deepcopy(NEV_BATTERY_PACK)
+    next(a for a in changed["activity"] if a["line_id"] == "E1")["amount"] = 3_000_000
+    newer = ingest_upload(write_workbook(tmp_path / "pack_v2.xlsx", changed), s)
+    assert newer.accepted
+    _check(s)  # a superseding upload: read from its own file, the kept file left as it is (it lags by two)
+    assert kept_file.stat().st_mtime_ns == before
+    store.rebuild_views(s)
+    con = duckdb.connect(str(s.restricted_dir / "restricted.duckdb"), read_only=True)
+    try:
+        for table in ("product", "activity"):
+            key = ["upload_id", "line_id" if table == "activity" else "product_id"]
+            current = con.execute(f"select * from current_{table}").pl().sort(key)
+            assert current.equals(_reference(s, table).sort(key)), table
+            every = pl.concat(
+                [pl.read_parquet(store.upload_dir(s, e["upload_id"]) / f"{table}.parquet") for e in store.registry(s)],
+                how="diagonal_relaxed",
+            ).sort(key)
+            history = con.execute(f"select * from history_{table}").pl().sort(key)
+            assert history.select(every.columns).equals(every), table
+            (sql,) = con.execute(f"select sql from duckdb_views() where view_name = 'current_{table}'").fetchone()
+            assert "/current/" in sql and newer.upload_id in sql
+    finally:
+        con.close()
