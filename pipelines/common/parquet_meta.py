@@ -1,6 +1,6 @@
-"""Parquet files that carry a small JSON record in their schema metadata, replaced atomically: work a build
-keeps for the next (matched lines, the tables of the uploads in force) stored with the key it was computed
-under in the same file as its rows, so the rows and their key can never disagree."""
+"""Parquet files that carry a small JSON record in their key-value metadata, replaced atomically: work a build
+keeps for the next (matched lines, the tables of the uploads in force, the engine's fingerprint state) stored
+with the key it was computed under in the same file as its rows, so the rows and their key can never disagree."""
 
 from __future__ import annotations
 

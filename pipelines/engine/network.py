@@ -44,13 +44,13 @@ class Network:
         return len(self.process_ids)
 
 
-def _positions(ids: pl.Series) -> pl.DataFrame:
+def positions_frame(ids: pl.Series) -> pl.DataFrame:
     """process id -> its row/column in the matrices, as a frame to join on (a join is ~6x faster than
     `replace_strict` with a dict at 1,000,000 processes: issue 20)."""
     return pl.DataFrame({"_id": ids.cast(pl.String), "_pos": pl.int_range(0, len(ids), eager=True, dtype=pl.Int64)})
 
 
-def _lookup(frame: pl.DataFrame, column: str, positions: pl.DataFrame, alias: str) -> pl.DataFrame:
+def with_position(frame: pl.DataFrame, column: str, positions: pl.DataFrame, alias: str) -> pl.DataFrame:
     """`frame` with `alias` = the position of `column`'s process (null if it is not a process); row order kept."""
     return frame.join(positions.rename({"_id": column, "_pos": alias}), on=column, how="left", maintain_order="left")
 
@@ -69,8 +69,8 @@ def build(processes: pl.DataFrame, technosphere: pl.DataFrame, biosphere: pl.Dat
     )
     technosphere = technosphere.cast({"consumer": pl.String, "provider": pl.String, "amount": pl.Float64})
     biosphere = biosphere.cast({"process_id": pl.String, "gas": pl.String, "amount_kg": pl.Float64})
-    positions = _positions(processes["process_id"])
-    tech = _lookup(_lookup(technosphere, "provider", positions, "_i"), "consumer", positions, "_j")
+    positions = positions_frame(processes["process_id"])
+    tech = with_position(with_position(technosphere, "provider", positions, "_i"), "consumer", positions, "_j")
     unknown_consumer = tech.filter(pl.col("_j").is_null())
     if unknown_consumer.height:
         raise NetworkError(
@@ -85,7 +85,7 @@ def build(processes: pl.DataFrame, technosphere: pl.DataFrame, biosphere: pl.Dat
     A = sp.csc_matrix((vals, (rows, cols)), shape=(n, n))  # duplicates are summed (a self-input nets off)
     gases = sorted(biosphere["gas"].unique().to_list()) if biosphere.height else []
     g_index = {g: k for k, g in enumerate(gases)}
-    bio = _lookup(biosphere, "process_id", positions, "_j")
+    bio = with_position(biosphere, "process_id", positions, "_j")
     if bio["_j"].null_count():
         raise NetworkError(
             f"biosphere rows name unknown processes: {bio.filter(pl.col('_j').is_null())['process_id'].to_list()[:5]}"
@@ -380,10 +380,12 @@ def stage_split(network: Network, technosphere: pl.DataFrame, footprint: np.ndar
     for each stage s, (Z_s^T h)[j] = sum over j's inputs of stage s of amount x footprint of the provider.
     One sparse product per stage, no further solve. A process's own emissions (B^T w) are not in any
     input's stage; the caller puts them in its own stage. `footprint` may be n or n x k (per gas)."""
-    positions = _positions(pl.Series(network.process_ids))
+    positions = positions_frame(pl.Series(network.process_ids))
     t = (
-        _lookup(
-            _lookup(technosphere.cast({"consumer": pl.String, "provider": pl.String}), "provider", positions, "i"),
+        with_position(
+            with_position(
+                technosphere.cast({"consumer": pl.String, "provider": pl.String}), "provider", positions, "i"
+            ),
             "consumer",
             positions,
             "j",

@@ -7,7 +7,7 @@ import numpy as np
 import polars as pl
 
 from pipelines.engine import foreground, incremental, montecarlo
-from pipelines.engine.network import Solver, _lookup, _positions, build, gwp_weights, solve_footprints
+from pipelines.engine.network import Solver, build, gwp_weights, positions_frame, solve_footprints, with_position
 from pipelines.enterprise.inventory import summarise
 
 MC_ITERATIONS = 1000
@@ -43,8 +43,8 @@ def compute(
     lines, summary = resolve_linked_lines(lines, summary, fp.co2e, idx)
     # Per line: amount x per-unit footprint of what it draws on (CO2e and per gas).
     # positions by join, not by a 500,000-key dict (issue 20)
-    positions = _positions(pl.Series(net.process_ids, dtype=pl.String))
-    t = _lookup(tech, "provider", positions, "_p")
+    positions = positions_frame(pl.Series(net.process_ids, dtype=pl.String))
+    t = with_position(tech, "provider", positions, "_p")
     if t["_p"].null_count():  # build() would have refused it; say so rather than index with a null
         raise ValueError(
             f"lines draw on processes not in the network: {t.filter(pl.col('_p').is_null())['provider'][:5]}"
@@ -90,7 +90,7 @@ def compute(
         .cast(pl.Int32)
         .alias("reporting_year"),
     )
-    pos = _lookup(product_rows.select("process_id"), "process_id", positions, "_pos")["_pos"].to_numpy()
+    pos = with_position(product_rows.select("process_id"), "process_id", positions, "_pos")["_pos"].to_numpy()
     biogenic = (
         sum(fp.per_gas[k][pos] * w[k] for k, g in enumerate(net.gases) if "biogenic" in g.lower())
         if any("biogenic" in g.lower() for g in net.gases)
@@ -183,7 +183,7 @@ def compute(
         "engine_gases": gases,
         "fingerprint_state": (state, state_key),  # not a mart: kept by the caller for the next build
         # the restricted inventory with linked lines resolved (not a mart: it stays in the restricted zone)
-        "inventory": {"line_emissions": lines, "product_summary": summary},  # type: ignore[dict-item]
+        "inventory": {"line_emissions": lines, "product_summary": summary},
     }
 
 

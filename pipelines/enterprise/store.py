@@ -280,10 +280,10 @@ def _write_views(settings: Settings, tmp: Path, signature: str) -> None:
 
             only_current = ""
             if kept:  # one file for most uploads (binding 10,000 files took seconds per view), the others' own
-                path, inside = kept
+                kept_file, inside = kept
                 outside_current = current - inside  # once, not per entry
-                cur = [path, *files_of([e for e in entries if e["upload_id"] in outside_current])]
-                paths = [path, *files_of([e for e in entries if e["upload_id"] not in inside])]
+                cur = [kept_file, *files_of([e for e in entries if e["upload_id"] in outside_current])]
+                paths = [kept_file, *files_of([e for e in entries if e["upload_id"] not in inside])]
                 if inside - current:  # the kept file still holds uploads taken out of force since
                     only_current = " where upload_id in (select upload_id from uploads where is_current)"
             else:
