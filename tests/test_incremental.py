@@ -261,3 +261,17 @@ def test_cutting_products_out_of_a_sorted_mart_equals_filtering_them():
         assert without(rows, "product_key", pl.Series(drop, dtype=pl.String)).equals(want), drop
     shuffled = rows.reverse()  # not sorted: filtered
     assert without(shuffled, "product_key", pl.Series(["c"])).equals(shuffled.filter(pl.col("product_key") != "c"))
+
+
+def test_the_change_hash_sees_what_the_fingerprint_texts_see():
+    from pipelines.engine.incremental import process_hashes
+
+    def hashed(amount, gsd2=1.1, order=(0, 1)):
+        rows = [("product:A", "factor:x", amount, gsd2), ("product:A", "factor:y", 2.0, None)]
+        frame = pl.DataFrame([rows[i] for i in order], schema=["consumer", "provider", "amount", "gsd2"], orient="row")
+        return process_hashes({"t": (frame, "consumer")}).rows()
+
+    base = hashed(0.0)
+    assert hashed(0.0, order=(1, 0)) == base  # row order does not matter
+    assert hashed(-0.0) != base  # the texts differ ('-0.0'): so must the hash
+    assert hashed(1e-300) != base and hashed(0.0, gsd2=None) != base

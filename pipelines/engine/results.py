@@ -41,20 +41,8 @@ def compute(
     w = gwp_weights(net.gases, gwp_set, given)
     idx = net.index
     lines, summary = resolve_linked_lines(lines, summary, fp.co2e, idx)
-    # Per line: amount x per-unit footprint of what it draws on (CO2e and per gas).
     # positions by join, not by a 500,000-key dict (issue 20)
     positions = positions_frame(pl.Series(net.process_ids, dtype=pl.String))
-    t = with_position(tech, "provider", positions, "_p")
-    if t["_p"].null_count():  # build() would have refused it; say so rather than index with a null
-        raise ValueError(
-            f"lines draw on processes not in the network: {t.filter(pl.col('_p').is_null())['provider'][:5]}"
-        )
-    p_idx = t["_p"].to_numpy()
-    amount = t["amount"].to_numpy()
-    contrib = t.select("consumer", "line_id", "stage").with_columns(
-        pl.Series("co2e_kg", amount * fp.co2e[p_idx]),
-        *[pl.Series(f"gas::{g}", amount * fp.per_gas[k][p_idx]) for k, g in enumerate(net.gases)],
-    )
     line_info = lines.select(
         pl.format("{}{}/{}", pl.lit(foreground.PRODUCT_PREFIX), "uscc", "product_id").alias("consumer"),
         "line_id",
@@ -70,13 +58,6 @@ def compute(
         "electricity_contract",
         "co2e_kg_per_declared_unit",
         "co2e_market_kg_per_declared_unit",
-    )
-    contrib = contrib.join(line_info, on=["consumer", "line_id"], how="left")
-    market_cut = contrib.group_by("consumer").agg(
-        (pl.col("co2e_kg") * (1 - pl.col("co2e_market_kg_per_declared_unit") / pl.col("co2e_kg_per_declared_unit")))
-        .fill_nan(0)
-        .sum()
-        .alias("_market_cut")
     )
     product_rows = products.select(
         pl.format("{}{}/{}", pl.lit(foreground.PRODUCT_PREFIX), "uscc", "product_id").alias("process_id"),
@@ -96,18 +77,13 @@ def compute(
         if any("biogenic" in g.lower() for g in net.gases)
         else np.zeros(len(pos))
     )
-    engine_products = (
-        product_rows.with_columns(
-            pl.Series("co2e_kg", fp.co2e[pos]),
-            pl.Series("co2e_biogenic_kg", np.asarray(biogenic, dtype=float)),
-            pl.lit(iterations).alias("mc_iterations"),
-            pl.lit(seed).alias("mc_seed"),
-            pl.lit(solver.used).alias("solver"),
-            pl.lit(gwp_set).alias("gwp_set"),
-        )
-        .join(market_cut.rename({"consumer": "process_id"}), on="process_id", how="left")
-        .with_columns((pl.col("co2e_kg") - pl.col("_market_cut").fill_null(0)).alias("co2e_market_kg"))
-        .drop("_market_cut")
+    engine_products = product_rows.with_columns(
+        pl.Series("co2e_kg", fp.co2e[pos]),
+        pl.Series("co2e_biogenic_kg", np.asarray(biogenic, dtype=float)),
+        pl.lit(iterations).alias("mc_iterations"),
+        pl.lit(seed).alias("mc_seed"),
+        pl.lit(solver.used).alias("solver"),
+        pl.lit(gwp_set).alias("gwp_set"),
     )
     engine_products = engine_products.join(
         summary.select(
@@ -152,6 +128,40 @@ def compute(
     everything = len(draw) == len(ids)
     mc = _monte_carlo(
         net, solver, fp.co2e, w, processes, tech, bio, gwp_set, given, draw, everything, iterations, seed, edges
+    )
+    # Per line: amount x per-unit footprint of what it draws on (CO2e and per gas).
+    # only the products drawn for: the others' rows are carried over (10,000 uploads: 3.4 million lines)
+    drawn = tech if everything else tech.filter(pl.col("consumer").is_in(pl.Series(draw, dtype=pl.String).implode()))
+    t = with_position(drawn, "provider", positions, "_p")
+    if t["_p"].null_count():  # build() would have refused it; say so rather than index with a null
+        raise ValueError(
+            f"lines draw on processes not in the network: {t.filter(pl.col('_p').is_null())['provider'][:5]}"
+        )
+    p_idx = t["_p"].to_numpy()
+    amount = t["amount"].to_numpy()
+    contrib = t.select("consumer", "line_id", "stage").with_columns(
+        pl.Series("co2e_kg", amount * fp.co2e[p_idx]),
+        *[pl.Series(f"gas::{g}", amount * fp.per_gas[k][p_idx]) for k, g in enumerate(net.gases)],
+    )
+    contrib = contrib.join(line_info, on=["consumer", "line_id"], how="left")
+    market_cut = contrib.group_by("consumer").agg(
+        (pl.col("co2e_kg") * (1 - pl.col("co2e_market_kg_per_declared_unit") / pl.col("co2e_kg_per_declared_unit")))
+        .fill_nan(0)
+        .sum()
+        .alias("_market_cut")
+    )
+    columns = [*engine_products.columns[: engine_products.columns.index("gwp_set") + 1], "co2e_market_kg"]
+    engine_products = (
+        engine_products.join(
+            market_cut.rename({"consumer": "process_id"}), on="process_id", how="left", maintain_order="left"
+        )
+        .with_columns(
+            # not computed for the products whose rows are carried over (not drawn for): null, never published
+            pl.when(pl.col("process_id").is_in(pl.Series(draw, dtype=pl.String).implode()) | pl.lit(everything))
+            .then(pl.col("co2e_kg") - pl.col("_market_cut").fill_null(0))
+            .alias("co2e_market_kg")
+        )
+        .select(*columns, *[c for c in engine_products.columns if c not in columns])
     )
     engine_products = engine_products.with_columns(
         pl.Series("mc_p5", mc.p5[pos]),
