@@ -26,6 +26,7 @@ import polars as pl
 
 from pipelines.common.atomic import replacing
 from pipelines.common.filelock import exclusive
+from pipelines.common.splice import spliced
 from pipelines.config import Settings
 
 TABLES = ("enterprise", "facility", "product", "activity", "allocation", "quarantine")
@@ -168,15 +169,19 @@ def read_current(settings: Settings, table: str) -> pl.DataFrame:
     for i in with_rows:
         if i not in have:
             fresh_groups.setdefault(known[i][1], []).append(str(path_of(i)))
-    frames += [pl.read_parquet(g) for g in fresh_groups.values()]
+    fresh = [pl.read_parquet(g) for g in fresh_groups.values()]
     order = pl.DataFrame({"upload_id": ids, "_pos": range(len(ids))})
-    result = (
-        pl.concat([shape.select(columns), *frames], how="diagonal_relaxed")
-        .cast(dict(target))  # type: ignore[arg-type]
-        .join(order, on="upload_id", how="left")
-        .sort("_pos", maintain_order=True)
-        .select(columns)
-    )
+
+    def placed(parts: list[pl.DataFrame]) -> pl.DataFrame:  # in the common schema, with each upload's position
+        return (
+            pl.concat([shape.select(columns), *parts], how="diagonal_relaxed")
+            .cast(dict(target))  # type: ignore[arg-type]
+            .join(order, on="upload_id", how="left", maintain_order="left")
+        )
+
+    # the kept rows are in upload order already: the few fresh uploads' rows are spliced in where they belong
+    # (sorting the five tables of 10,000 uploads again was 0.6 s of every one-upload build)
+    result = spliced(placed(frames), placed(fresh).sort("_pos", maintain_order=True), "_pos", ["_pos"]).select(columns)
     # The kept file is rewritten when it is missing or unusable, or lags the uploads in force by many: a few
     # new or superseded uploads are read from their own files (a rewrite of the five tables was 1.2 s of
     # every one-upload build at 10,000 uploads); the views bind the kept file plus those files.
