@@ -31,6 +31,19 @@ def replacing(path: Path) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
+def link_or_copy(source: Path, path: Path) -> Path:
+    """`path` replaced by a hard link of `source` (a copy where the file system cannot link). Files replaced
+    this way are never written in place, so the two names cannot come to differ by a write to one of them."""
+    import shutil
+
+    with replacing(path) as tmp:
+        try:
+            os.link(source, tmp)
+        except OSError:
+            shutil.copyfile(source, tmp)
+    return path
+
+
 def write_text(path: Path, text: str) -> Path:
     with replacing(path) as tmp:
         tmp.write_text(text, encoding="utf-8")

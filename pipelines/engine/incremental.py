@@ -83,6 +83,14 @@ _SEEDS = (0x5EED_0001, 0x5EED_1001)
 STATE_SCHEMA = {"process_id": pl.String, "h1": pl.UInt64, "h2": pl.UInt64, "inputs_sha256": pl.String}
 
 
+def fingerprint_frame(fingerprints: dict[str, str], key: str = "process_id") -> pl.DataFrame:
+    """key -> inputs fingerprint as a frame to join on (a dict of 480,000 keys is slow to look up row by row)."""
+    return pl.DataFrame(
+        {key: list(fingerprints), "inputs_sha256": list(fingerprints.values())},
+        schema={key: pl.String, "inputs_sha256": pl.String},
+    )
+
+
 def _hashed_rows(frame: pl.DataFrame, key: str, part: int) -> pl.DataFrame:
     floats = [c for c, dtype in frame.schema.items() if dtype.is_float()]
     signed = frame.with_columns(
@@ -176,11 +184,7 @@ def fingerprints(
         )
     shas = {p: previous[p] for p in ids.filter(~ids.is_in(todo.implode())).to_list()}
     shas.update(_digest_closures(todo, products, tech_rows, bio_rows, line_info, common, edges))
-    state = hashes.join(
-        pl.DataFrame({"process_id": list(shas), "inputs_sha256": list(shas.values())}, schema_overrides=STATE_SCHEMA),
-        on="process_id",
-        how="left",
-    ).sort("process_id")
+    state = hashes.join(fingerprint_frame(shas), on="process_id", how="left").sort("process_id")
     return shas, state, common_key
 
 
@@ -278,11 +282,8 @@ def recomputed_only(engine: dict, reuse: dict[str, str] | None) -> dict:
     drew no Monte Carlo for them), so the mart SQL runs for the recomputed ones only."""
     if not engine or reuse is None:
         return engine
-    reused = pl.DataFrame(
-        {"process_id": list(reuse), "inputs_sha256": list(reuse.values())},
-        schema={"process_id": pl.String, "inputs_sha256": pl.String},
-    )
-    keep = engine["engine_products"].join(reused, on=["process_id", "inputs_sha256"])["process_id"].implode()
+    keep = engine["engine_products"].join(fingerprint_frame(reuse), on=["process_id", "inputs_sha256"])["process_id"]
+    keep = keep.implode()
     return {k: v.filter(~pl.col("process_id").is_in(keep)) if k.startswith("engine_") else v for k, v in engine.items()}
 
 
@@ -306,19 +307,20 @@ def merge_with_previous(
     if fingerprints is None:
         new_sha = fp_new.select("product_key", "inputs_sha256")
     elif isinstance(fingerprints, dict):
-        new_sha = pl.DataFrame(
-            {"product_key": list(fingerprints), "inputs_sha256": list(fingerprints.values())},
-            schema={"product_key": pl.String, "inputs_sha256": pl.String},
-        )
+        new_sha = fingerprint_frame(fingerprints, "product_key")
     else:
         new_sha = fingerprints.select("product_key", "inputs_sha256")
-    old = (
-        prev_fp.select("product_key", "inputs_sha256", "co2e_kg")
-        if prev_fp is not None and prev_fp.height and "inputs_sha256" in prev_fp.columns
+    old = (  # the previous products, their fingerprints (null in marts from before fingerprints) and CO2e
+        prev_fp.select(
+            "product_key",
+            pl.col("inputs_sha256")
+            if "inputs_sha256" in prev_fp.columns
+            else pl.lit(None, dtype=pl.String).alias("inputs_sha256"),
+            "co2e_kg",
+        )
+        if prev_fp is not None and prev_fp.height
         else pl.DataFrame(schema={"product_key": pl.String, "inputs_sha256": pl.String, "co2e_kg": pl.Float64})
     )
-    if prev_fp is not None and prev_fp.height and "inputs_sha256" not in prev_fp.columns:
-        old = prev_fp.select("product_key", pl.lit(None, dtype=pl.String).alias("inputs_sha256"), "co2e_kg")
     keep = (
         new_sha.join(old.select("product_key", "inputs_sha256"), on=["product_key", "inputs_sha256"])[
             "product_key"

@@ -12,7 +12,6 @@ from pipelines.enterprise.inventory import summarise
 
 MC_ITERATIONS = 1000
 MC_SEED = 20241124
-STATE_SHAS = {"process_id": pl.String, "inputs_sha256": pl.String}
 
 
 def compute(
@@ -126,12 +125,13 @@ def compute(
     ids = engine_products["process_id"].to_list()
     draw = ids if reuse is None else [p for p, sha in shas.items() if reuse.get(p) != sha]
     everything = len(draw) == len(ids)
+    drawn_ids = pl.Series(draw, dtype=pl.String).implode()
     mc = _monte_carlo(
         net, solver, fp.co2e, w, processes, tech, bio, gwp_set, given, draw, everything, iterations, seed, edges
     )
     # Per line: amount x per-unit footprint of what it draws on (CO2e and per gas).
     # only the products drawn for: the others' rows are carried over (10,000 uploads: 3.4 million lines)
-    drawn = tech if everything else tech.filter(pl.col("consumer").is_in(pl.Series(draw, dtype=pl.String).implode()))
+    drawn = tech if everything else tech.filter(pl.col("consumer").is_in(drawn_ids))
     t = with_position(drawn, "provider", positions, "_p")
     if t["_p"].null_count():  # build() would have refused it; say so rather than index with a null
         raise ValueError(
@@ -157,7 +157,7 @@ def compute(
         )
         .with_columns(
             # not computed for the products whose rows are carried over (not drawn for): null, never published
-            pl.when(pl.col("process_id").is_in(pl.Series(draw, dtype=pl.String).implode()) | pl.lit(everything))
+            pl.when(pl.col("process_id").is_in(drawn_ids))
             .then(pl.col("co2e_kg") - pl.col("_market_cut").fill_null(0))
             .alias("co2e_market_kg")
         )
@@ -170,7 +170,7 @@ def compute(
         pl.Series("mc_mean", mc.mean[pos]),
         pl.Series("mc_std", mc.std[pos]),
     ).join(
-        pl.DataFrame({"process_id": list(shas), "inputs_sha256": list(shas.values())}, schema=STATE_SHAS),
+        incremental.fingerprint_frame(shas),
         on="process_id",
         how="left",
         maintain_order="left",

@@ -327,14 +327,16 @@ def write_inventory(
 ) -> None:
     """same_as: table -> a file already holding exactly its rows (the matched lines just kept): linked, not
     written again (3 s at 10,000 uploads)."""
+    from pipelines.common.atomic import link_or_copy
+
     target = settings.restricted_dir / "inventory"
     target.mkdir(parents=True, exist_ok=True)
     same_as = same_as or {}
     with store.locked(settings):
         for name, frame in tables.items():
-            if frame.height and name in same_as and store.link_table(same_as[name], target / f"{name}.parquet"):
-                continue
-            if frame.height:
+            if frame.height and name in same_as:
+                link_or_copy(same_as[name], target / f"{name}.parquet")
+            elif frame.height:
                 store.write_table(frame, target / f"{name}.parquet")
             else:
                 (target / f"{name}.parquet").unlink(missing_ok=True)

@@ -13,8 +13,8 @@ An enterprise's lines are taken from here only when everything they were compute
   - the index key: the factor table being matched against (its values and types), the fuel properties, the
     steward mappings, the GWP set, the release label, the settings, the code of matching and inventory and
     the library versions.
-Anything else is matched again. Both files carry the key and one generation token in their Parquet
-metadata: a crash between the two writes leaves tokens that differ, and nothing is reused.
+Anything else is matched again. All three files carry the key and one generation token in their Parquet
+metadata: a crash between the writes leaves tokens that differ, and nothing is reused.
 """
 
 from __future__ import annotations

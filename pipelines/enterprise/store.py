@@ -319,20 +319,3 @@ def _kept(settings: Settings, table: str) -> tuple[str, set[str]] | None:
 def write_table(frame: pl.DataFrame, path: Path) -> None:
     with replacing(path) as tmp:
         frame.write_parquet(tmp, compression="zstd", statistics=True)
-
-
-def link_table(source: Path, path: Path) -> bool:
-    """`path` becomes a hard link of `source` (a file holding the same rows), replaced atomically; False when
-    the file system cannot link (the caller writes instead). Files here are only ever replaced, never
-    written in place, so the two names cannot come to differ by a write to one of them."""
-    from pipelines.common.atomic import temp_name
-
-    tmp = temp_name(path)
-    tmp.unlink(missing_ok=True)
-    try:
-        os.link(source, tmp)
-        os.replace(tmp, path)
-    except OSError:
-        tmp.unlink(missing_ok=True)
-        return False
-    return True

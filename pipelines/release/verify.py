@@ -13,13 +13,11 @@ else (no sound object, a damaged manifest) is reported with what to do (docs/arc
 
 from __future__ import annotations
 
-import os
-import shutil
 from dataclasses import dataclass, field
 
 import pyarrow.parquet as pq
 
-from pipelines.common.atomic import replacing
+from pipelines.common.atomic import link_or_copy
 from pipelines.common.parsing import sha256_file
 from pipelines.config import Settings
 from pipelines.release.manifests import MANIFEST, load_manifest, release_dirs
@@ -85,11 +83,7 @@ def _check_table(settings: Settings, d, table: str, meta: dict, repair: bool, v:
         return
     source = settings.objects_dir / f"{meta['sha256']}.parquet"
     if repair and source.exists() and _table_problem(source, meta) is None:
-        with replacing(path) as tmp:
-            try:
-                os.link(source, tmp)
-            except OSError:
-                shutil.copyfile(source, tmp)
+        link_or_copy(source, path)
         v.repaired.append(f"{path}: restored from {source}")
         return
     hint = (
