@@ -189,10 +189,10 @@ def _new_uploads(s) -> list[Path]:
     at 10,000 (issue 20)."""
     from pipelines.assets.enterprise import upload_files
     from pipelines.enterprise import store
-    from pipelines.enterprise.intake import upload_id_for
+    from pipelines.enterprise.intake import upload_ids
 
     known = {e["upload_id"] for e in store.registry(s)}
-    return [p for p in upload_files() if upload_id_for(p)[0] not in known]
+    return [p for p, upload_id in upload_ids(s, upload_files()).items() if upload_id not in known]
 
 
 def _materialise_upload(path: Path, instance) -> dict:

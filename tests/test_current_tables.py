@@ -159,3 +159,28 @@ def test_a_lagging_kept_table_is_not_rewritten_and_the_views_still_show_exactly_
             assert "/current/" in sql and newer.upload_id in sql
     finally:
         con.close()
+
+
+def test_kept_records_are_read_again_only_when_the_file_changed(tmp_path, monkeypatch):
+    """parquet_meta.read_meta keeps a record by the file's stat: a rewritten file is read again, a damaged one
+    gives None, and a caller adding keys to what it got does not change what the next caller gets."""
+    import pyarrow.parquet as pq
+
+    from pipelines.common import parquet_meta
+
+    path = tmp_path / "kept.parquet"
+    frame = pl.DataFrame({"a": [1, 2]})
+    parquet_meta.write(path, frame, {"u1": [2, "schema"]})
+    reads: list = []
+    real = pq.read_metadata
+    monkeypatch.setattr(parquet_meta.pq, "read_metadata", lambda p: reads.append(p) or real(p))
+    got = parquet_meta.read_meta(path)
+    assert got == {"u1": [2, "schema"]}
+    got["u2"] = [0, "other"]  # read_current adds the uploads not in the kept file
+    assert parquet_meta.read_meta(path) == {"u1": [2, "schema"]} and len(reads) == 1
+    parquet_meta.write(path, frame, {"u1": [2, "schema"], "u3": [5, "schema"]})
+    assert parquet_meta.read_meta(path) == {"u1": [2, "schema"], "u3": [5, "schema"]} and len(reads) == 2
+    path.write_bytes(b"not parquet")
+    assert parquet_meta.read_meta(path) is None
+    path.unlink()
+    assert parquet_meta.read_meta(path) is None

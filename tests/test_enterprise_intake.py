@@ -235,3 +235,43 @@ def test_an_upload_with_over_100_own_lines_before_shared_ones(tmp_path, make_set
     alloc = pl.read_parquet(s.restricted_dir / "uploads" / result.upload_id / "allocation.parquet")
     assert alloc.height == 110 + 3 * 110  # one share per own line, the plant's three lines shared by all
     assert alloc.filter(pl.col("basis_value").is_not_null()).height == 3 * 110
+
+
+# --- content hashes of the upload files, kept by their stat --------------------------------------------
+
+
+def test_upload_ids_hash_each_file_once_until_it_changes(zone, tmp_path, monkeypatch):
+    import time
+    import types
+
+    from pipelines.enterprise import intake
+
+    files = []
+    for i in range(3):
+        path = tmp_path / f"u{i}.xlsx"
+        path.write_bytes(b"workbook %d" % i)
+        files.append(path)
+    clock = {"now": time.time() + 60}  # the files were written a minute "ago"
+    monkeypatch.setattr(intake, "time", types.SimpleNamespace(time=lambda: clock["now"]))
+    hashed: list = []
+    real = intake.upload_id_for
+    monkeypatch.setattr(intake, "upload_id_for", lambda p: hashed.append(p) or real(p))
+    first = intake.upload_ids(zone, files)
+    assert first == {p: real(p)[0] for p in files} and len(hashed) == 3
+    hashed.clear()
+    assert intake.upload_ids(zone, files) == first and hashed == []  # kept: nothing hashed again
+    # a file rewritten with other bytes of the same size: its stat differs (change time), hashed again
+    time.sleep(0.3)
+    files[1].write_bytes(b"workbook 9")
+    monkeypatch.setattr(intake, "_RACY_SECONDS", 0.2)  # the others were written > 0.3 s before it
+    clock["now"] = files[1].stat().st_ctime + 0.1
+    again = intake.upload_ids(zone, files)
+    assert hashed == [files[1]] and again[files[1]] == real(files[1])[0] != first[files[1]]
+    # changed just now: not kept (its time stamp's tick may not be over), so hashed once more next time
+    hashed.clear()
+    intake.upload_ids(zone, files)
+    assert hashed == [files[1]]
+    # an unreadable cache is rebuilt, not trusted
+    (zone.restricted_dir / "upload_hashes.json").write_text("{not json", encoding="utf-8")
+    hashed.clear()
+    assert intake.upload_ids(zone, files) == again and len(hashed) == 3

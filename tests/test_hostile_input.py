@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import polars as pl
 import pytest
 
 from pipelines.config import PROJECT_ROOT, settings
@@ -401,6 +402,7 @@ def test_a_line_beyond_its_kinds_bound_per_kg_holds_the_product(full_build, tmp_
     implausible per kg of product: the product is held with the line named, never published."""
     from pipelines.engine.isolation import compute_isolated
     from pipelines.enterprise.inventory import build_inventory, in_scope
+    from pipelines.enterprise.plausibility import HOLD_COLUMN, holds_of, implausible
 
     s = dataclasses.replace(full_build["settings"], restricted_dir=tmp_path / "restricted")
     data = corpus.example()
@@ -422,3 +424,18 @@ def test_a_line_beyond_its_kinds_bound_per_kg_holds_the_product(full_build, tmp_
     assert reason.len() == 1 and "per kg of product, beyond the plausible" in reason[0]
     published = set(engine["engine_products"]["product_id"])
     assert victim["product_id"] not in published and published  # the other product still publishes
+    # the verdict is kept in the inventory's summary (judged once, with the lines): the same as judging the
+    # lines in the engine, and the summary without it gives the same holds
+    summary = inv["product_summary"]
+    assert holds_of(summary) == implausible(inv["line_emissions"], in_scope(s)["product"])
+    assert summary.filter(pl.col(HOLD_COLUMN).is_not_null())["product_id"].to_list() == [victim["product_id"]]
+    _, held_again = compute_isolated(
+        inv["line_emissions"],
+        in_scope(s)["product"],
+        summary.drop(HOLD_COLUMN),
+        tables["factor"],
+        tables["factor_gas"],
+        s.gwp_set,
+        iterations=20,
+    )
+    assert held_again.equals(held)

@@ -11,7 +11,7 @@ import dagster as dg
 
 from pipelines.config import settings
 from pipelines.enterprise import matched_cache, store
-from pipelines.enterprise.intake import ingest_upload, upload_id_for
+from pipelines.enterprise.intake import ingest_upload, upload_id_for, upload_ids
 from pipelines.enterprise.inventory import build_inventory, in_scope, write_inventory
 from pipelines.enterprise.reference_models import load_models
 
@@ -19,12 +19,12 @@ enterprise_upload_partitions = dg.DynamicPartitionsDefinition(name="enterprise_u
 UPLOAD_SUFFIXES = (".xlsx", ".xlsm", ".csv")
 
 
-def partition_key_for(path) -> str:
+def partition_key_for(path, upload_id: str | None = None) -> str:
     """'<path under data/raw/enterprise>@<first 12 hex of its SHA-256>': a corrected file under the same
     name is a new partition, and the old one stays in the history."""
     s = settings()
     rel = path.resolve().relative_to(s.enterprise_raw_dir.resolve()).as_posix()
-    return f"{rel}@{upload_id_for(path)[0][:12]}"
+    return f"{rel}@{(upload_id or upload_id_for(path)[0])[:12]}"
 
 
 def upload_files() -> list:
@@ -229,7 +229,7 @@ enterprise_intake_job = dg.define_asset_job(
 )
 def enterprise_upload_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     seen = set(json.loads(context.cursor)) if context.cursor else set()
-    keys = [partition_key_for(p) for p in upload_files()]
+    keys = [partition_key_for(p, upload_id) for p, upload_id in upload_ids(settings(), upload_files()).items()]
     new = [k for k in keys if k not in seen]
     return dg.SensorResult(
         run_requests=[dg.RunRequest(partition_key=k, run_key=k) for k in new],

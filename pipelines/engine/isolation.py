@@ -86,10 +86,14 @@ def compute_isolated(
     **kwargs,
 ) -> tuple[dict, pl.DataFrame]:
     """-> (the engine's tables for the products that solve, the held products with their reasons)."""
-    from pipelines.enterprise.plausibility import implausible
+    from pipelines.enterprise.plausibility import holds_of, implausible
 
     # a line far beyond what its kind needs per kg of product holds the product before anything is solved
-    held: dict[str, str] = {product_process_id(u, p): why for (u, p), why in implausible(lines, products).items()}
+    # (judged with the inventory's summary, which keeps the verdicts; judged here when it has none)
+    found = holds_of(summary)
+    if found is None:
+        found = implausible(lines, products)
+    held: dict[str, str] = {product_process_id(u, p): why for (u, p), why in found.items()}
     if held:
         held.update({c: f"draws on held product {p}" for c, p in _consumers(lines, set(held)).items()})
     for _ in range(3):  # a hold can expose another (a consumer's result); a few passes settle it

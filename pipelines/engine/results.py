@@ -9,6 +9,7 @@ import polars as pl
 from pipelines.engine import foreground, incremental, montecarlo
 from pipelines.engine.network import Solver, build, gwp_weights, positions_frame, solve_footprints, with_position
 from pipelines.enterprise.inventory import summarise
+from pipelines.enterprise.plausibility import HOLD_COLUMN
 
 MC_ITERATIONS = 1000
 MC_SEED = 20241124
@@ -281,8 +282,13 @@ def resolve_linked_lines(
         .alias("co2e_market_kg_per_declared_unit")
     )
     release, gwp_set = summary["factors_from"][0], summary["gwp_set"][0]
+    kept = (  # the plausibility verdicts come from the lines' amounts, which this does not change
+        summary.select("upload_id", "product_id", HOLD_COLUMN) if HOLD_COLUMN in summary.columns else None
+    )
     for _ in range(max_passes):
         summary = summarise(lines, release, gwp_set)
+        if kept is not None:
+            summary = summary.join(kept, on=["upload_id", "product_id"], how="left", maintain_order="left")
         pds = {
             foreground.product_process_id(u, p): v
             for u, p, v in summary.select("uscc", "product_id", pl.col("primary_data_share").fill_null(0.0)).rows()

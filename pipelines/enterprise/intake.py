@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,6 +61,42 @@ class UploadResult:
 def upload_id_for(path: Path) -> tuple[str, str]:
     digest = sha256_file(path)
     return digest[:16], digest
+
+
+_RACY_SECONDS = 2.0  # a file changed this recently may change again within its time stamp's tick: not kept
+
+
+def upload_ids(settings: Settings, paths: list[Path]) -> dict[Path, str]:
+    """path -> upload id (its content hash) for many upload files, each hashed only when its size, change
+    time or inode differs from the last time it was hashed (restricted/upload_hashes.json; a file changed in
+    the last two seconds is hashed again next time, as git does for its index). Every build asks this for
+    every upload file: 0.6 s of hashing at 10,000 uploads, for files that do not change (raw is immutable)."""
+    cache_path = settings.restricted_dir / "upload_hashes.json"
+    try:
+        cache = json.loads(cache_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        cache = {}
+    fresh: dict[str, list] = {}
+    out: dict[Path, str] = {}
+    now = time.time()
+    for path in paths:
+        st = path.stat()
+        stamp = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+        key = str(path.resolve())
+        seen = cache.get(key)
+        if isinstance(seen, list) and len(seen) == 5 and seen[:4] == stamp:
+            upload_id = seen[4]
+        else:
+            upload_id = upload_id_for(path)[0]
+        out[path] = upload_id
+        if now - max(st.st_mtime_ns, st.st_ctime_ns) / 1e9 > _RACY_SECONDS:
+            fresh[key] = [*stamp, upload_id]
+    if fresh != cache:
+        settings.restricted_dir.mkdir(parents=True, exist_ok=True)
+        tmp = cache_path.with_name(f".{cache_path.name}.{os.getpid()}")
+        tmp.write_text(json.dumps(fresh, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, cache_path)
+    return out
 
 
 def ingest_upload(path: Path, settings: Settings) -> UploadResult:

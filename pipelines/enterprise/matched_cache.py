@@ -3,7 +3,8 @@ uploads changed (issue 20: re-matching 195,000 lines of 1,000 uploads was 14 s o
 
     restricted/inventory/matched/lines.parquet   build_inventory's lines (before the network solve)
     restricted/inventory/matched/queue.parquet   its mapping queue rows
-    restricted/inventory/matched/summary.parquet its product summary (a product's row depends only on its lines)
+    restricted/inventory/matched/summary.parquet its product summary (a product's row depends only on its lines
+                                                 and product row: sums, scores, the plausibility verdict)
 
 An enterprise's lines are taken from here only when everything they were computed from is the same:
   - the enterprise's uploads in force (upload ids are content hashes; reference models likewise), and the
@@ -11,8 +12,8 @@ An enterprise's lines are taken from here only when everything they were compute
     absence), so a new or corrected upload of another enterprise re-matches only the enterprises that
     reference its products, not all of them;
   - the index key: the factor table being matched against (its values and types), the fuel properties, the
-    steward mappings, the GWP set, the release label, the settings, the code of matching and inventory and
-    the library versions.
+    steward mappings, the GWP set, the release label, the settings, the code of matching, inventory and
+    plausibility and the library versions.
 Anything else is matched again. All three files carry the key and one generation token in their Parquet
 metadata: a crash between the writes leaves tokens that differ, and nothing is reused.
 """
@@ -68,6 +69,7 @@ def index_key(
             *(PACKAGE_DIR / "matching").glob("*.py"),
             *(PACKAGE_DIR / "common").glob("*.py"),
             PACKAGE_DIR / "enterprise" / "inventory.py",
+            PACKAGE_DIR / "enterprise" / "plausibility.py",
             Path(__file__),
         ]
     ):
