@@ -77,6 +77,7 @@ def write(path: Path, obj: Any) -> None:
                         _store_parts(o, staging, count_parts(), scratch),
                         dict(o.schema),
                         o.rows,
+                        o.encoded_as,
                     )
                 return stored_parts[id(o)]
             if isinstance(o, pl.DataFrame):
@@ -116,9 +117,9 @@ def read(path: Path) -> Any:
 
     class FrameUnpickler(pickle.Unpickler):
         def persistent_load(self, pid):  # noqa: ANN001 - pickle's protocol
-            if pid[0] == "parts":
-                _, names, schema, rows = pid
-                return Parts([str(path / n) for n in names], pl.Schema(schema), rows)
+            if pid[0] == "parts":  # (an output stored before `encoded_as` has four fields)
+                _, names, schema, rows, *encoded_as = pid
+                return Parts([str(path / n) for n in names], pl.Schema(schema), rows, *encoded_as)
             kind, name = pid
             frame = pl.read_parquet(path / name)
             return frame if kind == "frame" else frame.to_series()

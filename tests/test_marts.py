@@ -152,3 +152,23 @@ def test_the_marts_check_finds_inconsistent_marts(marts):
     broken["product_footprint"] = m["product_footprint"].with_columns(pl.col("co2e_p95_kg").alias("co2e_p5_kg"))
     problems = mart_problems(broken)
     assert any("product_footprint_stage" in p for p in problems) and any("out of order" in p for p in problems)
+    assert not any("product_footprint_gas" in p or "product_contribution" in p for p in problems)
+    # contribution shares of one product halved: their sum is named for that product alone; a share above 1
+    # is named with its line
+    c = m["product_contribution"]
+    one = c["product_key"][0]
+    halved = dict(
+        m,
+        product_contribution=c.with_columns(
+            pl.when(pl.col("product_key") == one).then(pl.col("share") / 2).otherwise(pl.col("share")).alias("share")
+        ),
+    )
+    assert [p for p in mart_problems(halved) if "product_contribution" in p] == [
+        f"product_contribution: shares of {one} sum to {c.filter(pl.col('product_key') == one)['share'].sum() / 2:.4g}"
+    ]
+    above = dict(m, product_contribution=c.with_columns(pl.lit(1.5).alias("share")))
+    named = mart_problems(above)
+    assert (
+        sum("outside [0, 1]" in p for p in named) == c.height
+        and sum("sum to" in p for p in named) == c["product_key"].n_unique()
+    )

@@ -40,6 +40,43 @@ def test_same_inputs_same_bytes_and_no_new_release(make_settings, mee_copy, tmp_
     }
 
 
+def test_tables_written_in_release_form_are_linked_and_give_the_same_release(
+    make_settings, mee_copy, tmp_path, monkeypatch
+):
+    """A table handed over as `release_parts` (the product marts) is written once: the asset store links it and
+    publish links it again; the release is the same, byte for byte, as from the frames."""
+    from pipelines import asset_store
+    from pipelines.release import publish as publish_module
+    from pipelines.release.publish import release_parts
+
+    batches = [load_source(k, make_settings(sources_dir=mee_copy)) for k in SOURCES]
+    s1 = make_settings(sources_dir=mee_copy)
+    tables, summary = build_tables(batches, s1)
+    frames = {name: tables[name] for name in ("factor", "factor_gas")}
+    from_frames = publish(s1, tables, summary, source_manifest(batches))
+    # through the asset store, as between product_marts and factor_release
+    (tmp_path / "scratch").mkdir()
+    stored = tmp_path / "store" / "marts"
+    asset_store.write(stored, release_parts(frames, tmp_path / "scratch"))
+    parts = asset_store.read(stored)
+    assert {n: p.collect().equals(frames[n]) for n, p in parts.items()} == {"factor": True, "factor_gas": True}
+    encoded: list = []
+    real = pl.DataFrame.write_parquet
+    monkeypatch.setattr(
+        pl.DataFrame, "write_parquet", lambda self, *a, **k: encoded.append(self.height) or real(self, *a, **k)
+    )
+    sunk: list = []
+    real_sink = pl.LazyFrame.sink_parquet
+    monkeypatch.setattr(pl.LazyFrame, "sink_parquet", lambda self, *a, **k: sunk.append(1) or real_sink(self, *a, **k))
+    s2 = make_settings(sources_dir=mee_copy, curated_dir=tmp_path / "other")
+    from_parts = publish(s2, {**tables, **parts}, summary, source_manifest(batches))
+    assert from_parts.manifest["release_hash"] == from_frames.manifest["release_hash"]
+    # every other table encoded once; the two in release form not at all
+    others = [n for n in publish_module.RELEASE_TABLES if n in tables and n not in frames]
+    # (a frame's write_parquet sinks once itself: no other sink, so no table in parts was streamed again)
+    assert sorted(encoded) == sorted(tables[n].height for n in others) and len(sunk) == len(encoded)
+
+
 def test_new_source_version_gives_new_release_diff_and_old_release_stays_queryable(make_settings, mee_copy):
     s = make_settings(sources_dir=mee_copy)
     _build(s)

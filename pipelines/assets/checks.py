@@ -8,6 +8,7 @@ import polars as pl
 
 from pipelines.assets.enterprise import product_marts
 from pipelines.assets.release import factor_release
+from pipelines.common.parts import lazy
 from pipelines.resources import WarehouseResource
 
 REL_TOL = 1e-6
@@ -19,28 +20,37 @@ def mart_problems(marts: dict) -> list[str]:
     if not marts:
         return []
     problems = []
-    fp = marts["product_footprint"].select("product_key", "co2e_kg", "co2e_p5_kg", "co2e_p50_kg", "co2e_p95_kg")
+    fp = (
+        lazy(marts["product_footprint"])
+        .select("product_key", "co2e_kg", "co2e_p5_kg", "co2e_p50_kg", "co2e_p95_kg")
+        .collect()
+    )
     for name in ("product_footprint_stage", "product_footprint_gas"):
-        sums = marts[name].group_by("product_key").agg(pl.col("co2e_kg").sum().alias("s"))
-        bad = fp.join(sums, on="product_key").filter(
-            (pl.col("s") - pl.col("co2e_kg")).abs() > REL_TOL * pl.col("co2e_kg").abs().clip(lower_bound=1e-12)
+        sums = lazy(marts[name]).group_by("product_key").agg(pl.col("co2e_kg").sum().alias("s"))
+        bad = (
+            fp.lazy()
+            .join(sums, on="product_key")
+            .filter((pl.col("s") - pl.col("co2e_kg")).abs() > REL_TOL * pl.col("co2e_kg").abs().clip(lower_bound=1e-12))
+            .collect()
         )
         problems += [
             f"{name}: rows of {k} sum to {s:.9g}, the total is {t:.9g}"
             for k, t, s in bad.select("product_key", "co2e_kg", "s").rows()
         ]
-    c = marts["product_contribution"]
-    out_of_range = c.filter((pl.col("share") < 0) | (pl.col("share") > 1))
+    c = lazy(marts["product_contribution"]).select("product_key", "line_id", "share")
+    out_of_range = c.filter((pl.col("share") < 0) | (pl.col("share") > 1)).collect()
     problems += [
         f"product_contribution: share {s} of {k}/{line} outside [0, 1]"
         for k, line, s in out_of_range.select("product_key", "line_id", "share").rows()
     ]
-    shares = c.group_by("product_key").agg(pl.col("share").sum().alias("s"), pl.len().alias("n"))
-    problems += [
-        f"product_contribution: shares of {k} sum to {s:.4g}"
-        for k, s, n in shares.rows()
-        if abs(s - 1) > 0.005 * n + 1e-9 and s != 0
-    ]
+    # filtered in Polars, only the problems turned into Python rows (480,000 products' rows were 0.3 s)
+    shares = (
+        c.group_by("product_key")
+        .agg(pl.col("share").sum().alias("s"), pl.len().alias("n"))
+        .filter(((pl.col("s") - 1).abs() > 0.005 * pl.col("n") + 1e-9) & (pl.col("s") != 0))
+        .collect()
+    )
+    problems += [f"product_contribution: shares of {k} sum to {s:.4g}" for k, s, n in shares.rows()]
     order = fp.filter(
         ~((pl.col("co2e_p5_kg") <= pl.col("co2e_p50_kg")) & (pl.col("co2e_p50_kg") <= pl.col("co2e_p95_kg")))
     )

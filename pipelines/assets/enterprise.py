@@ -133,6 +133,7 @@ def enterprise_inventory(context: dg.AssetExecutionContext, curated_factors: dic
     "(product_footprint, _stage, _gas, product_contribution, product_benchmark) for the release.",
 )
 def product_marts(context: dg.AssetExecutionContext, curated_factors: dict) -> dict:
+    from pipelines.common.parts import scratch_dir
     from pipelines.engine.incremental import (
         load_state,
         merge_with_previous,
@@ -143,7 +144,7 @@ def product_marts(context: dg.AssetExecutionContext, curated_factors: dict) -> d
     )
     from pipelines.engine.isolation import compute_isolated
     from pipelines.engine.marts import build_marts
-    from pipelines.release.publish import latest_release, release_dir
+    from pipelines.release.publish import latest_release, release_dir, release_parts
 
     s = settings()
     inv = s.restricted_dir / "inventory"
@@ -209,7 +210,8 @@ def product_marts(context: dg.AssetExecutionContext, curated_factors: dict) -> d
             "products_recomputed": len(changes["added"]) + len(changes["changed"]) + changes["recomputed_same_result"],
         }
     )
-    return marts
+    # written once, as the release holds them: the check scans them, the release links them
+    return release_parts(marts, scratch_dir(s.asset_store_dir))
 
 
 enterprise_intake_job = dg.define_asset_job(

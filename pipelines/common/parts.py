@@ -35,6 +35,9 @@ class Parts:
     files: list[str]
     schema: pl.Schema
     rows: int
+    # the writer settings the files were written with, when a reader can take the bytes as they are (a release
+    # table written once in the release's own form: pipelines/release/publish.py `release_parts`)
+    encoded_as: str | None = None
 
     @property
     def height(self) -> int:

@@ -90,10 +90,10 @@ def compute_isolated(
 
     # a line far beyond what its kind needs per kg of product holds the product before anything is solved
     # (judged with the inventory's summary, which keeps the verdicts; judged here when it has none)
-    found = holds_of(summary)
-    if found is None:
-        found = implausible(lines, products)
-    held: dict[str, str] = {product_process_id(u, p): why for (u, p), why in found.items()}
+    verdicts = holds_of(summary)
+    if verdicts is None:
+        verdicts = implausible(lines, products)
+    held: dict[str, str] = {product_process_id(u, p): why for (u, p), why in verdicts.items()}
     if held:
         held.update({c: f"draws on held product {p}" for c, p in _consumers(lines, set(held)).items()})
     for _ in range(3):  # a hold can expose another (a consumer's result); a few passes settle it

@@ -16,7 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.special import ndtri
 
-from pipelines.engine.network import Network, Solver
+from pipelines.engine.network import Network, Solver, with_position
 
 
 @dataclass
@@ -136,12 +136,15 @@ def aligned_gsd2(network: Network, technosphere, index_col: str = "gsd2") -> np.
     A = network.A.tocoo()
     off = A.row != A.col
     key = pl.DataFrame({"i": A.row[off].astype(np.int64), "j": A.col[off].astype(np.int64)})
+    positions = network.positions
     t = (
-        technosphere.select(
-            pl.col("provider").replace_strict(network.index, default=None, return_dtype=pl.Int64).alias("i"),
-            pl.col("consumer").replace_strict(network.index, default=None, return_dtype=pl.Int64).alias("j"),
-            pl.col(index_col).alias("g"),
+        with_position(
+            with_position(technosphere.select("provider", "consumer", index_col), "provider", positions, "i"),
+            "consumer",
+            positions,
+            "j",
         )
+        .select("i", "j", pl.col(index_col).alias("g"))
         .drop_nulls(["i", "j"])
         .group_by("i", "j")
         .agg(pl.col("g").max())
@@ -156,9 +159,10 @@ def aligned_bio_gsd2(network: Network, biosphere) -> np.ndarray:
     g_index = {g: k for k, g in enumerate(network.gases)}
     key = pl.DataFrame({"g": B.row.astype(np.int64), "j": B.col.astype(np.int64)})
     t = (
-        biosphere.select(
+        with_position(biosphere.select("gas", "process_id", "gsd2"), "process_id", network.positions, "j")
+        .select(
             pl.col("gas").replace_strict(g_index, return_dtype=pl.Int64).alias("g"),
-            pl.col("process_id").replace_strict(network.index, return_dtype=pl.Int64).alias("j"),
+            pl.col("j").cast(pl.Int64),
             pl.col("gsd2").alias("s"),
         )
         .group_by("g", "j")
