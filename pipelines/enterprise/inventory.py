@@ -64,6 +64,7 @@ def line_geography(line: dict, site_geography: str | None) -> str | None:
 
 
 SCOPE_TABLES = ("product", "activity", "allocation", "facility", "enterprise")
+MATCH_BATCH_UPLOADS = 200  # uploads matched per batch (bounded memory: ~40,000 lines' Python objects at a time)
 
 
 def in_scope(settings: Settings, tables: tuple[str, ...] = SCOPE_TABLES) -> dict[str, pl.DataFrame]:
@@ -169,96 +170,116 @@ def build_inventory(
         r["upload_id"]: r["reporting_year"]
         for r in enterprises.filter(pl.col("upload_id").is_in(matching)).iter_rows(named=True)
     }
-    product_by = {
-        (r["upload_id"], r["product_id"]): r
-        for r in products.filter(pl.col("upload_id").is_in(matching)).iter_rows(named=True)
-    }
-    line_by = {(r["upload_id"], r["line_id"]): r for r in activities.iter_rows(named=True)}
-    rows: list[tuple] = []  # tuples, not dicts: at 10,000 uploads (3.4 million rows) a dict per row is ~7 GB
+    products_matching = products.filter(pl.col("upload_id").is_in(matching))
+    ordered = allocation.sort("upload_id", "line_id", "product_id")
+    per_upload = ordered.group_by("upload_id", maintain_order=True).len()["len"].to_list()
+    frames: list[pl.DataFrame] = []
     names: list[str] = []
-    matched: dict[tuple, Match] = {}
-    for share in allocation.sort("upload_id", "line_id", "product_id").iter_rows(named=True):
-        line = line_by[(share["upload_id"], share["line_id"])]
-        product = product_by[(share["upload_id"], share["product_id"])]
-        year = years[share["upload_id"]]
-        site = facility_geo.get((share["upload_id"], line["facility_id"]))
-        geo = line_geography(line, site)
-        key = (share["upload_id"], share["line_id"], geo, year)
-        m = matched.get(key)
-        if m is None:  # a plant's line shared by many products is matched once
-            m = matched[key] = match_line(line, index, geo, year)
-        declared_units = (
-            product["annual_output"] * product["declared_units_per_output_unit"] / product["declared_unit_amount"]
-        )
-        per_du = None if m.amount_in_factor_unit is None else m.amount_in_factor_unit * share["share"] / declared_units
-        # a line drawing on another enterprise product gets its CO2e from the network solve (engine.results)
-        co2e = None if per_du is None or m.factor_co2e_per_unit is None else per_du * m.factor_co2e_per_unit
-        market = (
-            0.0
-            if (
-                co2e is not None
-                and line["kind"] == "energy"
-                and line.get("electricity_contract") in MARKET_ZERO_CONTRACTS
+    # A batch of uploads at a time (their lines and products as dicts, their rows as tuples, then a frame): at
+    # 10,000 uploads the Python objects of every line at once were most of a full build's 18 GB peak (issue
+    # 20). A match is keyed by its upload, so batches by upload match exactly as one pass; rows keep the order.
+    start = 0
+    for first in range(0, len(per_upload), MATCH_BATCH_UPLOADS):
+        height = sum(per_upload[first : first + MATCH_BATCH_UPLOADS])
+        shares = ordered.slice(start, height)
+        start += height
+        batch = shares["upload_id"].unique().implode()
+        product_by = {
+            (r["upload_id"], r["product_id"]): r
+            for r in products_matching.filter(pl.col("upload_id").is_in(batch)).iter_rows(named=True)
+        }
+        line_by = {
+            (r["upload_id"], r["line_id"]): r
+            for r in activities.filter(pl.col("upload_id").is_in(batch)).iter_rows(named=True)
+        }
+        rows: list[tuple] = []  # tuples, not dicts: a dict per row is ~2 KB
+        matched: dict[tuple, Match] = {}
+        for share in shares.iter_rows(named=True):
+            line = line_by[(share["upload_id"], share["line_id"])]
+            product = product_by[(share["upload_id"], share["product_id"])]
+            year = years[share["upload_id"]]
+            site = facility_geo.get((share["upload_id"], line["facility_id"]))
+            geo = line_geography(line, site)
+            key = (share["upload_id"], share["line_id"], geo, year)
+            m = matched.get(key)
+            if m is None:  # a plant's line shared by many products is matched once
+                m = matched[key] = match_line(line, index, geo, year)
+            declared_units = (
+                product["annual_output"] * product["declared_units_per_output_unit"] / product["declared_unit_amount"]
             )
-            else co2e
-        )
-        pf = primary_fraction(line, m.method)
-        scores = {
-            "dq_reliability": reliability(line),
-            "dq_completeness": completeness(line),
-            "dq_temporal": max(1, m.dq_temporal),
-            "dq_geographical": max(1 if geo == site else 2, m.dq_geographical),
-            "dq_technological": 1
-            if m.method == "supplier_specific"
-            else max(1 if line["data_type"] in PRIMARY_DATA_TYPES else 2, m.dq_technological),
-        }
-        row = {
-            "upload_id": share["upload_id"],
-            "uscc": line["uscc"],
-            "reporting_year": year,
-            "product_id": share["product_id"],
-            "line_id": line["line_id"],
-            "stage": line["stage"],
-            "kind": line["kind"],
-            "item": line["item"],
-            "amount": line["amount"],
-            "unit": line["unit"],
-            "data_type": line["data_type"],
-            "allocation_basis": share["basis"],
-            "allocation_share": share["share"],
-            "allocation_basis_value": share["basis_value"],
-            "declared_unit": product["declared_unit"],
-            "declared_units_in_period": declared_units,
-            "amount_per_declared_unit": per_du,
-            "match_method": m.method,
-            "factor_id": m.factor_id,
-            "factor_name": m.factor_name,
-            "factor_unit": m.factor_unit,
-            "factor_co2e_per_unit": m.factor_co2e_per_unit,
-            "factor_source_id": m.source_id,
-            "factor_reference_year": m.reference_year,
-            "geography_requested": m.geography_requested,
-            "geography_used": m.geography_used,
-            "geography_fallback": m.geography_step,
-            "match_note": m.note,
-            "match_precedence": m.precedence,
-            "selection_rule": m.selection_rule,
-            "factor_gsd2": m.factor_gsd2,
-            "co2e_kg_per_declared_unit": co2e,
-            "co2e_market_kg_per_declared_unit": market,
-            "electricity_contract": line.get("electricity_contract"),
-            "primary_fraction": pf,
-            **scores,
-            "factors_from": release_version or "release being built",
-            "gwp_set": gwp_set,
-        }
-        names = names or list(row)
-        rows.append(tuple(row.values()))
+            per_du = (
+                None if m.amount_in_factor_unit is None else m.amount_in_factor_unit * share["share"] / declared_units
+            )
+            # a line drawing on another enterprise product gets its CO2e from the network solve (engine.results)
+            co2e = None if per_du is None or m.factor_co2e_per_unit is None else per_du * m.factor_co2e_per_unit
+            market = (
+                0.0
+                if (
+                    co2e is not None
+                    and line["kind"] == "energy"
+                    and line.get("electricity_contract") in MARKET_ZERO_CONTRACTS
+                )
+                else co2e
+            )
+            pf = primary_fraction(line, m.method)
+            scores = {
+                "dq_reliability": reliability(line),
+                "dq_completeness": completeness(line),
+                "dq_temporal": max(1, m.dq_temporal),
+                "dq_geographical": max(1 if geo == site else 2, m.dq_geographical),
+                "dq_technological": 1
+                if m.method == "supplier_specific"
+                else max(1 if line["data_type"] in PRIMARY_DATA_TYPES else 2, m.dq_technological),
+            }
+            row = {
+                "upload_id": share["upload_id"],
+                "uscc": line["uscc"],
+                "reporting_year": year,
+                "product_id": share["product_id"],
+                "line_id": line["line_id"],
+                "stage": line["stage"],
+                "kind": line["kind"],
+                "item": line["item"],
+                "amount": line["amount"],
+                "unit": line["unit"],
+                "data_type": line["data_type"],
+                "allocation_basis": share["basis"],
+                "allocation_share": share["share"],
+                "allocation_basis_value": share["basis_value"],
+                "declared_unit": product["declared_unit"],
+                "declared_units_in_period": declared_units,
+                "amount_per_declared_unit": per_du,
+                "match_method": m.method,
+                "factor_id": m.factor_id,
+                "factor_name": m.factor_name,
+                "factor_unit": m.factor_unit,
+                "factor_co2e_per_unit": m.factor_co2e_per_unit,
+                "factor_source_id": m.source_id,
+                "factor_reference_year": m.reference_year,
+                "geography_requested": m.geography_requested,
+                "geography_used": m.geography_used,
+                "geography_fallback": m.geography_step,
+                "match_note": m.note,
+                "match_precedence": m.precedence,
+                "selection_rule": m.selection_rule,
+                "factor_gsd2": m.factor_gsd2,
+                "co2e_kg_per_declared_unit": co2e,
+                "co2e_market_kg_per_declared_unit": market,
+                "electricity_contract": line.get("electricity_contract"),
+                "primary_fraction": pf,
+                **scores,
+                "factors_from": release_version or "release being built",
+                "gwp_set": gwp_set,
+            }
+            names = names or list(row)
+            rows.append(tuple(row.values()))
+        if rows:
+            frames.append(pl.DataFrame(rows, schema=names, orient="row", infer_schema_length=None))
     lines = (
-        pl.DataFrame(rows, schema=names, orient="row", infer_schema_length=None).with_columns(
+        pl.concat(frames, how="vertical_relaxed").with_columns(
             quality.dqr_expr().alias("dqr"), pl.col("match_precedence").cast(pl.String)
         )
-        if rows
+        if frames
         else pl.DataFrame()
     )
     queue = pl.DataFrame(
