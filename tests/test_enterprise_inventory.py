@@ -164,7 +164,6 @@ def test_matching_in_batches_of_uploads_gives_the_same_inventory(full_build, tmp
     gives exactly the tables of one batch for all, the same types included (a column empty in one batch takes
     the others' type)."""
     from pipelines.enterprise import inventory
-
     from tests import enterprise_corpus as corpus
 
     s = dataclasses.replace(full_build["settings"], restricted_dir=tmp_path / "restricted")
