@@ -39,10 +39,7 @@ def mart_problems(marts: dict) -> list[str]:
         ]
     c = lazy(marts["product_contribution"]).select("product_key", "line_id", "share")
     out_of_range = c.filter((pl.col("share") < 0) | (pl.col("share") > 1)).collect()
-    problems += [
-        f"product_contribution: share {s} of {k}/{line} outside [0, 1]"
-        for k, line, s in out_of_range.select("product_key", "line_id", "share").rows()
-    ]
+    problems += [f"product_contribution: share {s} of {k}/{line} outside [0, 1]" for k, line, s in out_of_range.rows()]
     # filtered in Polars, only the problems turned into Python rows (480,000 products' rows were 0.3 s)
     shares = (
         c.group_by("product_key")

@@ -104,7 +104,9 @@ def build(processes: pl.DataFrame, technosphere: pl.DataFrame, biosphere: pl.Dat
         shape=(len(gases), n),
     )
     names = processes["name"].to_list() if "name" in processes.columns else ids
-    return Network(ids, names, A, B, gases, cut_off)
+    network = Network(ids, names, A, B, gases, cut_off)
+    network.positions = positions  # the frame joined on above (a cached property: not built twice)
+    return network
 
 
 def gwp_weights(gases: list[str], gwp_set: str, given: dict[str, float] | None = None) -> np.ndarray:

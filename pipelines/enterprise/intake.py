@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
+from pipelines.common import atomic
 from pipelines.common.parsing import sha256_file
 from pipelines.config import Settings
 from pipelines.enterprise import store
@@ -92,10 +92,7 @@ def upload_ids(settings: Settings, paths: list[Path]) -> dict[Path, str]:
         if now - max(st.st_mtime_ns, st.st_ctime_ns) / 1e9 > _RACY_SECONDS:
             fresh[key] = [*stamp, upload_id]
     if fresh != cache:
-        settings.restricted_dir.mkdir(parents=True, exist_ok=True)
-        tmp = cache_path.with_name(f".{cache_path.name}.{os.getpid()}")
-        tmp.write_text(json.dumps(fresh, sort_keys=True), encoding="utf-8")
-        os.replace(tmp, cache_path)
+        atomic.write_text(cache_path, json.dumps(fresh, sort_keys=True))
     return out
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from pipelines.common import stat_cache
 from pipelines.common.atomic import replacing
 from pipelines.common.filelock import exclusive
 from pipelines.common.splice import spliced
@@ -42,24 +43,18 @@ def upload_dir(settings: Settings, upload_id: str) -> Path:
     return settings.restricted_dir / "uploads" / upload_id
 
 
-_REGISTRY_READ: dict[Path, tuple[tuple, list[dict]]] = {}  # path -> (its stat, its entries)
-
-
 def registry(settings: Settings) -> list[dict]:
-    """The registry's entries. Parsed again only when the file changed (size, time, inode): a build asks
-    for it a dozen times, 10,000 JSON lines each (issue 20)."""
-    path = settings.restricted_dir / "registry.jsonl"
+    """The registry's entries (copies). Parsed again only when the file changed (`stat_cache`; it is only ever
+    appended to): a build asks for it a dozen times, 10,000 JSON lines each (issue 20)."""
     try:
-        st = path.stat()
+        entries = stat_cache.parsed(settings.restricted_dir / "registry.jsonl", _registry_entries)
     except FileNotFoundError:
         return []
-    stamp = (st.st_size, st.st_mtime_ns, st.st_ino)
-    seen = _REGISTRY_READ.get(path)
-    if seen is None or seen[0] != stamp:
-        entries = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-        _REGISTRY_READ.clear()  # one zone at a time is enough
-        _REGISTRY_READ[path] = seen = (stamp, entries)
-    return [dict(e) for e in seen[1]]
+    return [dict(e) for e in entries]
+
+
+def _registry_entries(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def append_registry(settings: Settings, entry: dict) -> dict:
